@@ -1,0 +1,42 @@
+//! `xclone`: run, probe, explain, enter and restore with clone3(2).
+//!
+//! Exit status: the child's status for `run`/`enter` (128+N when it was killed by signal N),
+//! 125 for xclone's own failures, 126 when the program cannot be executed, 127 when it is not
+//! found. `explain` exits 0 when the kernel would accept the request and 1 when not.
+
+mod cmd;
+mod exit;
+mod options;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "xclone",
+    version,
+    about = "Create Linux processes with the whole of clone3(2)",
+    long_about = "xclone creates processes with clone3(2): namespaces, pidfds, chosen PIDs, \
+                  birth in a cgroup, and an explanation of every refusal before it happens.",
+    after_help = "Examples:\n  xclone probe\n  xclone explain -p --set-tid 5\n  xclone explain --flags 'CLONE_THREAD'"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what this kernel and these privileges offer (creates nothing).
+    Probe(cmd::probe::ProbeArgs),
+    /// Say whether the kernel would accept a clone request, and why not (creates nothing).
+    Explain(cmd::explain::ExplainArgs),
+}
+
+fn main() {
+    let cli = Cli::parse_from(std::env::args_os());
+    let code = match cli.command {
+        Command::Probe(a) => cmd::probe::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,24 @@
+//! # xclone: the whole of `clone3(2)`, safely
+//!
+//! Layers, lowest first (each a module):
+//!
+//! - [`sys`]: the kernel ABI (`struct clone_args`, the 64-bit flag word with per-flag facts)
+//!   and the raw system calls. All `unsafe` code of the crate lives there.
+//! - [`args`]: [`CloneArgs`], a typed request that encodes to the smallest struct size the
+//!   kernel needs.
+//! - [`validate`]: explains, before the call, why the kernel would refuse a request.
+//! - [`probe`]: [`Features`], what the running kernel offers, found without creating anything.
+
+pub mod args;
+pub mod errno;
+pub mod error;
+pub mod kver;
+pub mod sys;
+pub mod validate;
+
+pub use args::CloneArgs;
+pub use errno::Errno;
+pub use error::{Error, Result};
+pub use kver::KernelVersion;
+pub use sys::flags::{CloneFlags, FlagInfo, FLAG_INFO};
+pub use validate::Problem;
