@@ -10,15 +10,19 @@
 //! - [`probe`]: [`Features`], what the running kernel offers, found without creating anything.
 
 pub mod args;
+pub mod caller;
 pub mod errno;
 pub mod error;
 pub mod kver;
+pub mod probe;
 pub mod sys;
 pub mod validate;
 
 pub use args::CloneArgs;
+pub use caller::Caller;
 pub use errno::Errno;
 pub use error::{Error, Result};
 pub use kver::KernelVersion;
+pub use probe::{Availability, Features};
 pub use sys::flags::{CloneFlags, FlagInfo, FLAG_INFO};
 pub use validate::Problem;
