@@ -13,6 +13,7 @@ pub mod args;
 pub mod caller;
 pub mod errno;
 pub mod error;
+pub mod isolate;
 pub mod kver;
 pub mod probe;
 pub mod sys;
