@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole spawn benchmark suite and writes BENCHMARKS.md (issue 8).
+#
+#   bench/run.sh                 full run (a few minutes; root for the isolation rows)
+#   bench/run.sh --quick         smoke run (seconds; small memory levels, few rounds),
+#                                written to target/BENCHMARKS-quick.md
+#   bench/run.sh --only spawn    one section (spawn, throughput, isolation, commands, api)
+#   bench/run.sh --write FILE    write somewhere else
+#
+# Needs gcc and static glibc (Debian: gcc libc6-dev) for the two exec targets, and
+# util-linux (unshare, nsenter) for the whole-command rows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The whole-command rows run the release xclone binary.
+cargo build --release -p xclone-cli
+
+# A quick run never overwrites the committed BENCHMARKS.md unless told to.
+args=("$@")
+case " $* " in
+  *" --write "*) ;;
+  *" --quick "*) args+=(--write target/BENCHMARKS-quick.md) ;;
+  *) args+=(--write BENCHMARKS.md) ;;
+esac
+cargo bench -p xclone --bench spawn -- "${args[@]}"

@@ -1,0 +1,231 @@
+//! Whole command against whole command: `xclone run` vs util-linux `unshare`, `xclone enter`
+//! vs `nsenter`. Each run is started with std and timed from spawn to reaped exit, so both
+//! tools pay the same start-up around their own work.
+
+use crate::report::{Table, Unit};
+use crate::stats::{alternate, Contender, Rounds};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn run(bin: &Path, args: &[OsString]) -> Result<(), String> {
+    let out = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(format!(
+            "`{} {}` ended with {}: {}",
+            bin.display(),
+            args.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            out.status,
+            err.lines().next().unwrap_or("").trim()
+        ))
+    }
+}
+
+fn os(v: &[&str]) -> Vec<OsString> {
+    v.iter().map(OsString::from).collect()
+}
+
+/// The option sets compared: util-linux spelling, xclone spelling (the same short options).
+/// `unshare --fork` makes unshare's program a child as `xclone run`'s is (and the new pid
+/// namespace's PID 1); `--propagation unchanged` keeps unshare from remounting `/` private,
+/// which `xclone run` does not do either.
+pub fn option_sets() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("no namespace", vec![]),
+        ("uts", vec!["-u"]),
+        ("user", vec!["-U"]),
+        ("pid", vec!["-p"]),
+        ("mnt", vec!["-m"]),
+        ("net", vec!["-n"]),
+        (
+            "container set (-U -p -m -u -i -n)",
+            vec!["-U", "-p", "-m", "-u", "-i", "-n"],
+        ),
+    ]
+}
+
+pub fn unshare_args(opts: &[&str], prog: &Path) -> Vec<OsString> {
+    let mut a = os(&["--fork"]);
+    if opts.contains(&"-m") {
+        a.extend(os(&["--propagation", "unchanged"]));
+    }
+    a.extend(os(opts));
+    a.push(prog.into());
+    a
+}
+
+pub fn xclone_run_args(opts: &[&str], prog: &Path) -> Vec<OsString> {
+    let mut a = os(&["run"]);
+    a.extend(os(opts));
+    a.push("--".into());
+    a.push(prog.into());
+    a
+}
+
+pub fn run_vs_unshare(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Table {
+    let mut table = Table::new(
+        "commands/run-vs-unshare",
+        "`xclone run` vs util-linux `unshare`, whole command",
+        Unit::Us,
+    );
+    table.reference = Some("unshare: no namespace".into());
+    let Some(unshare) = which("unshare") else {
+        table.intro = "util-linux `unshare` is not installed".into();
+        return table;
+    };
+    let mut cs: Vec<Contender<'_>> = Vec::new();
+    for (name, opts) in option_sets() {
+        let ua = unshare_args(&opts, target);
+        let u = unshare.clone();
+        cs.push(Contender::new(format!("unshare: {name}"), move || {
+            run(&u, &ua)
+        }));
+        let label = format!("xclone run: {name}");
+        table
+            .pairs
+            .push((format!("unshare: {name}"), label.clone()));
+        match xclone {
+            None => table
+                .missing
+                .push((label, "target/release/xclone is not built".into())),
+            Some(x) => {
+                let xa = xclone_run_args(&opts, target);
+                // A probe run decides whether `xclone run` can do this yet.
+                match run(x, &xa) {
+                    Ok(()) => {
+                        let x = x.to_path_buf();
+                        cs.push(Contender::new(label, move || run(&x, &xa)));
+                    }
+                    Err(e) => table
+                        .missing
+                        .push((label, format!("not available yet ({e})"))),
+                }
+            }
+        }
+    }
+    table.intro = format!(
+        "`{}` against `xclone run`; both exec `{}`.",
+        unshare.display(),
+        target.display()
+    );
+    table.series = alternate(&mut cs, cfg);
+    table
+}
+
+/// A process sitting in its own user, pid, mount, uts, ipc and net namespaces, for the
+/// enter rows; killed on drop.
+struct Sleeper {
+    unshare: std::process::Child,
+    inner: i32,
+}
+
+impl Sleeper {
+    fn start(unshare: &Path) -> Result<Sleeper, String> {
+        let sleep = which("sleep").ok_or("no `sleep` in PATH")?;
+        let mut child = Command::new(unshare)
+            .args(unshare_args(
+                &["--map-root-user", "-U", "-p", "-m", "-u", "-i", "-n"],
+                &sleep,
+            ))
+            .arg("1000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("unshare: {e}"))?;
+        let children = format!("/proc/{}/task/{}/children", child.id(), child.id());
+        // unshare forks right after setting up; a short bounded wait for its child to show.
+        for _ in 0..500 {
+            let list = std::fs::read_to_string(&children).unwrap_or_default();
+            if let Some(pid) = list.split_whitespace().next().and_then(|p| p.parse().ok()) {
+                return Ok(Sleeper {
+                    unshare: child,
+                    inner: pid,
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err("the namespaced sleeper did not start".into())
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        // SAFETY: SIGKILL to the process this value started (PID 1 of its namespace, which
+        // only an ancestor namespace can kill like this).
+        unsafe { libc::kill(self.inner, libc::SIGKILL) };
+        let _ = self.unshare.wait();
+    }
+}
+
+pub fn enter_vs_nsenter(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Table {
+    let mut table = Table::new(
+        "commands/enter-vs-nsenter",
+        "`xclone enter` vs util-linux `nsenter`, whole command",
+        Unit::Us,
+    );
+    table.reference = Some("nsenter".into());
+    let (Some(nsenter), Some(unshare)) = (which("nsenter"), which("unshare")) else {
+        table.intro = "util-linux `nsenter`/`unshare` are not installed".into();
+        return table;
+    };
+    let sleeper = match Sleeper::start(&unshare) {
+        Ok(s) => s,
+        Err(e) => {
+            table.intro = e;
+            return table;
+        }
+    };
+    let pid = sleeper.inner.to_string();
+    let nargs = os(&["-t", &pid, "-U", "-p", "-m", "-u", "-i", "-n"])
+        .into_iter()
+        .chain([target.into()])
+        .collect::<Vec<OsString>>();
+    let xargs: Vec<OsString> = os(&["enter", &pid, "--"])
+        .into_iter()
+        .chain([target.into()])
+        .collect();
+    let mut cs = vec![Contender::new("nsenter", || run(&nsenter, &nargs))];
+    table.pairs.push(("nsenter".into(), "xclone enter".into()));
+    match xclone {
+        None => table.missing.push((
+            "xclone enter".into(),
+            "target/release/xclone is not built".into(),
+        )),
+        Some(x) => match run(x, &xargs) {
+            Ok(()) => cs.push(Contender::new("xclone enter", || run(x, &xargs))),
+            Err(e) => table
+                .missing
+                .push(("xclone enter".into(), format!("not available yet ({e})"))),
+        },
+    }
+    table.intro = format!(
+        "Target: a `sleep` in its own user (root mapped), pid, mount, uts, ipc and net \
+         namespaces (PID {pid}); \
+         `nsenter -t PID -U -p -m -u -i -n` enters all six and forks for the pid namespace."
+    );
+    table.series = alternate(&mut cs, cfg);
+    drop(sleeper);
+    table
+}

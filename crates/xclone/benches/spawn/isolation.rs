@@ -1,0 +1,178 @@
+//! Isolation costs: namespaces, cgroup placement, set_tid, time namespaces (root only).
+//!
+//! Each group has glibc `posix_spawn` as its reference row and the kernel's own price of the
+//! feature — a fork-like raw clone3 with the flag, then exec — so that xclone's rows can be
+//! read against both.
+
+use crate::cgroup::TestCgroup;
+use crate::mech::{self, Clone3Extras, Exe};
+use crate::report::{Table, Unit};
+use crate::stats::{alternate, Contender, Rounds};
+use crate::xrows;
+use linux_raw_sys::general as k;
+use std::path::Path;
+
+pub const CONTAINER_SET: u64 = (k::CLONE_NEWUSER
+    | k::CLONE_NEWPID
+    | k::CLONE_NEWNS
+    | k::CLONE_NEWUTS
+    | k::CLONE_NEWIPC
+    | k::CLONE_NEWNET) as u64;
+
+/// Every namespace alone, then the container set.
+pub fn namespace_sets() -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = [
+        ("user", k::CLONE_NEWUSER),
+        ("pid", k::CLONE_NEWPID),
+        ("mnt", k::CLONE_NEWNS),
+        ("uts", k::CLONE_NEWUTS),
+        ("ipc", k::CLONE_NEWIPC),
+        ("net", k::CLONE_NEWNET),
+        ("cgroup", k::CLONE_NEWCGROUP),
+        ("time", k::CLONE_NEWTIME),
+    ]
+    .iter()
+    .map(|&(n, f)| (n.to_string(), f as u64))
+    .collect();
+    v.push((
+        "container set (user+pid+mnt+uts+ipc+net)".into(),
+        CONTAINER_SET,
+    ));
+    v
+}
+
+pub fn namespaces(target: &Path, cfg: Rounds) -> Table {
+    let exe = Exe::new(target);
+    let sets = namespace_sets();
+    let mut cs = vec![Contender::new("posix_spawn", || mech::posix_spawn(&exe))];
+    for (name, flags) in &sets {
+        let x = Clone3Extras {
+            flags: *flags,
+            ..Default::default()
+        };
+        let e = &exe;
+        cs.push(Contender::new(
+            format!("raw clone3 fork-like: {name}"),
+            move || mech::clone3_fork_exec(e, &x),
+        ));
+    }
+    let mut table = Table::new(
+        "isolation/namespaces",
+        "Each namespace alone, and the container set",
+        Unit::Us,
+    );
+    match xrows::namespaces(target, &sets) {
+        Ok(rows) => cs.extend(rows),
+        Err(m) => table.add_missing(m),
+    }
+    for (n, _) in &sets {
+        table
+            .pairs
+            .push((format!("raw clone3 fork-like: {n}"), xrows::ns_label(n)));
+    }
+    table.series = alternate(&mut cs, cfg);
+    table
+}
+
+pub fn cgroup_placement(target: &Path, cg: &TestCgroup, cfg: Rounds) -> Table {
+    let exe = Exe::new(target);
+    let fd = cg.raw_fd();
+    let mut cs = vec![
+        Contender::new("posix_spawn", || mech::posix_spawn(&exe)),
+        Contender::new("raw clone3 fork-like", || {
+            mech::clone3_fork_exec(&exe, &Clone3Extras::default())
+        }),
+        Contender::new("raw clone3 fork-like + CLONE_INTO_CGROUP", || {
+            mech::clone3_fork_exec(
+                &exe,
+                &Clone3Extras {
+                    cgroup_fd: Some(fd),
+                    ..Default::default()
+                },
+            )
+        }),
+        Contender::new("fork, child writes cgroup.procs, exec", || {
+            mech::fork_self_to_cgroup(&exe, &cg.procs)
+        }),
+        Contender::new("fork, parent writes cgroup.procs, child execs", || {
+            mech::fork_parent_moves_to_cgroup(&exe, &cg.procs)
+        }),
+    ];
+    let mut table = Table::new(
+        "isolation/cgroup",
+        "Placement in a cgroup: CLONE_INTO_CGROUP against writing cgroup.procs",
+        Unit::Us,
+    );
+    table.intro = format!(
+        "Test cgroup `{}` (created for the run, removed after).",
+        cg.path().display()
+    );
+    match xrows::cgroup(target, cg) {
+        Ok(rows) => cs.extend(rows),
+        Err(m) => table.add_missing(m),
+    }
+    table.pairs = vec![
+        (xrows::SPAWN.into(), xrows::CG_INTO.into()),
+        (xrows::SPAWN.into(), xrows::CG_HOOK.into()),
+    ];
+    table.series = alternate(&mut cs, cfg);
+    table
+}
+
+/// A PID number nobody uses, high in the range so that nothing takes it during the run.
+pub fn free_pid() -> Option<i32> {
+    let max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (1..2000)
+        .map(|d| max - 100 - d)
+        .find(|p| *p > 300 && !Path::new(&format!("/proc/{p}")).exists())
+}
+
+pub fn set_tid_and_time(target: &Path, cfg: Rounds) -> Table {
+    let exe = Exe::new(target);
+    let mut table = Table::new(
+        "isolation/set_tid+time",
+        "set_tid and time namespaces",
+        Unit::Us,
+    );
+    let Some(pid) = free_pid() else {
+        table.intro = "no free PID found for set_tid".into();
+        return table;
+    };
+    table.intro = format!(
+        "set_tid rows ask for PID {pid} (reused: it is free again once the child is reaped)."
+    );
+    let mut cs = vec![
+        Contender::new("posix_spawn", || mech::posix_spawn(&exe)),
+        Contender::new("raw clone3 fork-like", || {
+            mech::clone3_fork_exec(&exe, &Clone3Extras::default())
+        }),
+        Contender::new("raw clone3 fork-like + set_tid", || {
+            mech::clone3_fork_exec(
+                &exe,
+                &Clone3Extras {
+                    set_tid: Some(pid),
+                    ..Default::default()
+                },
+            )
+        }),
+        Contender::new("raw clone3 fork-like + CLONE_NEWTIME", || {
+            mech::clone3_fork_exec(
+                &exe,
+                &Clone3Extras {
+                    flags: k::CLONE_NEWTIME as u64,
+                    ..Default::default()
+                },
+            )
+        }),
+    ];
+    match xrows::set_tid_and_time(target, pid) {
+        Ok(rows) => cs.extend(rows),
+        Err(m) => table.add_missing(m),
+    }
+    table.series = alternate(&mut cs, cfg);
+    table
+}

@@ -1,0 +1,365 @@
+//! The spawn benchmark suite of issue 8: what a spawn costs with xclone compared with glibc
+//! `posix_spawn`, `fork`, `vfork` and std, at several parent RSS levels, in throughput, with
+//! isolation features, and for whole commands against util-linux.
+//!
+//! `bench/run.sh` runs it and writes BENCHMARKS.md; directly:
+//!
+//! ```text
+//! cargo bench -p xclone --bench spawn -- [--quick] [--write FILE] [--only SECTIONS]
+//!                                        [--xclone-bin PATH]
+//! ```
+//!
+//! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`.
+
+mod cgroup;
+mod commands;
+mod isolation;
+mod machine;
+mod mech;
+mod memory;
+mod report;
+mod stats;
+mod targets;
+mod throughput;
+mod xrows;
+
+use memory::{Ballast, Level, Pages, GIB, MIB};
+use report::{LevelInfo, Results, Table, Unit};
+use stats::{alternate, Contender, Rounds};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const SECTIONS: &[&str] = &["spawn", "throughput", "isolation", "commands", "api"];
+
+struct Opts {
+    quick: bool,
+    write: Option<PathBuf>,
+    only: Vec<String>,
+    xclone_bin: Option<PathBuf>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH]",
+        SECTIONS.join(",")
+    );
+    std::process::exit(2)
+}
+
+fn parse_opts() -> Opts {
+    let mut o = Opts {
+        quick: false,
+        write: None,
+        only: SECTIONS.iter().map(|s| s.to_string()).collect(),
+        xclone_bin: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            // `cargo bench` passes --bench to harness = false targets.
+            "--bench" => {}
+            "--quick" => o.quick = true,
+            "--write" => o.write = Some(args.next().unwrap_or_else(|| usage()).into()),
+            "--xclone-bin" => o.xclone_bin = Some(args.next().unwrap_or_else(|| usage()).into()),
+            "--only" => {
+                let list = args.next().unwrap_or_else(|| usage());
+                o.only = list.split(',').map(str::to_string).collect();
+                if let Some(bad) = o.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    eprintln!("unknown section {bad:?}");
+                    usage();
+                }
+            }
+            "-h" | "--help" => usage(),
+            _ => {
+                eprintln!("unknown argument {a:?}");
+                usage();
+            }
+        }
+    }
+    o
+}
+
+struct Plan {
+    rounds: Rounds,
+    levels: Vec<Level>,
+    throughput_rounds: usize,
+    throughput_dur: Duration,
+    api_batch: usize,
+}
+
+fn plan(quick: bool) -> Plan {
+    if quick {
+        Plan {
+            rounds: Rounds {
+                rounds: 3,
+                max_per_round: 8,
+                min_per_round: 1,
+                budget: Duration::from_millis(10),
+            },
+            levels: vec![
+                Level {
+                    rss: 10 * MIB,
+                    pages: Pages::Small,
+                },
+                Level {
+                    rss: 256 * MIB,
+                    pages: Pages::Small,
+                },
+                Level {
+                    rss: 256 * MIB,
+                    pages: Pages::Huge,
+                },
+            ],
+            throughput_rounds: 2,
+            throughput_dur: Duration::from_millis(200),
+            api_batch: 100,
+        }
+    } else {
+        Plan {
+            rounds: Rounds {
+                rounds: 15,
+                max_per_round: 40,
+                min_per_round: 3,
+                budget: Duration::from_millis(50),
+            },
+            levels: vec![
+                Level {
+                    rss: 10 * MIB,
+                    pages: Pages::Small,
+                },
+                Level {
+                    rss: GIB,
+                    pages: Pages::Small,
+                },
+                Level {
+                    rss: 4 * GIB,
+                    pages: Pages::Small,
+                },
+                Level {
+                    rss: 4 * GIB,
+                    pages: Pages::Huge,
+                },
+            ],
+            throughput_rounds: 6,
+            throughput_dur: Duration::from_millis(500),
+            api_batch: 1000,
+        }
+    }
+}
+
+/// The yardsticks of the spawn tables, then xclone's rows.
+fn spawn_table(target: &targets::Target, level: Level, cfg: Rounds) -> Table {
+    let exe = mech::Exe::new(&target.path);
+    let path = target.path.as_path();
+    let mut cs = vec![
+        Contender::new("posix_spawn", || mech::posix_spawn(&exe)),
+        Contender::new("fork+execve", || mech::fork_exec(&exe)),
+        Contender::new("vfork+execve", || mech::vfork_exec(&exe)),
+        Contender::new("std Command", || mech::std_status(path)),
+        Contender::new("std Command + pre_exec", || mech::std_pre_exec(path)),
+    ];
+    let mut t = Table::new(
+        format!("spawn/{}/{level}", target.name),
+        format!("`{}` at parent RSS {level}", target.name),
+        Unit::Us,
+    );
+    match xrows::spawn(path) {
+        Ok(rows) => cs.extend(rows),
+        Err(m) => t.add_missing(m),
+    }
+    t.series = alternate(&mut cs, cfg);
+    t
+}
+
+fn run_spawn(r: &mut Results, p: &Plan) {
+    for &level in &p.levels {
+        eprintln!("spawn: filling parent memory to {level}");
+        let ballast = match Ballast::fill(level) {
+            Ok(b) => b,
+            Err(e) => {
+                r.notes.push(format!("level {level} skipped: {e}"));
+                continue;
+            }
+        };
+        r.levels.push(LevelInfo {
+            level,
+            rss_kib: memory::read_status_kib("VmRSS:").unwrap_or(0),
+            anon_huge_kib: memory::anon_huge_kib().unwrap_or(0),
+        });
+        for t in &r.targets.clone() {
+            eprintln!("spawn: {} at {level}", t.name);
+            r.spawn.push(spawn_table(t, level, p.rounds));
+        }
+        drop(ballast);
+    }
+}
+
+fn run_throughput(r: &mut Results, p: &Plan, target: &Path) {
+    let t = target.to_path_buf();
+    let mut mechs: Vec<(String, Box<throughput::MakeOp<'_>>)> = vec![
+        (
+            "posix_spawn".into(),
+            Box::new(|| {
+                let exe = mech::Exe::new(&t);
+                Box::new(move || mech::posix_spawn(&exe))
+            }),
+        ),
+        (
+            "std Command".into(),
+            Box::new(|| {
+                let t = t.clone();
+                Box::new(move || mech::std_status(&t))
+            }),
+        ),
+    ];
+    match xrows::throughput_op(target) {
+        Ok(op) => mechs.push((xrows::SPAWN.into(), op)),
+        Err(m) => r.throughput.push(throughput::Row {
+            label: xrows::SPAWN.into(),
+            error: Some(m.why),
+            ..Default::default()
+        }),
+    }
+    eprintln!("throughput: {} rows", mechs.len());
+    let mut rows = throughput::measure(&mechs, p.throughput_rounds, p.throughput_dur);
+    rows.append(&mut r.throughput);
+    r.throughput = rows;
+    r.throughput_secs = p.throughput_dur.as_secs_f64();
+}
+
+fn run_isolation(r: &mut Results, p: &Plan, target: &Path) {
+    if !r.machine.root {
+        r.notes
+            .push("Isolation rows skipped: they need root (namespaces, cgroup, set_tid).".into());
+        return;
+    }
+    eprintln!("isolation: namespaces");
+    r.isolation.push(isolation::namespaces(target, p.rounds));
+    eprintln!("isolation: cgroup placement");
+    match cgroup::TestCgroup::create() {
+        Ok(cg) => r
+            .isolation
+            .push(isolation::cgroup_placement(target, &cg, p.rounds)),
+        Err(e) => r.notes.push(format!("cgroup rows skipped: {e}")),
+    }
+    eprintln!("isolation: set_tid and time");
+    r.isolation
+        .push(isolation::set_tid_and_time(target, p.rounds));
+}
+
+fn xclone_bin(o: &Opts) -> Option<PathBuf> {
+    if let Some(p) = &o.xclone_bin {
+        return Some(p.clone());
+    }
+    let p = targets::out_dir().parent()?.join("xclone");
+    p.is_file().then_some(p)
+}
+
+fn run_commands(r: &mut Results, p: &Plan, o: &Opts, target: &Path) {
+    if !r.machine.root {
+        r.notes
+            .push("Whole-command rows skipped: they need root (namespaces).".into());
+        return;
+    }
+    let x = xclone_bin(o);
+    if x.is_none() {
+        r.notes.push(
+            "target/release/xclone was not found: build it (bench/run.sh does) for the \
+             `xclone run`/`xclone enter` rows."
+                .into(),
+        );
+    }
+    eprintln!("commands: xclone run vs unshare");
+    r.commands
+        .push(commands::run_vs_unshare(x.as_deref(), target, p.rounds));
+    eprintln!("commands: xclone enter vs nsenter");
+    r.commands
+        .push(commands::enter_vs_nsenter(x.as_deref(), target, p.rounds));
+}
+
+fn run_api(r: &mut Results, p: &Plan) {
+    let mut t = Table::new("api", "Per call", Unit::Ns);
+    t.reference = None;
+    t.intro = format!(
+        "Each operation is a batch of {} calls; the table shows time per call.",
+        p.api_batch
+    );
+    let mut cs: Vec<Contender<'static>> = Vec::new();
+    for rows in [xrows::probe(p.api_batch), xrows::validate(p.api_batch)] {
+        match rows {
+            Ok(v) => cs.extend(v),
+            Err(m) => t.add_missing(m),
+        }
+    }
+    let mut series = alternate(&mut cs, p.rounds);
+    let per_call = 1000.0 / p.api_batch as f64; // µs per batch → ns per call
+    for s in &mut series {
+        s.samples.iter_mut().for_each(|v| *v *= per_call);
+        s.round_medians.iter_mut().for_each(|v| *v *= per_call);
+    }
+    t.series = series;
+    r.api.push(t);
+}
+
+fn main() {
+    let o = parse_opts();
+    let p = plan(o.quick);
+    let started = Instant::now();
+    let mut r = Results {
+        machine: machine::Machine::collect(),
+        quick: o.quick,
+        rounds: Some(p.rounds),
+        ..Default::default()
+    };
+    r.targets = match targets::build_all() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("bench set-up failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let small = r.targets[0].path.clone();
+    if r.machine
+        .load_before
+        .split(' ')
+        .next()
+        .and_then(|l| l.parse::<f64>().ok())
+        > Some(0.5)
+    {
+        r.notes.push(format!(
+            "The machine was not idle (load average {} at the start): other work shares the \
+             CPUs, so absolute numbers are noisy; ratios within a table are more robust since \
+             rows alternate.",
+            r.machine.load_before
+        ));
+    }
+    let on = |s: &str| o.only.iter().any(|x| x == s);
+    if on("api") {
+        run_api(&mut r, &p);
+    }
+    if on("spawn") {
+        run_spawn(&mut r, &p);
+    }
+    if on("throughput") {
+        run_throughput(&mut r, &p, &small);
+    }
+    if on("isolation") {
+        run_isolation(&mut r, &p, &small);
+    }
+    if on("commands") {
+        run_commands(&mut r, &p, &o, &small);
+    }
+    r.machine.load_after = machine::loadavg();
+    r.elapsed_secs = started.elapsed().as_secs_f64();
+    let md = report::render(&r);
+    match &o.write {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &md) {
+                eprintln!("writing {}: {e}", path.display());
+                std::process::exit(1);
+            }
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{md}"),
+    }
+}

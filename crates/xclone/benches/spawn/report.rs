@@ -1,0 +1,640 @@
+//! Turns the measurements into BENCHMARKS.md: machine, method, one table per measurement,
+//! the targets of issue 8 with pass/fail, and the recorded findings.
+
+use crate::machine::Machine;
+use crate::memory::Level;
+use crate::stats::{Rounds, Series, Summary};
+use crate::throughput;
+use crate::xrows;
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Us,
+    Ns,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Us => "µs",
+            Unit::Ns => "ns",
+        }
+    }
+}
+
+/// One measured group, shown as one table.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// Stable key the targets look tables up by (`spawn/exit0-nolibc/10 MiB`).
+    pub key: String,
+    pub title: String,
+    pub intro: String,
+    pub unit: Unit,
+    /// Label of the row ratios are taken against.
+    pub reference: Option<String>,
+    pub series: Vec<Series>,
+    /// Rows that could not be measured, with the reason.
+    pub missing: Vec<(String, String)>,
+    /// (a, b) row pairs shown in an extra table with the ratio b / a.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl Table {
+    pub fn new(key: impl Into<String>, title: impl Into<String>, unit: Unit) -> Table {
+        Table {
+            key: key.into(),
+            title: title.into(),
+            intro: String::new(),
+            unit,
+            reference: Some("posix_spawn".into()),
+            series: Vec::new(),
+            missing: Vec::new(),
+            pairs: Vec::new(),
+        }
+    }
+
+    pub fn summary(&self, label: &str) -> Option<Summary> {
+        self.series
+            .iter()
+            .find(|s| s.label == label && s.error.is_none())?
+            .summary()
+    }
+
+    pub fn median(&self, label: &str) -> Option<f64> {
+        self.summary(label).map(|s| s.median)
+    }
+
+    /// Records rows that could not be measured.
+    pub fn add_missing(&mut self, m: crate::xrows::Missing) {
+        for l in m.labels {
+            self.missing.push((l, m.why.clone()));
+        }
+    }
+
+    fn ratio(&self, label: &str) -> Option<f64> {
+        let r = self.median(self.reference.as_deref()?)?;
+        Some(self.median(label)? / r)
+    }
+}
+
+/// Spawn tables also record what the parent's memory really was.
+#[derive(Clone, Debug)]
+pub struct LevelInfo {
+    pub level: Level,
+    pub rss_kib: u64,
+    pub anon_huge_kib: u64,
+}
+
+#[derive(Default)]
+pub struct Results {
+    pub machine: Machine,
+    pub quick: bool,
+    pub rounds: Option<Rounds>,
+    pub targets: Vec<crate::targets::Target>,
+    pub levels: Vec<LevelInfo>,
+    pub spawn: Vec<Table>,
+    pub throughput: Vec<throughput::Row>,
+    pub throughput_secs: f64,
+    pub isolation: Vec<Table>,
+    pub commands: Vec<Table>,
+    pub api: Vec<Table>,
+    pub notes: Vec<String>,
+    pub elapsed_secs: f64,
+}
+
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        "–".into()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn render_table(out: &mut String, t: &Table) {
+    let u = t.unit.name();
+    let _ = writeln!(out, "#### {}\n", t.title);
+    if !t.intro.is_empty() {
+        let _ = writeln!(out, "{}\n", t.intro);
+    }
+    if t.series.is_empty() && t.missing.is_empty() {
+        let _ = writeln!(out, "(nothing measured)\n");
+        return;
+    }
+    let refcol = match t.reference.as_deref() {
+        Some(r) => format!(" × {r} |"),
+        None => String::new(),
+    };
+    let rule = if refcol.is_empty() { "" } else { "---:|" };
+    let _ = writeln!(
+        out,
+        "| | median {u} | p90 {u} | round medians min–max {u} | n |{refcol}"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|{rule}");
+    for s in &t.series {
+        match (&s.error, s.summary()) {
+            (Some(e), _) => {
+                let _ = writeln!(out, "| {} | failed: {} | | | | |", s.label, one_line(e));
+            }
+            (None, None) => {
+                let _ = writeln!(out, "| {} | no samples | | | | |", s.label);
+            }
+            (None, Some(m)) => {
+                let ratio = match (&t.reference, t.ratio(&s.label)) {
+                    (None, _) => String::new(),
+                    (Some(_), Some(r)) => format!(" {r:.2} |"),
+                    (Some(_), None) => " – |".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {}–{} | {} |{}",
+                    s.label,
+                    num(m.median),
+                    num(m.p90),
+                    num(m.spread_lo),
+                    num(m.spread_hi),
+                    m.n,
+                    ratio
+                );
+            }
+        }
+    }
+    let empty = if t.reference.is_some() {
+        " | | | |"
+    } else {
+        " | | |"
+    };
+    for (label, why) in &t.missing {
+        let _ = writeln!(out, "| {label} | not measured: {}{empty} |", one_line(why));
+    }
+    out.push('\n');
+    let pairs: Vec<_> = t
+        .pairs
+        .iter()
+        .filter_map(|(a, b)| Some((a, b, t.median(a)?, t.median(b)?)))
+        .collect();
+    if !pairs.is_empty() {
+        let _ = writeln!(out, "| | median {u} | against | median {u} | ratio |");
+        let _ = writeln!(out, "|---|---:|---|---:|---:|");
+        for (a, b, ma, mb) in pairs {
+            let _ = writeln!(
+                out,
+                "| {b} | {} | {a} | {} | {:.2} |",
+                num(mb),
+                num(ma),
+                mb / ma
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").replace('|', "\\|")
+}
+
+/// Mechanism × RSS level: median and ratio, one table per target.
+fn render_spawn_overview(out: &mut String, r: &Results) {
+    for t in &r.targets {
+        let tables: Vec<&Table> = r
+            .levels
+            .iter()
+            .filter_map(|l| {
+                let key = format!("spawn/{}/{}", t.name, l.level);
+                r.spawn.iter().find(|x| x.key == key)
+            })
+            .collect();
+        if tables.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "#### `{}`: median µs (× posix_spawn) by parent RSS\n",
+            t.name
+        );
+        let mut head = String::from("| mechanism |");
+        let mut rule = String::from("|---|");
+        for l in &r.levels {
+            let _ = write!(head, " {} |", l.level);
+            rule.push_str("---:|");
+        }
+        let _ = writeln!(out, "{head}\n{rule}");
+        let mut labels: Vec<String> = Vec::new();
+        for tb in &tables {
+            for s in &tb.series {
+                if !labels.contains(&s.label) {
+                    labels.push(s.label.clone());
+                }
+            }
+            for (l, _) in &tb.missing {
+                if !labels.contains(l) {
+                    labels.push(l.clone());
+                }
+            }
+        }
+        for label in labels {
+            let mut row = format!("| {label} |");
+            for tb in &tables {
+                let cell = match (tb.median(&label), tb.ratio(&label)) {
+                    (Some(m), Some(q)) => format!("{} ({q:.2}×)", num(m)),
+                    (Some(m), None) => num(m),
+                    _ => "–".into(),
+                };
+                let _ = write!(row, " {cell} |");
+            }
+            let _ = writeln!(out, "{row}");
+        }
+        out.push('\n');
+    }
+}
+
+/// One of issue 8's bars, evaluated.
+struct Target {
+    what: String,
+    bar: String,
+    measured: String,
+    verdict: Verdict,
+}
+
+enum Verdict {
+    Pass,
+    Fail,
+    NotMeasured,
+}
+
+impl Verdict {
+    fn text(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "**pass**",
+            Verdict::Fail => "**FAIL**",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+fn find<'a>(tables: &'a [Table], key: &str) -> Option<&'a Table> {
+    tables.iter().find(|t| t.key == key)
+}
+
+fn targets(r: &Results) -> Vec<Target> {
+    let mut v = Vec::new();
+    for (tname, bar) in [("exit0-nolibc", 0.85), ("true-static", 0.97)] {
+        let mut worst: Option<(f64, String)> = None;
+        let mut all = true;
+        let mut parts = Vec::new();
+        for l in &r.levels {
+            let key = format!("spawn/{tname}/{}", l.level);
+            match find(&r.spawn, &key).and_then(|t| t.ratio(xrows::SPAWN)) {
+                Some(q) => {
+                    parts.push(format!("{}: {q:.2}", l.level));
+                    if worst.as_ref().map_or(true, |(w, _)| q > *w) {
+                        worst = Some((q, l.level.to_string()));
+                    }
+                }
+                None => all = false,
+            }
+        }
+        let verdict = match (&worst, all && !r.levels.is_empty()) {
+            (Some((w, _)), true) if *w <= bar => Verdict::Pass,
+            (Some(_), true) => Verdict::Fail,
+            (Some((w, _)), false) if *w > bar => Verdict::Fail,
+            _ => Verdict::NotMeasured,
+        };
+        v.push(Target {
+            what: format!("`xclone::Command` spawn median / posix_spawn, `{tname}`, every RSS"),
+            bar: format!("≤ {bar}"),
+            measured: if parts.is_empty() {
+                "–".into()
+            } else {
+                parts.join(", ")
+            },
+            verdict,
+        });
+    }
+
+    // pre_exec: the 4 GiB / 10 MiB ratio; std's shown beside it for scale.
+    let growth = |label: &str, tname: &str| -> Option<f64> {
+        let lo = r.levels.iter().map(|l| l.level).min_by_key(|l| l.rss)?;
+        let hi = r
+            .levels
+            .iter()
+            .map(|l| l.level)
+            .filter(|l| l.pages == crate::memory::Pages::Small)
+            .max_by_key(|l| l.rss)?;
+        let a = find(&r.spawn, &format!("spawn/{tname}/{lo}"))?.median(label)?;
+        let b = find(&r.spawn, &format!("spawn/{tname}/{hi}"))?.median(label)?;
+        Some(b / a)
+    };
+    let (lo, hi) = level_span(r);
+    let mut parts = Vec::new();
+    let mut worst: Option<f64> = None;
+    for tname in ["exit0-nolibc", "true-static"] {
+        if let Some(g) = growth(xrows::SPAWN_PRE_EXEC, tname) {
+            worst = Some(worst.map_or(g, |w: f64| w.max(g)));
+            parts.push(format!("{tname}: {g:.2}"));
+        }
+        if let Some(g) = growth("std Command + pre_exec", tname) {
+            parts.push(format!("(std + pre_exec, {tname}: {g:.0})"));
+        }
+    }
+    v.push(Target {
+        what: format!("with a pre_exec hook: median at {hi} / median at {lo}"),
+        bar: "≤ 1.1".into(),
+        measured: if parts.is_empty() {
+            "–".into()
+        } else {
+            parts.join(", ")
+        },
+        verdict: match worst {
+            Some(w) if w <= 1.1 => Verdict::Pass,
+            Some(_) => Verdict::Fail,
+            None => Verdict::NotMeasured,
+        },
+    });
+
+    // Throughput scaling.
+    let scale = |row: &throughput::Row| -> Option<f64> {
+        if row.one.is_empty() || row.two.is_empty() {
+            return None;
+        }
+        Some(crate::stats::median(&row.two) / crate::stats::median(&row.one))
+    };
+    let mut parts = Vec::new();
+    let mut xs = None;
+    for row in &r.throughput {
+        if let Some(s) = scale(row) {
+            parts.push(format!("{}: {s:.2}", row.label));
+            if row.label == xrows::SPAWN {
+                xs = Some(s);
+            }
+        }
+    }
+    v.push(Target {
+        what: "spawns/s with 2 threads / with 1 thread (`xclone::Command`)".into(),
+        bar: "≥ 1.9".into(),
+        measured: if parts.is_empty() {
+            "–".into()
+        } else {
+            parts.join(", ")
+        },
+        verdict: match xs {
+            Some(s) if s >= 1.9 => Verdict::Pass,
+            Some(_) => Verdict::Fail,
+            None => Verdict::NotMeasured,
+        },
+    });
+
+    // into_cgroup overhead.
+    let cg = find(&r.isolation, "isolation/cgroup");
+    let q = cg.and_then(|t| Some(t.median(xrows::CG_INTO)? / t.median(xrows::SPAWN)?));
+    let w = cg.and_then(|t| {
+        Some(t.median("fork, child writes cgroup.procs, exec")? / t.median("posix_spawn")?)
+    });
+    let mut m = q.map_or("–".into(), |q| format!("{:+.1} %", (q - 1.0) * 100.0));
+    if let Some(w) = w {
+        let _ = write!(m, " (child writing cgroup.procs: {w:.1}× posix_spawn)");
+    }
+    v.push(Target {
+        what: "`into_cgroup` added to a plain `xclone::Command` spawn".into(),
+        bar: "≤ +10 %".into(),
+        measured: m,
+        verdict: match q {
+            Some(q) if q <= 1.10 => Verdict::Pass,
+            Some(_) => Verdict::Fail,
+            None => Verdict::NotMeasured,
+        },
+    });
+
+    // Container set, whole command.
+    let cmd = find(&r.commands, "commands/run-vs-unshare");
+    let set = "container set (-U -p -m -u -i -n)";
+    let q = cmd.and_then(|t| {
+        Some(t.median(&format!("xclone run: {set}"))? / t.median(&format!("unshare: {set}"))?)
+    });
+    v.push(Target {
+        what: "`xclone run` / `unshare`, container set, whole command".into(),
+        bar: "≤ 1.0".into(),
+        measured: q.map_or("–".into(), |q| format!("{q:.2}")),
+        verdict: match q {
+            Some(q) if q <= 1.0 => Verdict::Pass,
+            Some(_) => Verdict::Fail,
+            None => Verdict::NotMeasured,
+        },
+    });
+    v
+}
+
+fn level_span(r: &Results) -> (String, String) {
+    let lo = r.levels.iter().map(|l| l.level).min_by_key(|l| l.rss);
+    let hi = r
+        .levels
+        .iter()
+        .map(|l| l.level)
+        .filter(|l| l.pages == crate::memory::Pages::Small)
+        .max_by_key(|l| l.rss);
+    (
+        lo.map_or("smallest RSS".into(), |l| l.to_string()),
+        hi.map_or("largest RSS".into(), |l| l.to_string()),
+    )
+}
+
+const FINDINGS: &str = include_str!("FINDINGS.md");
+
+pub fn render(r: &Results) -> String {
+    let mut o = String::new();
+    let m = &r.machine;
+    let _ = writeln!(
+        o,
+        "# Benchmarks\n\n\
+         Generated by `bench/run.sh` (the suite is `crates/xclone/benches/spawn/main.rs`; re-run it to \
+         regenerate this file). Benchmarks are never part of the test suite's pass/fail.\n"
+    );
+    if r.quick {
+        let _ = writeln!(
+            o,
+            "> **Quick mode** (`--quick`): few rounds and small memory levels; a smoke run, \
+             not numbers to quote.\n"
+        );
+    }
+    let _ = writeln!(o, "## Machine\n");
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(o, "| date | {} |", m.date);
+    let _ = writeln!(o, "| kernel | {} |", m.kernel);
+    let _ = writeln!(o, "| CPU | {} ({} CPUs online) |", m.cpu, m.cpus);
+    let _ = writeln!(o, "| memory | {} |", m.mem_total);
+    let _ = writeln!(o, "| glibc | {} |", m.glibc);
+    let _ = writeln!(o, "| transparent huge pages | `{}` |", m.thp);
+    let _ = writeln!(
+        o,
+        "| load average (1/5/15 min) | before: {}; after: {} |",
+        m.load_before, m.load_after
+    );
+    let _ = writeln!(
+        o,
+        "| privileges | {} |",
+        if m.root { "root" } else { "not root" }
+    );
+    let _ = writeln!(o, "| suite run time | {:.0} s |\n", r.elapsed_secs);
+    for n in &r.notes {
+        let _ = writeln!(o, "> {n}\n");
+    }
+
+    let _ = writeln!(o, "## Method\n");
+    if let Some(c) = r.rounds {
+        let _ = writeln!(
+            o,
+            "- Every row is one complete operation timed from start to reaped exit (spawn + exec \
+             + wait, status checked to be 0), in one process.\n\
+             - Rows of a table are measured round by round: {} rounds; in each round every row \
+             runs a batch of operations (as many as fit in {} ms, between {} and {}), the row that \
+             starts the round rotating, so machine noise falls on all rows alike. Each row first \
+             runs twice unmeasured.\n\
+             - *median* and *p90* are over all operations of a row; *round medians min–max* is the \
+             spread of the per-round medians; *×* is the ratio of medians against the reference \
+             row (glibc `posix_spawn`, measured in the same rounds).\n\
+             - Parent RSS: anonymous memory mapped and written page by page before the table is \
+             measured (`MADV_NOHUGEPAGE` for 4 KiB pages, `MADV_HUGEPAGE` for the THP level); \
+             the bench's own memory counts towards the level.\n\
+             - Throughput: each row spawns back to back for {:.1} s from one thread, then from two \
+             threads of the same process (order alternating), repeated; medians of spawns/s.\n",
+            c.rounds,
+            c.budget.as_millis(),
+            c.min_per_round,
+            c.max_per_round,
+            r.throughput_secs
+        );
+    }
+    let _ = writeln!(
+        o,
+        "Targets executed by every spawn row (built with gcc at bench start):\n"
+    );
+    for t in &r.targets {
+        let _ = writeln!(
+            o,
+            "- `{}` ({} bytes): {}",
+            t.name,
+            t.size,
+            match t.name {
+                "exit0-nolibc" => "`gcc -nostdlib -static`, a bare `_start` calling exit(0)",
+                _ => "`gcc -static -O2`, `int main(void) { return 0; }`",
+            }
+        );
+    }
+    o.push('\n');
+
+    let _ = writeln!(o, "## Targets\n");
+    let _ = writeln!(
+        o,
+        "| target | bar | measured | verdict |\n|---|---|---|---|"
+    );
+    for t in targets(r) {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            t.what,
+            t.bar,
+            t.measured,
+            t.verdict.text()
+        );
+    }
+    o.push('\n');
+
+    if !r.spawn.is_empty() {
+        let _ = writeln!(o, "## 1–2. Spawn + exec + wait, by parent RSS\n");
+        let _ = writeln!(o, "### Overview\n");
+        render_spawn_overview(&mut o, r);
+        let _ = writeln!(o, "### Details\n");
+        for l in &r.levels {
+            let _ = writeln!(
+                o,
+                "Level {}: measured VmRSS {}, AnonHugePages {}.",
+                l.level,
+                crate::memory::fmt_bytes(l.rss_kib * 1024),
+                crate::memory::fmt_bytes(l.anon_huge_kib * 1024)
+            );
+        }
+        o.push('\n');
+        for t in &r.spawn {
+            render_table(&mut o, t);
+        }
+    }
+
+    if !r.throughput.is_empty() {
+        let _ = writeln!(o, "## 3. Throughput\n");
+        let _ = writeln!(
+            o,
+            "Target `exit0-nolibc`. Spawns per second (median of rounds, min–max in brackets).\n"
+        );
+        let _ = writeln!(
+            o,
+            "| | 1 thread | 2 threads | 2 threads / 1 thread |\n|---|---:|---:|---:|"
+        );
+        let mm = |v: &[f64]| -> String {
+            if v.is_empty() {
+                return "–".into();
+            }
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{} ({}–{})", num(crate::stats::median(v)), num(lo), num(hi))
+        };
+        for row in &r.throughput {
+            if let Some(e) = &row.error {
+                if row.one.is_empty() && row.two.is_empty() {
+                    let _ = writeln!(o, "| {} | not measured: {} | | |", row.label, one_line(e));
+                    continue;
+                }
+            }
+            let q = if row.one.is_empty() || row.two.is_empty() {
+                "–".into()
+            } else {
+                format!(
+                    "{:.2}",
+                    crate::stats::median(&row.two) / crate::stats::median(&row.one)
+                )
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                row.label,
+                mm(&row.one),
+                mm(&row.two),
+                q
+            );
+        }
+        o.push('\n');
+    }
+
+    if !r.isolation.is_empty() {
+        let _ = writeln!(o, "## 4. Isolation costs\n");
+        let _ = writeln!(
+            o,
+            "Target `exit0-nolibc`. *raw clone3 fork-like* rows are the kernel's own price of a \
+             feature: a fork-like `clone3` with it, then `execve`, no library around it.\n"
+        );
+        for t in &r.isolation {
+            render_table(&mut o, t);
+        }
+    }
+    if !r.commands.is_empty() {
+        let _ = writeln!(o, "### Whole commands\n");
+        for t in &r.commands {
+            render_table(&mut o, t);
+        }
+    }
+    if !r.api.is_empty() {
+        let _ = writeln!(o, "## 5. Probe and validation\n");
+        for t in &r.api {
+            render_table(&mut o, t);
+        }
+    }
+    // FINDINGS.md starts with its own "## Findings" heading.
+    o.push_str(FINDINGS);
+    if !o.ends_with('\n') {
+        o.push('\n');
+    }
+    o
+}

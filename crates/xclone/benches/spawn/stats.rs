@@ -1,0 +1,154 @@
+//! Round-robin measurement and the statistics reported for it.
+//!
+//! Every contender of a group runs in every round, a few spawns at a time, with the starting
+//! contender rotated each round, so that a burst of machine noise (another compile on this
+//! box, a kworker) lands on all contenders alike instead of on whichever ran during it.
+
+use std::time::{Duration, Instant};
+
+/// One thing being timed: a closure that does one complete operation (spawn + exec + wait) and
+/// says whether it worked.
+pub struct Contender<'a> {
+    pub label: String,
+    pub run: Box<dyn FnMut() -> Result<(), String> + 'a>,
+}
+
+impl<'a> Contender<'a> {
+    pub fn new(label: impl Into<String>, run: impl FnMut() -> Result<(), String> + 'a) -> Self {
+        Contender {
+            label: label.into(),
+            run: Box::new(run),
+        }
+    }
+}
+
+/// How long a group is measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Rounds {
+    pub rounds: usize,
+    /// Upper bound of operations per contender per round.
+    pub max_per_round: usize,
+    /// Lower bound, so that slow contenders (fork at 4 GiB) still get several samples.
+    pub min_per_round: usize,
+    /// Time one contender may take per round; sets its operations per round between the bounds.
+    pub budget: Duration,
+}
+
+/// The samples of one contender, in microseconds.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    pub label: String,
+    pub samples: Vec<f64>,
+    pub round_medians: Vec<f64>,
+    /// Set when the operation failed; the contender is not run again after that.
+    pub error: Option<String>,
+}
+
+/// What the tables show for one series.
+#[derive(Clone, Copy, Debug)]
+pub struct Summary {
+    pub median: f64,
+    pub p90: f64,
+    pub spread_lo: f64,
+    pub spread_hi: f64,
+    pub n: usize,
+}
+
+/// Nearest-rank percentile of sorted data (`q` in 0..=1).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    assert!(!sorted.is_empty());
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn median(data: &[f64]) -> f64 {
+    let mut v = data.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+impl Series {
+    pub fn summary(&self) -> Option<Summary> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        let mut v = self.samples.clone();
+        v.sort_by(f64::total_cmp);
+        let lo = self
+            .round_medians
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = self
+            .round_medians
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        Some(Summary {
+            median: median(&v),
+            p90: percentile(&v, 0.9),
+            spread_lo: lo,
+            spread_hi: hi,
+            n: v.len(),
+        })
+    }
+}
+
+fn time_one(c: &mut Contender<'_>) -> Result<f64, String> {
+    let t = Instant::now();
+    (c.run)()?;
+    Ok(t.elapsed().as_secs_f64() * 1e6)
+}
+
+/// Measures a group of contenders round by round. Each contender first runs twice unmeasured
+/// (page cache, lazy binding, first-touch of the stack) and is then timed once to choose how
+/// many operations it does per round.
+pub fn alternate(contenders: &mut [Contender<'_>], cfg: Rounds) -> Vec<Series> {
+    let n = contenders.len();
+    let mut series: Vec<Series> = contenders
+        .iter()
+        .map(|c| Series {
+            label: c.label.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let mut per_round = vec![cfg.min_per_round; n];
+    for (i, c) in contenders.iter_mut().enumerate() {
+        let warm = time_one(c).and_then(|_| time_one(c));
+        match warm {
+            Ok(us) => {
+                let fit = (cfg.budget.as_secs_f64() * 1e6 / us.max(1.0)) as usize;
+                per_round[i] = fit.clamp(cfg.min_per_round, cfg.max_per_round);
+            }
+            Err(e) => series[i].error = Some(e),
+        }
+    }
+    for r in 0..cfg.rounds {
+        for k in 0..n {
+            let i = (r + k) % n;
+            if series[i].error.is_some() {
+                continue;
+            }
+            let mut this_round = Vec::with_capacity(per_round[i]);
+            for _ in 0..per_round[i] {
+                match time_one(&mut contenders[i]) {
+                    Ok(us) => this_round.push(us),
+                    Err(e) => {
+                        series[i].error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if series[i].error.is_none() && !this_round.is_empty() {
+                series[i].round_medians.push(median(&this_round));
+                series[i].samples.extend(this_round);
+            }
+        }
+    }
+    series
+}
