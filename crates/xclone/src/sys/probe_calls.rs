@@ -42,6 +42,25 @@ fn sound_request(flags: u64, pointer_words: impl Iterator<Item = u64>) -> bool {
     shares_memory_safely && pointer_words.into_iter().all(|w| w == 0)
 }
 
+/// Runs `f` with every signal blocked in the calling thread, so that a child created against
+/// all expectation inherits a full mask and can run no signal handler (which would run on
+/// our stack) before it exits.
+fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    let mut all = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = core::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigfillset initialises `all`; pthread_sigmask reads it and writes `old`, which
+    // is only read back when that call succeeded.
+    unsafe {
+        libc::sigfillset(all.as_mut_ptr());
+        let blocked = libc::pthread_sigmask(libc::SIG_SETMASK, all.as_ptr(), old.as_mut_ptr()) == 0;
+        let result = f();
+        if blocked {
+            libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), core::ptr::null_mut());
+        }
+        result
+    }
+}
+
 /// `clone3(buf, size)` for probing. `buf` holds the `struct clone_args` words and may be
 /// longer than the kernel's struct (to probe how large a struct it accepts); `size` may be
 /// anything up to `8 * buf.len()`, or, with an empty `buf`, anything at all (a NULL pointer
@@ -67,32 +86,36 @@ pub fn clone3(buf: &[u64], size: usize) -> CloneOutcome {
     if !sound_request(flags, pointers) {
         return CloneOutcome::Refused;
     }
-    let ret: isize;
-    // SAFETY: the kernel reads at most `size` bytes from `ptr`, which are ours (checked
-    // above) or, for NULL, not read at all or answered with EFAULT. If a child is created it
-    // executes only the three instructions after `jnz` — no memory access, no stack use —
-    // and leaves through the exit syscall: a thread sharing our memory touches nothing, and
-    // with CLONE_VM the parent is suspended (CLONE_VFORK, checked above) until it is gone.
-    // rdi is changed only on that child path, which never returns here.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "mov eax, {exit}",
-            "xor edi, edi",
-            "syscall",
-            "ud2",
-            "2:",
-            exit = const NR_EXIT,
-            inlateout("rax") NR_CLONE3 => ret,
-            in("rdi") ptr,
-            in("rsi") size,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack)
-        );
-    }
+    let ret: isize = with_signals_blocked(|| {
+        let ret: isize;
+        // SAFETY: the kernel reads at most `size` bytes from `ptr`, which are ours (checked
+        // above) or, for NULL, not read at all or answered with EFAULT. If a child is created it
+        // executes only the three instructions after `jnz` — no memory access, no stack use, no
+        // signal handler (all blocked) — and leaves through the exit syscall: a thread sharing
+        // our memory touches nothing, and with CLONE_VM the parent is suspended (CLONE_VFORK,
+        // checked above) until it is gone. rdi is changed only on that child path, which never
+        // returns here.
+        unsafe {
+            core::arch::asm!(
+                "syscall",
+                "test rax, rax",
+                "jnz 2f",
+                "mov eax, {exit}",
+                "xor edi, edi",
+                "syscall",
+                "ud2",
+                "2:",
+                exit = const NR_EXIT,
+                inlateout("rax") NR_CLONE3 => ret,
+                in("rdi") ptr,
+                in("rsi") size,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack)
+            );
+        }
+        ret
+    });
     outcome(ret, flags)
 }
 
@@ -103,32 +126,35 @@ pub fn clone(flags: u64) -> CloneOutcome {
     if !sound_request(flags, core::iter::empty()) {
         return CloneOutcome::Refused;
     }
-    let ret: isize;
-    // SAFETY: as in `clone3`: a created child runs only the exit sequence inside this block;
-    // newsp = 0 keeps it on (a copy of, or with CLONE_VM|CLONE_VFORK the suspended parent's)
-    // stack which it does not touch; every pointer argument is NULL.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "mov eax, {exit}",
-            "xor edi, edi",
-            "syscall",
-            "ud2",
-            "2:",
-            exit = const NR_EXIT,
-            inlateout("rax") NR_CLONE => ret,
-            in("rdi") flags,
-            in("rsi") 0usize,
-            in("rdx") 0usize,
-            in("r10") 0usize,
-            in("r8") 0usize,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack)
-        );
-    }
+    let ret: isize = with_signals_blocked(|| {
+        let ret: isize;
+        // SAFETY: as in `clone3`: a created child runs only the exit sequence inside this block;
+        // newsp = 0 keeps it on (a copy of, or with CLONE_VM|CLONE_VFORK the suspended parent's)
+        // stack which it does not touch; every pointer argument is NULL.
+        unsafe {
+            core::arch::asm!(
+                "syscall",
+                "test rax, rax",
+                "jnz 2f",
+                "mov eax, {exit}",
+                "xor edi, edi",
+                "syscall",
+                "ud2",
+                "2:",
+                exit = const NR_EXIT,
+                inlateout("rax") NR_CLONE => ret,
+                in("rdi") flags,
+                in("rsi") 0usize,
+                in("rdx") 0usize,
+                in("r10") 0usize,
+                in("r8") 0usize,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack)
+            );
+        }
+        ret
+    });
     outcome(ret, flags)
 }
 
@@ -248,11 +274,7 @@ mod tests {
                 assert!(pid > 0);
                 // Reaped already: no such child any more.
                 assert_eq!(
-                    waitid(
-                        libc::P_PID,
-                        pid as u32,
-                        libc::WEXITED | libc::WNOHANG
-                    ),
+                    waitid(libc::P_PID, pid as u32, libc::WEXITED | libc::WNOHANG),
                     Err(Errno::ECHILD)
                 );
             }
