@@ -7,6 +7,12 @@
 //! but decides nothing, except to tell "missing" from "filtered" and where a probe cannot be
 //! made. How each question is asked is written beside it in `probe/kernel.rs`.
 //!
+//! Two things are touched on the way, both invisible afterwards: for a caller holding
+//! `CAP_SYS_ADMIN` the probing thread's effective capability set is lowered during the flag
+//! probe and then restored (capget(2)/capset(2) act on that thread only); and since the probe's
+//! fail-safe uses `CLONE_SYSVSEM`, the kernel gives the thread a System V semaphore undo list
+//! if it has none yet, as every `pthread_create` does.
+//!
 //! ```
 //! let f = xclone::Features::probe();
 //! if f.clone3_accepts(xclone::CloneFlags::INTO_CGROUP) {
@@ -19,7 +25,7 @@ mod kernel;
 mod report;
 pub mod system;
 
-pub use report::{CapLine, FeatureLine, FlagLine, Report, REPORT_FORMAT};
+pub use report::{CapLine, Capabilities, FeatureLine, FlagLine, Report, REPORT_FORMAT};
 
 use crate::errno::Errno;
 use crate::kver::KernelVersion;

@@ -4,7 +4,7 @@
 //! kernel write to memory or create anything are fixed by the function, not chosen by the
 //! caller. The probe (`crate::probe`) picks the remaining arguments so that every call fails
 //! before the kernel allocates a PID; the clone wrappers additionally survive the case where
-//! a call unexpectedly succeeds (see [`Clone3Outcome::Created`]).
+//! a call unexpectedly succeeds (see [`CloneOutcome::Created`]).
 
 use crate::errno::Errno;
 use std::os::fd::{FromRawFd, OwnedFd};
