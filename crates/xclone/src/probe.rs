@@ -1,11 +1,37 @@
 //! [`Features`]: what the running kernel offers, found without creating any process or
 //! changing any state, and cached per process.
 //!
-//! (Data model; `Features::probe()` lands with the probe.)
+//! Everything is learned by asking: system calls made with arguments chosen so that the
+//! kernel's answer (an errno, from a check that comes before anything is allocated) tells
+//! whether a feature exists, plus a few files under `/proc`. The kernel release is recorded
+//! but decides nothing, except to tell "missing" from "filtered" and where a probe cannot be
+//! made. How each question is asked is written beside it in `probe/kernel.rs`.
+//!
+//! Two things are touched on the way, both invisible afterwards: for a caller holding
+//! `CAP_SYS_ADMIN` the probing thread's effective capability set is lowered during the flag
+//! probe and then restored (capget(2)/capset(2) act on that thread only); and since the probe's
+//! fail-safe uses `CLONE_SYSVSEM`, the kernel gives the thread a System V semaphore undo list
+//! if it has none yet, as every `pthread_create` does.
+//!
+//! ```
+//! let f = xclone::Features::probe();
+//! if f.clone3_accepts(xclone::CloneFlags::INTO_CGROUP) {
+//!     // clone3 with CLONE_INTO_CGROUP will not be refused for being unknown
+//! }
+//! assert!(std::ptr::eq(f, xclone::Features::probe())); // cached
+//! ```
 
+mod kernel;
+mod report;
+pub mod system;
+
+pub use report::{CapLine, Capabilities, FeatureLine, FlagLine, Report, REPORT_FORMAT};
+
+use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::sys::flags::CloneFlags;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// Whether a system call can be used, and if not, why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -49,8 +75,18 @@ pub struct Features {
     /// clone3 itself.
     pub clone3: Availability,
     /// Flag bits clone3 accepts on this kernel (empty when clone3 is unusable).
-    #[serde(skip)]
+    #[serde(serialize_with = "ser_flag_names")]
     pub clone3_flags: CloneFlags,
+    /// Whether `clone3_flags` was learned by asking the kernel bit by bit (`false`: taken
+    /// from the release table of [`crate::FLAG_INFO`], see `evidence.notes`, or clone3 is
+    /// unusable).
+    pub clone3_flags_probed: bool,
+    /// Bits of `clone3_flags` set by rule rather than by the kernel's answer: flags every
+    /// clone3 accepts (`CLONE_LEGACY_FLAGS`) that could not be asked about here
+    /// (`CLONE_NEWUSER` always; `CLONE_PARENT`/`CLONE_THREAD` when the caller's situation
+    /// makes the kernel refuse them for another reason).
+    #[serde(serialize_with = "ser_flag_names")]
+    pub clone3_flags_inferred: CloneFlags,
     /// The largest `clone_args` size this kernel understands (64, 80, 88, … ; 0 when unusable).
     pub clone_args_max_size: usize,
     /// `set_tid` (struct size ≥ 80, Linux 5.5).
@@ -73,9 +109,126 @@ pub struct Features {
     pub userns: UserNsLimits,
     /// `/proc/sys/kernel/pid_max`.
     pub pid_max: Option<u32>,
+    /// The probing thread's effective capability set (capget(2)) at the first probe.
+    pub cap_effective: u64,
+    /// The probing thread's permitted capability set.
+    pub cap_permitted: u64,
+    /// The kernel's raw answers behind these conclusions.
+    pub evidence: Evidence,
+}
+
+/// The answers the probes received (`None`: the question was not asked), for explanations.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Evidence {
+    /// clone3 with an 8-byte struct: EINVAL from a kernel that has it.
+    pub clone3_small: Option<Errno>,
+    /// clone3 with a 1 MiB struct: E2BIG from a kernel that has it.
+    pub clone3_huge: Option<Errno>,
+    /// The flag probe without a flag under test: anything but EINVAL (normally EPERM).
+    pub flag_probe_baseline: Option<Errno>,
+    /// The flag probe's answer per bit (EINVAL: unknown bit).
+    #[serde(skip)]
+    pub flag_answers: [Option<Errno>; 64],
+    /// clone(2) with `CLONE_PIDFD|CLONE_DETACHED`: EINVAL since Linux 5.2.
+    pub clone_pidfd: Option<Errno>,
+    /// `pidfd_open(INT_MAX, 0)`: ESRCH.
+    pub pidfd_open: Option<Errno>,
+    /// `pidfd_send_signal(-1, 0, NULL, 0)`: EBADF.
+    pub pidfd_send_signal: Option<Errno>,
+    /// `pidfd_getfd(-1, 0, 0)`: EBADF.
+    pub pidfd_getfd: Option<Errno>,
+    /// `waitid(P_PIDFD, <never-open fd>, …)`: EBADF since Linux 5.4, EINVAL before.
+    pub waitid_pidfd: Option<Errno>,
+    /// `setns(<pidfd of self>, CLONE_NEWUTS)` without `CAP_SYS_ADMIN`: EPERM since Linux 5.8.
+    pub setns_pidfd: Option<Errno>,
+    /// Children a probe created against all expectation (each exited at once, unused).
+    pub unexpected_children: Vec<i32>,
+    /// Anything unusual about how the answers were obtained.
+    pub notes: Vec<String>,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            clone3_small: None,
+            clone3_huge: None,
+            flag_probe_baseline: None,
+            flag_answers: [None; 64],
+            clone_pidfd: None,
+            pidfd_open: None,
+            pidfd_send_signal: None,
+            pidfd_getfd: None,
+            waitid_pidfd: None,
+            setns_pidfd: None,
+            unexpected_children: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+fn ser_flag_names<S: serde::Serializer>(f: &CloneFlags, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(f.names())
 }
 
 impl Features {
+    /// What the running kernel offers, probed once per process and cached; later calls
+    /// return the same reference at the cost of an atomic load.
+    ///
+    /// The probe creates no process, allocates no PID and leaves nothing changed: see the
+    /// [module documentation](self). For a root caller it lowers the calling thread's
+    /// effective capabilities for a few hundred microseconds (restored afterwards), so call it
+    /// early where that matters. The capability fields describe the first caller.
+    pub fn probe() -> &'static Features {
+        static CACHE: OnceLock<Features> = OnceLock::new();
+        CACHE.get_or_init(Self::probe_uncached)
+    }
+
+    /// Probes again, without the cache (for tests, and for a thread whose seccomp filter or
+    /// capabilities differ from the first prober's).
+    pub fn probe_uncached() -> Features {
+        let kernel_release = rustix::system::uname()
+            .release()
+            .to_string_lossy()
+            .into_owned();
+        let running = KernelVersion::from_release(&kernel_release);
+        let (cap_effective, cap_permitted) = system::capabilities();
+        let mut evidence = Evidence::default();
+        let (pidfd_open, pidfd_send_signal, pidfd_getfd, waitid_pidfd) =
+            kernel::pidfd_calls(running, &mut evidence);
+        let (clone3, clone_pidfd, setns_pidfd) =
+            kernel::without_sys_admin(&mut evidence, |dropped, ev| {
+                let c3 = kernel::probe_clone3(running, dropped, ev);
+                let clone_pidfd = kernel::clone_pidfd(dropped, c3.availability, running, ev);
+                let setns = kernel::setns_pidfd(dropped, pidfd_open, running, ev);
+                (c3, clone_pidfd, setns)
+            });
+        Features {
+            kernel_release,
+            kernel_version: running,
+            clone3: clone3.availability,
+            clone3_flags: clone3.flags,
+            clone3_flags_probed: clone3.flags_probed,
+            clone3_flags_inferred: clone3.flags_inferred,
+            clone_args_max_size: clone3.max_size,
+            set_tid: clone3.max_size >= crate::sys::abi::CLONE_ARGS_SIZE_VER1,
+            into_cgroup: clone3.max_size >= crate::sys::abi::CLONE_ARGS_SIZE_VER2
+                && clone3.flags.contains(CloneFlags::INTO_CGROUP),
+            clone_pidfd,
+            pidfd_open,
+            pidfd_send_signal,
+            pidfd_getfd,
+            waitid_pidfd,
+            setns_pidfd,
+            time_namespaces: system::has_namespace("time"),
+            cgroup2_mount: system::cgroup2_mount(),
+            userns: system::userns_limits(),
+            pid_max: system::pid_max(),
+            cap_effective,
+            cap_permitted,
+            evidence,
+        }
+    }
+
     /// A kernel that has everything this crate knows, for tests and for explaining a request
     /// independently of the machine.
     pub fn everything() -> Self {
@@ -97,6 +250,11 @@ impl Features {
             cgroup2_mount: Some(PathBuf::from("/sys/fs/cgroup")),
             userns: UserNsLimits::default(),
             pid_max: Some(4_194_304),
+            clone3_flags_probed: false,
+            clone3_flags_inferred: CloneFlags::empty(),
+            cap_effective: (1u64 << 41) - 1,
+            cap_permitted: (1u64 << 41) - 1,
+            evidence: Evidence::default(),
         }
     }
 
@@ -145,6 +303,11 @@ impl Features {
             cgroup2_mount: Some(PathBuf::from("/sys/fs/cgroup")),
             userns: UserNsLimits::default(),
             pid_max: Some(32768),
+            clone3_flags_probed: false,
+            clone3_flags_inferred: CloneFlags::empty(),
+            cap_effective: 0,
+            cap_permitted: 0,
+            evidence: Evidence::default(),
         }
     }
 

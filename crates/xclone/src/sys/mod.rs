@@ -3,7 +3,9 @@
 
 pub mod abi;
 pub mod flags;
+pub mod probe_calls;
 pub mod raw;
+pub mod seccomp;
 
 pub use abi::clone_args;
 pub use flags::{CloneFlags, FlagInfo, FLAG_INFO};
