@@ -278,7 +278,11 @@ fn run_commands(r: &mut Results, p: &Plan, o: &Opts, target: &Path) {
 }
 
 fn run_api(r: &mut Results, p: &Plan) {
-    let mut t = Table::new("api", "Per call", Unit::Ns);
+    let mut t = Table::new(
+        "api/per-call",
+        "Cached probe and validation, per call",
+        Unit::Ns,
+    );
     t.reference = None;
     t.intro = format!(
         "Each operation is a batch of {} calls; the table shows time per call.",
@@ -298,6 +302,15 @@ fn run_api(r: &mut Results, p: &Plan) {
         s.round_medians.iter_mut().for_each(|v| *v *= per_call);
     }
     t.series = series;
+    r.api.push(t);
+
+    let mut t = Table::new("api/uncached", "The whole probe, uncached", Unit::Us);
+    t.reference = None;
+    t.intro = "What the first `Features::probe()` of a process pays.".into();
+    match xrows::probe_uncached() {
+        Ok(mut cs) => t.series = alternate(&mut cs, p.rounds),
+        Err(m) => t.add_missing(m),
+    }
     r.api.push(t);
 }
 

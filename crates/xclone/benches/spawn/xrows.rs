@@ -28,7 +28,6 @@ impl Missing {
 }
 
 const NO_COMMAND: &str = "xclone::Command is not on main yet";
-const NO_PROBE: &str = "Features::probe() is not on main yet";
 const NO_VALIDATE: &str = "xclone::validate::validate is not on main yet";
 
 pub const CG_INTO: &str = "xclone: into_cgroup";
@@ -37,6 +36,7 @@ pub const SET_TID: &str = "xclone: set_tid";
 pub const TIME: &str = "xclone: time namespace";
 pub const TIME_OFFSETS: &str = "xclone: time namespace + offsets";
 pub const PROBE_CACHED: &str = "Features::probe() (cached)";
+pub const PROBE_UNCACHED: &str = "Features::probe_uncached()";
 pub const VALIDATE: &str = "validate: container set + pidfd";
 
 /// The label of xclone's row for one namespace set.
@@ -78,10 +78,23 @@ pub fn set_tid_and_time(_path: &Path, _pid: i32) -> Result<Vec<Contender<'static
     Err(Missing::new(&[SET_TID, TIME, TIME_OFFSETS], NO_COMMAND))
 }
 
-/// `Features::probe()`: the cached call and, where the API offers it, a fresh probe.
-/// Each operation runs `batch` calls.
-pub fn probe(_batch: usize) -> Result<Vec<Contender<'static>>, Missing> {
-    Err(Missing::new(&[PROBE_CACHED], NO_PROBE))
+/// `Features::probe()` (cached: an atomic load after the first call); each operation runs
+/// `batch` calls.
+pub fn probe(batch: usize) -> Result<Vec<Contender<'static>>, Missing> {
+    Ok(vec![Contender::new(PROBE_CACHED, move || {
+        for _ in 0..batch {
+            std::hint::black_box(xclone::Features::probe());
+        }
+        Ok(())
+    })])
+}
+
+/// `Features::probe_uncached()`: the whole probe, one call per operation.
+pub fn probe_uncached() -> Result<Vec<Contender<'static>>, Missing> {
+    Ok(vec![Contender::new(PROBE_UNCACHED, || {
+        std::hint::black_box(xclone::Features::probe_uncached());
+        Ok(())
+    })])
 }
 
 /// Validation of a typical request (container set + pidfd) against the probed features.
