@@ -6,10 +6,12 @@
 //!
 //! ```text
 //! cargo bench -p xclone --bench spawn -- [--quick] [--write FILE] [--only SECTIONS]
-//!                                        [--xclone-bin PATH]
+//!                                        [--xclone-bin PATH] [--cpu N]
 //! ```
 //!
 //! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`.
+//! `--cpu N` pins the bench (and so every child) to CPU N, except for the throughput rows,
+//! which need two CPUs: it takes cross-CPU wake-ups out of the latency rows.
 
 mod cgroup;
 mod commands;
@@ -36,11 +38,12 @@ struct Opts {
     write: Option<PathBuf>,
     only: Vec<String>,
     xclone_bin: Option<PathBuf>,
+    cpu: Option<usize>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH]",
+        "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH] [--cpu N]",
         SECTIONS.join(",")
     );
     std::process::exit(2)
@@ -52,6 +55,7 @@ fn parse_opts() -> Opts {
         write: None,
         only: SECTIONS.iter().map(|s| s.to_string()).collect(),
         xclone_bin: None,
+        cpu: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -61,6 +65,10 @@ fn parse_opts() -> Opts {
             "--quick" => o.quick = true,
             "--write" => o.write = Some(args.next().unwrap_or_else(|| usage()).into()),
             "--xclone-bin" => o.xclone_bin = Some(args.next().unwrap_or_else(|| usage()).into()),
+            "--cpu" => {
+                let n = args.next().unwrap_or_else(|| usage());
+                o.cpu = Some(n.parse().unwrap_or_else(|_| usage()));
+            }
             "--only" => {
                 let list = args.next().unwrap_or_else(|| usage());
                 o.only = list.split(',').map(str::to_string).collect();
@@ -117,10 +125,13 @@ fn plan(quick: bool) -> Plan {
     } else {
         Plan {
             rounds: Rounds {
-                rounds: 15,
-                max_per_round: 40,
-                min_per_round: 3,
-                budget: Duration::from_millis(50),
+                // Short batches, many rounds: on this kind of machine the cost of a spawn
+                // shifts with CPU placement over seconds, so fine interleaving matters more
+                // than long batches.
+                rounds: 40,
+                max_per_round: 10,
+                min_per_round: 1,
+                budget: Duration::from_millis(20),
             },
             levels: vec![
                 Level {
@@ -314,6 +325,36 @@ fn run_api(r: &mut Results, p: &Plan) {
     r.api.push(t);
 }
 
+/// The CPUs this process may run on.
+fn affinity() -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for this process.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set);
+        set
+    }
+}
+
+fn set_affinity(set: &libc::cpu_set_t) -> Result<(), String> {
+    // SAFETY: a valid cpu_set_t of the size passed.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) } != 0 {
+        return Err(format!(
+            "sched_setaffinity: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+fn only_cpu(n: usize) -> libc::cpu_set_t {
+    // SAFETY: plain data manipulated with the libc macros.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(n, &mut set);
+        set
+    }
+}
+
 fn main() {
     let o = parse_opts();
     let p = plan(o.quick);
@@ -346,6 +387,17 @@ fn main() {
             r.machine.load_before
         ));
     }
+    let all_cpus = affinity();
+    if let Some(n) = o.cpu {
+        if let Err(e) = set_affinity(&only_cpu(n)) {
+            eprintln!("--cpu {n}: {e}");
+            std::process::exit(1);
+        }
+        r.notes.push(format!(
+            "Pinned to CPU {n} (`--cpu {n}`): parent and children share one CPU, except in the \
+             throughput rows."
+        ));
+    }
     let on = |s: &str| o.only.iter().any(|x| x == s);
     if on("api") {
         run_api(&mut r, &p);
@@ -354,7 +406,14 @@ fn main() {
         run_spawn(&mut r, &p);
     }
     if on("throughput") {
+        let pinned = o.cpu.is_some();
+        if pinned {
+            let _ = set_affinity(&all_cpus);
+        }
         run_throughput(&mut r, &p, &small);
+        if let Some(n) = o.cpu {
+            let _ = set_affinity(&only_cpu(n));
+        }
     }
     if on("isolation") {
         run_isolation(&mut r, &p, &small);
