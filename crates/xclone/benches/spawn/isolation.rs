@@ -74,6 +74,10 @@ pub fn namespaces(target: &Path, cfg: Rounds) -> Table {
     table
 }
 
+/// The pause before each operation of the "after idle" rows.
+pub const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+pub const IDLE_NOTE: &str = "(after 100 ms idle)";
+
 pub fn cgroup_placement(target: &Path, cg: &TestCgroup, cfg: Rounds) -> Table {
     let exe = Exe::new(target);
     let fd = cg.raw_fd();
@@ -97,6 +101,35 @@ pub fn cgroup_placement(target: &Path, cg: &TestCgroup, cfg: Rounds) -> Table {
         Contender::new("fork, parent writes cgroup.procs, child execs", || {
             mech::fork_parent_moves_to_cgroup(&exe, &cg.procs)
         }),
+        // The same after an idle pause: a cgroup.procs write waits for an RCU grace period
+        // unless another write happened just before, so back-to-back rows understate what
+        // a lone spawn on a quiet machine pays.
+        Contender::new(format!("posix_spawn {IDLE_NOTE}"), || {
+            mech::posix_spawn(&exe)
+        })
+        .after_idle(IDLE),
+        Contender::new(format!("raw clone3 fork-like {IDLE_NOTE}"), || {
+            mech::clone3_fork_exec(&exe, &Clone3Extras::default())
+        })
+        .after_idle(IDLE),
+        Contender::new(
+            format!("raw clone3 fork-like + CLONE_INTO_CGROUP {IDLE_NOTE}"),
+            || {
+                mech::clone3_fork_exec(
+                    &exe,
+                    &Clone3Extras {
+                        cgroup_fd: Some(fd),
+                        ..Default::default()
+                    },
+                )
+            },
+        )
+        .after_idle(IDLE),
+        Contender::new(
+            format!("fork, child writes cgroup.procs, exec {IDLE_NOTE}"),
+            || mech::fork_self_to_cgroup(&exe, &cg.procs),
+        )
+        .after_idle(IDLE),
     ];
     let mut table = Table::new(
         "isolation/cgroup",
@@ -111,9 +144,37 @@ pub fn cgroup_placement(target: &Path, cg: &TestCgroup, cfg: Rounds) -> Table {
         Ok(rows) => cs.extend(rows),
         Err(m) => table.add_missing(m),
     }
+    // xclone's plain and into_cgroup rows again, after idle.
+    if let Ok(rows) = xrows::cgroup(target, cg) {
+        for mut c in rows
+            .into_iter()
+            .filter(|c| c.label == xrows::SPAWN || c.label == xrows::CG_INTO)
+        {
+            c.label = format!("{} {IDLE_NOTE}", c.label);
+            cs.push(c.after_idle(IDLE));
+        }
+    }
+    let idle = |l: &str| format!("{l} {IDLE_NOTE}");
     table.pairs = vec![
+        (
+            "raw clone3 fork-like".into(),
+            "raw clone3 fork-like + CLONE_INTO_CGROUP".into(),
+        ),
+        (
+            "raw clone3 fork-like".into(),
+            "fork, child writes cgroup.procs, exec".into(),
+        ),
+        (
+            idle("raw clone3 fork-like"),
+            idle("raw clone3 fork-like + CLONE_INTO_CGROUP"),
+        ),
+        (
+            idle("raw clone3 fork-like"),
+            idle("fork, child writes cgroup.procs, exec"),
+        ),
         (xrows::SPAWN.into(), xrows::CG_INTO.into()),
         (xrows::SPAWN.into(), xrows::CG_HOOK.into()),
+        (idle(xrows::SPAWN), idle(xrows::CG_INTO)),
     ];
     table.series = alternate(&mut cs, cfg);
     table

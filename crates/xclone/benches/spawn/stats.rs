@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 pub struct Contender<'a> {
     pub label: String,
     pub run: Box<dyn FnMut() -> Result<(), String> + 'a>,
+    /// Untimed time before each operation (to measure a cost as an idle machine sees it).
+    pub idle_before: Option<Duration>,
+    /// At most this many operations per round (for rows with `idle_before`).
+    pub cap: Option<usize>,
 }
 
 impl<'a> Contender<'a> {
@@ -18,7 +22,16 @@ impl<'a> Contender<'a> {
         Contender {
             label: label.into(),
             run: Box::new(run),
+            idle_before: None,
+            cap: None,
         }
+    }
+
+    /// The same operation, each one preceded by `idle` of untimed sleep, one per round.
+    pub fn after_idle(mut self, idle: Duration) -> Self {
+        self.idle_before = Some(idle);
+        self.cap = Some(1);
+        self
     }
 }
 
@@ -100,6 +113,9 @@ impl Series {
 }
 
 fn time_one(c: &mut Contender<'_>) -> Result<f64, String> {
+    if let Some(idle) = c.idle_before {
+        std::thread::sleep(idle);
+    }
     let t = Instant::now();
     (c.run)()?;
     Ok(t.elapsed().as_secs_f64() * 1e6)
@@ -124,6 +140,9 @@ pub fn alternate(contenders: &mut [Contender<'_>], cfg: Rounds) -> Vec<Series> {
             Ok(us) => {
                 let fit = (cfg.budget.as_secs_f64() * 1e6 / us.max(1.0)) as usize;
                 per_round[i] = fit.clamp(cfg.min_per_round, cfg.max_per_round);
+                if let Some(cap) = c.cap {
+                    per_round[i] = per_round[i].min(cap);
+                }
             }
             Err(e) => series[i].error = Some(e),
         }
