@@ -8,14 +8,34 @@
 //!   kernel needs.
 //! - [`validate`]: explains, before the call, why the kernel would refuse a request.
 //! - [`probe`]: [`Features`], what the running kernel offers, found without creating anything.
+//! - [`pidfd`]: [`PidFd`], an owned process descriptor: signal, wait, poll, `getfd`.
+//! - [`spawn`]: [`Command`] and [`Child`], `std::process` look-alikes that spawn with one
+//!   `clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`, fast in big and multithreaded parents.
+//! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
+//!
+//! ```no_run
+//! use xclone::{Command, Stdio};
+//! let mut child = Command::new("sh")
+//!     .args(["-c", "echo hi; exit 3"])
+//!     .stdout(Stdio::piped())
+//!     .die_with_parent(Some(libc::SIGKILL))
+//!     .spawn()?;
+//! let out = child.wait_with_output()?;
+//! assert_eq!(out.stdout, b"hi\n");
+//! assert_eq!(out.status.code(), Some(3));
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 pub mod args;
 pub mod caller;
 pub mod errno;
 pub mod error;
+pub mod fallback;
 pub mod isolate;
 pub mod kver;
+pub mod pidfd;
 pub mod probe;
+pub mod spawn;
 pub mod sys;
 pub mod validate;
 
@@ -23,7 +43,10 @@ pub use args::CloneArgs;
 pub use caller::Caller;
 pub use errno::Errno;
 pub use error::{Error, Result};
+pub use fallback::FallbackPolicy;
 pub use kver::KernelVersion;
+pub use pidfd::{ChildEvent, ExitStatus, PidFd, WaitOptions};
 pub use probe::{Availability, Features};
+pub use spawn::{Child, Command, Output, SpawnError, Stdio, Step};
 pub use sys::flags::{CloneFlags, FlagInfo, FLAG_INFO};
 pub use validate::Problem;

@@ -2,10 +2,17 @@
 //! lives below this module, each block with the invariant that makes it sound.
 
 pub mod abi;
+pub(crate) mod child;
+pub mod cstr_array;
 pub mod flags;
+pub mod pidfd;
 pub mod probe_calls;
 pub mod raw;
 pub mod seccomp;
+pub mod signal;
+pub mod stack;
+pub(crate) mod syscall;
+pub(crate) mod vfork;
 
 pub use abi::clone_args;
 pub use flags::{CloneFlags, FlagInfo, FLAG_INFO};

@@ -1,0 +1,390 @@
+//! [`PidFd`]: an owned process file descriptor (pidfd_open(2)), and [`ExitStatus`], what
+//! waiting on one yields.
+//!
+//! A pidfd names one process for good: unlike a PID it cannot be recycled to mean another
+//! process. It becomes readable (`POLLIN`) when the process exits, so it can be polled,
+//! put in an epoll set, or awaited under the `tokio` feature — no `SIGCHLD` handler and no
+//! thread per child.
+
+use crate::sys::pidfd::pidfd_send_signal;
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+/// `__WALL`: wait for children whatever their exit signal (a child with an exit signal other
+/// than `SIGCHLD`, or none, is invisible to `waitid` without it).
+const WALL: u32 = 0x4000_0000;
+
+/// An owned pidfd. Closing it (drop) does not affect the process.
+#[derive(Debug)]
+pub struct PidFd(OwnedFd);
+
+/// How a process ended: an exit code, or the signal that killed it.
+///
+/// Stored as the classic wait status (`exit code << 8`, or the signal number with `0x80` for
+/// a core dump), which [`ExitStatus::into_raw`] returns and which converts losslessly into
+/// [`std::process::ExitStatus`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExitStatus(i32);
+
+impl ExitStatus {
+    /// The status of a process that called `exit(code)`; only the low 8 bits are kept, as
+    /// the kernel does.
+    pub fn from_code(code: i32) -> Self {
+        ExitStatus((code & 0xff) << 8)
+    }
+
+    /// The status of a process killed by `signal`.
+    pub fn from_signal(signal: i32, core_dumped: bool) -> Self {
+        ExitStatus((signal & 0x7f) | if core_dumped { 0x80 } else { 0 })
+    }
+
+    /// From a wait status as `waitpid(2)` returns it. Only exit and termination statuses are
+    /// meaningful here.
+    pub fn from_raw(raw: i32) -> Self {
+        ExitStatus(raw)
+    }
+
+    /// The wait status encoding.
+    pub fn into_raw(self) -> i32 {
+        self.0
+    }
+
+    /// Exit code 0.
+    pub fn success(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The exit code, if the process exited (rather than being killed).
+    pub fn code(self) -> Option<i32> {
+        if self.0 & 0x7f == 0 {
+            Some((self.0 >> 8) & 0xff)
+        } else {
+            None
+        }
+    }
+
+    /// The signal that killed the process, if it was killed.
+    pub fn signal(self) -> Option<i32> {
+        let sig = self.0 & 0x7f;
+        (sig != 0).then_some(sig)
+    }
+
+    /// Whether the process dumped core when it was killed.
+    pub fn core_dumped(self) -> bool {
+        self.signal().is_some() && self.0 & 0x80 != 0
+    }
+
+    /// The shell's convention: the exit code, or 128 + the signal number.
+    pub fn shell_code(self) -> i32 {
+        match (self.code(), self.signal()) {
+            (Some(c), _) => c,
+            (None, Some(s)) => 128 + s,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Debug for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(c) = self.code() {
+            write!(f, "exit status: {c}")
+        } else if let Some(s) = self.signal() {
+            write!(f, "signal: {s}")?;
+            if self.core_dumped() {
+                write!(f, " (core dumped)")?;
+            }
+            Ok(())
+        } else {
+            write!(f, "wait status: {}", self.0)
+        }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitStatus {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitStatus::from_raw(s.0)
+    }
+}
+
+impl From<std::process::ExitStatus> for ExitStatus {
+    fn from(s: std::process::ExitStatus) -> Self {
+        ExitStatus(s.into_raw())
+    }
+}
+
+/// A change of state reported by [`PidFd::wait_for`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildEvent {
+    /// The process ended.
+    Exited(ExitStatus),
+    /// Stopped by this signal (`WSTOPPED`).
+    Stopped(i32),
+    /// Stopped under ptrace by this signal.
+    Trapped(i32),
+    /// Resumed by `SIGCONT` (`WCONTINUED`).
+    Continued,
+}
+
+bitflags::bitflags! {
+    /// Options of `waitid(2)`: which changes to wait for and how.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct WaitOptions: u32 {
+        /// Termination (`WEXITED`).
+        const EXITED = libc::WEXITED as u32;
+        /// Stop by a signal (`WSTOPPED`).
+        const STOPPED = libc::WSTOPPED as u32;
+        /// Resumption by `SIGCONT` (`WCONTINUED`).
+        const CONTINUED = libc::WCONTINUED as u32;
+        /// Do not block (`WNOHANG`).
+        const NOHANG = libc::WNOHANG as u32;
+        /// Leave the child waitable (`WNOWAIT`): a later wait sees the same event.
+        const NOWAIT = libc::WNOWAIT as u32;
+    }
+}
+
+fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+impl PidFd {
+    /// `pidfd_open(pid, 0)` (Linux 5.3). Racy by nature when `pid` is not a child of the
+    /// caller that it has not yet waited for: the PID may have been reused.
+    pub fn open(pid: u32) -> io::Result<Self> {
+        Self::open_with(pid, rustix::process::PidfdFlags::empty())
+    }
+
+    /// `pidfd_open(pid, PIDFD_NONBLOCK)` (Linux 5.10): `waitid` on it never blocks.
+    pub fn open_nonblocking(pid: u32) -> io::Result<Self> {
+        Self::open_with(pid, rustix::process::PidfdFlags::NONBLOCK)
+    }
+
+    fn open_with(pid: u32, flags: rustix::process::PidfdFlags) -> io::Result<Self> {
+        let pid = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        Ok(PidFd(rustix::process::pidfd_open(pid, flags)?))
+    }
+
+    /// Sends `sig` (`pidfd_send_signal(2)`, Linux 5.1). Signal 0 checks that the process
+    /// still exists. Fails with `ESRCH` once the process has been reaped.
+    pub fn send_signal(&self, sig: i32) -> io::Result<()> {
+        pidfd_send_signal(self.0.as_fd(), sig)
+    }
+
+    /// Waits for the process to end and reaps it (`waitid(P_PIDFD, …, WEXITED)`, Linux 5.4).
+    /// Works for children of the calling process only (`ECHILD` otherwise).
+    pub fn wait(&self) -> io::Result<ExitStatus> {
+        match self.wait_for(WaitOptions::EXITED)? {
+            Some(ChildEvent::Exited(s)) => Ok(s),
+            other => Err(io::Error::other(format!(
+                "waitid returned {other:?} for WEXITED"
+            ))),
+        }
+    }
+
+    /// Reaps the process if it has ended, without blocking.
+    pub fn try_wait(&self) -> io::Result<Option<ExitStatus>> {
+        match self.wait_for(WaitOptions::EXITED | WaitOptions::NOHANG)? {
+            Some(ChildEvent::Exited(s)) => Ok(Some(s)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Waits at most `timeout` for the process to end (poll(2) on the pidfd, then reaps).
+    pub fn wait_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.try_wait()? {
+                return Ok(Some(s));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !self.poll_exit(Some(left))? {
+                return self.try_wait();
+            }
+        }
+    }
+
+    /// `waitid(P_PIDFD, fd, &info, options | __WALL)`: waits for the events in `options`.
+    /// `Ok(None)` only with [`WaitOptions::NOHANG`] when nothing happened yet.
+    pub fn wait_for(&self, options: WaitOptions) -> io::Result<Option<ChildEvent>> {
+        use rustix::process::{waitid, WaitId, WaitIdOptions};
+        let opts = WaitIdOptions::from_bits_retain(options.bits() | WALL);
+        let st = retry(|| Ok(waitid(WaitId::PidFd(self.0.as_fd()), opts)?))?;
+        let Some(st) = st else { return Ok(None) };
+        let sig = |v: Option<i32>| v.unwrap_or(0);
+        Ok(Some(if st.exited() {
+            ChildEvent::Exited(ExitStatus::from_code(sig(st.exit_status())))
+        } else if st.killed() || st.dumped() {
+            ChildEvent::Exited(ExitStatus::from_signal(
+                sig(st.terminating_signal()),
+                st.dumped(),
+            ))
+        } else if st.stopped() {
+            ChildEvent::Stopped(sig(st.stopping_signal()))
+        } else if st.trapped() {
+            ChildEvent::Trapped(sig(st.trapping_signal()))
+        } else if st.continued() {
+            ChildEvent::Continued
+        } else {
+            // WNOHANG with nothing to report leaves si_pid = 0; rustix maps that to None,
+            // so anything else here is a code we do not know.
+            return Err(io::Error::other(format!(
+                "waitid: unknown si_code {}",
+                st.raw_code()
+            )));
+        }))
+    }
+
+    /// Whether the process has ended, waiting at most `timeout` (`None`: forever) — poll(2)
+    /// for `POLLIN`. Works for any process, not only children.
+    pub fn poll_exit(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let ts = timeout.map(|d| Timespec {
+            tv_sec: d.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: d.subsec_nanos() as _,
+        });
+        let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
+        let n = retry(|| Ok(poll(&mut fds, ts.as_ref())?))?;
+        Ok(n > 0)
+    }
+
+    /// A duplicate of the process's descriptor `fd` (`pidfd_getfd(2)`, Linux 5.6), close-on-
+    /// exec. Needs ptrace-attach permission over the process (`EPERM` otherwise); `EBADF`
+    /// when it has no such descriptor.
+    pub fn getfd(&self, fd: RawFd) -> io::Result<OwnedFd> {
+        Ok(rustix::process::pidfd_getfd(
+            &self.0,
+            fd,
+            rustix::process::PidfdGetfdFlags::empty(),
+        )?)
+    }
+
+    /// The PID in this process's pid namespace, from `/proc/self/fdinfo` (`Pid:`). `None`
+    /// once the process has been reaped, or when it is outside our pid namespace tree.
+    /// A snapshot: act through the pidfd, not the number.
+    pub fn pid(&self) -> io::Result<Option<u32>> {
+        let pid = self.fdinfo_field("Pid:")?;
+        Ok(pid
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|&p| p > 0)
+            .map(|p| p as u32))
+    }
+
+    /// The PID at every pid-namespace level from ours inwards (`NSpid:` of fdinfo); empty
+    /// once the process has been reaped.
+    pub fn ns_pids(&self) -> io::Result<Vec<u32>> {
+        let line = self.fdinfo_field("NSpid:")?;
+        Ok(line
+            .split_whitespace()
+            .filter_map(|v| v.parse::<i64>().ok())
+            .filter(|&p| p > 0)
+            .map(|p| p as u32)
+            .collect())
+    }
+
+    fn fdinfo_field(&self, key: &str) -> io::Result<String> {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", self.0.as_raw_fd()))?;
+        Ok(info
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default())
+    }
+
+    /// Waits for the process to end without blocking a thread: the pidfd's readiness is
+    /// watched by tokio's reactor (epoll), then the process is reaped. Needs a tokio runtime
+    /// with I/O enabled.
+    #[cfg(feature = "tokio")]
+    pub async fn wait_async(&self) -> io::Result<ExitStatus> {
+        if let Some(s) = self.try_wait()? {
+            return Ok(s);
+        }
+        let afd = crate::sys::pidfd::async_readable(self.0.as_fd())?;
+        loop {
+            let mut guard = afd.readable().await?;
+            if let Some(s) = self.try_wait()? {
+                return Ok(s);
+            }
+            guard.clear_ready();
+        }
+    }
+
+    /// Clones the descriptor (`F_DUPFD_CLOEXEC`).
+    pub fn try_clone(&self) -> io::Result<PidFd> {
+        Ok(PidFd(self.0.try_clone()?))
+    }
+}
+
+impl From<OwnedFd> for PidFd {
+    /// Wraps a pidfd (or a `/proc/<pid>` directory descriptor, which only supports
+    /// [`PidFd::send_signal`]).
+    fn from(fd: OwnedFd) -> Self {
+        PidFd(fd)
+    }
+}
+
+impl From<PidFd> for OwnedFd {
+    fn from(p: PidFd) -> Self {
+        p.0
+    }
+}
+
+impl AsFd for PidFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl AsRawFd for PidFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for PidFd {
+    fn into_raw_fd(self) -> RawFd {
+        self.0.into_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_encoding() {
+        let s = ExitStatus::from_code(3);
+        assert_eq!((s.code(), s.signal(), s.success()), (Some(3), None, false));
+        assert_eq!(s.to_string(), "exit status: 3");
+        let k = ExitStatus::from_signal(9, false);
+        assert_eq!(
+            (k.code(), k.signal(), k.core_dumped()),
+            (None, Some(9), false)
+        );
+        assert_eq!(k.shell_code(), 137);
+        let d = ExitStatus::from_signal(11, true);
+        assert!(d.core_dumped());
+        assert_eq!(d.to_string(), "signal: 11 (core dumped)");
+        let std: std::process::ExitStatus = d.into();
+        assert_eq!(std.signal(), Some(11));
+        assert!(std.core_dumped());
+        assert!(ExitStatus::from_code(256).success());
+    }
+}

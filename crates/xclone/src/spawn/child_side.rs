@@ -1,0 +1,182 @@
+//! What the child does between clone and exec.
+//!
+//! This code runs in a `CLONE_VM` child: it shares the parent's memory and the parent
+//! thread's TLS, while that thread sleeps in the kernel. Hence the rules, kept by every line
+//! below: only the raw system calls of `sys::child`/`sys::signal` on data the parent
+//! prepared ([`ChildPlan`]); no allocation, no locks, no formatting, no indexing that could
+//! panic, no libc. A failure is written into the plan's report slot and the child exits
+//! with [`SETUP_FAILED`].
+//!
+//! The steps run in a fixed order, each a small function; a step that must wait for the
+//! parent (say, for id maps to be written) slots in as one more function in [`run`].
+
+use super::plan::{ChildPlan, FdPlan};
+use super::report::Step;
+use crate::sys::child as sc;
+use crate::sys::signal;
+use crate::sys::vfork::VforkChild;
+
+/// The child's exit status when setup or exec fails (what `posix_spawn` uses too).
+pub const SETUP_FAILED: i32 = 127;
+
+/// A failed step: which, which item of it, errno.
+type Fail = (Step, usize, i32);
+
+impl VforkChild for ChildPlan<'_> {
+    fn run_child(&mut self) -> i32 {
+        let (step, index, errno) = run(self);
+        self.report.fail(step, index, errno);
+        SETUP_FAILED
+    }
+}
+
+/// Runs every step and execs. Returns only on failure.
+fn run(p: &mut ChildPlan<'_>) -> Fail {
+    if let Err(f) = setup(p) {
+        return f;
+    }
+    exec(p)
+}
+
+fn setup(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
+    reset_signal_dispositions(p)?;
+    sessions(p)?;
+    map_fds(&mut p.fds)?;
+    identity(p)?;
+    die_with_parent(p)?;
+    if let Some(dir) = p.cwd.as_deref() {
+        sc::chdir(dir).map_err(|e| (Step::Chdir, 0, e))?;
+    }
+    signal::set_mask(&p.signals.mask).map_err(|e| (Step::SignalMask, 0, e))?;
+    run_hooks(p)
+}
+
+fn reset_signal_dispositions(p: &ChildPlan<'_>) -> Result<(), Fail> {
+    let s = &p.signals;
+    let err = |e| (Step::ResetSignals, 0, e);
+    if s.reset_ignored {
+        signal::reset_dispositions(true).map_err(err)?;
+    } else {
+        if !s.kernel_cleared {
+            signal::reset_dispositions(false).map_err(err)?;
+        }
+        // Like std: Rust programs ignore SIGPIPE, their children should not.
+        if s.sigpipe_default {
+            signal::set_default(libc::SIGPIPE).map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+fn sessions(p: &ChildPlan<'_>) -> Result<(), Fail> {
+    if p.setsid {
+        sc::setsid().map_err(|e| (Step::Setsid, 0, e))?;
+    }
+    if let Some(pg) = p.pgroup {
+        sc::setpgid_self(pg).map_err(|e| (Step::Setpgid, 0, e))?;
+    }
+    Ok(())
+}
+
+/// Moves every planned descriptor to its number. When a source number is also another
+/// mapping's target, all sources are first copied above every target, so no mapping
+/// overwrites a descriptor that a later one still reads.
+fn map_fds(fds: &mut FdPlan) -> Result<(), Fail> {
+    let FdPlan {
+        maps,
+        tmp,
+        shuffle_above,
+    } = fds;
+    match *shuffle_above {
+        None => {
+            for (i, m) in maps.iter().enumerate() {
+                let r = if m.src == m.dst {
+                    sc::clear_cloexec(m.dst)
+                } else {
+                    sc::dup3(m.src, m.dst)
+                };
+                r.map_err(|e| (Step::MapFd, i, e))?;
+            }
+        }
+        Some(min) => {
+            for ((i, m), t) in maps.iter().enumerate().zip(tmp.iter_mut()) {
+                *t = sc::dup_cloexec_above(m.src, min).map_err(|e| (Step::MapFd, i, e))?;
+            }
+            for ((i, m), t) in maps.iter().enumerate().zip(tmp.iter()) {
+                sc::dup3(*t, m.dst).map_err(|e| (Step::MapFd, i, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn identity(p: &ChildPlan<'_>) -> Result<(), Fail> {
+    if let Some(groups) = p.groups {
+        sc::setgroups(groups).map_err(|e| (Step::Setgroups, 0, e))?;
+    }
+    if let Some(gid) = p.gid {
+        sc::setgid(gid).map_err(|e| (Step::Setgid, 0, e))?;
+    }
+    if let Some(uid) = p.uid {
+        if p.drop_groups {
+            // As std: a root parent dropping to a uid without naming groups loses its
+            // supplementary groups; failure to do so is not fatal there either.
+            let _ = sc::setgroups(&[]);
+        }
+        sc::setuid(uid).map_err(|e| (Step::Setuid, 0, e))?;
+    }
+    Ok(())
+}
+
+/// Arms the parent-death signal after the identity changes (which clear it), then closes
+/// the race with a parent that died before it was armed: if our parent is no longer the
+/// process that spawned us, exit as the signal would have made us.
+fn die_with_parent(p: &ChildPlan<'_>) -> Result<(), Fail> {
+    if let Some(d) = p.death_signal {
+        sc::set_pdeathsig(d.signal).map_err(|e| (Step::DieWithParent, 0, e))?;
+        if sc::getppid() != d.expected_ppid {
+            return Err((Step::ParentGone, 0, libc::ESRCH));
+        }
+    }
+    Ok(())
+}
+
+fn run_hooks(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
+    for (i, hook) in p.hooks.iter_mut().enumerate() {
+        if let Err(e) = hook() {
+            let errno = e.raw_os_error().unwrap_or(libc::EINVAL);
+            // Dropping a custom io::Error would free memory (a lock in the allocator);
+            // leaking it is the safe choice in this child.
+            core::mem::forget(e);
+            return Err((Step::PreExec, i, errno));
+        }
+    }
+    Ok(())
+}
+
+/// Tries every candidate path in order with `execvp(3)`'s rules: a missing file or
+/// directory moves on to the next candidate, `EACCES` is remembered and reported if nothing
+/// else works, any other error stops the search.
+fn exec(p: &ChildPlan<'_>) -> Fail {
+    let e = &p.exec;
+    let mut eacces: Option<usize> = None;
+    let mut last = (0usize, libc::ENOENT);
+    for (i, path) in e.candidates.iter().enumerate() {
+        let errno = sc::execve(path, &e.argv, &e.envp);
+        match errno {
+            libc::EACCES => {
+                if eacces.is_none() {
+                    eacces = Some(i);
+                }
+            }
+            libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {
+                last = (i, errno);
+            }
+            _ => return (Step::Execve, i, errno),
+        }
+    }
+    match eacces {
+        Some(i) => (Step::Execve, i, libc::EACCES),
+        None => (Step::Execve, last.0, last.1),
+    }
+}

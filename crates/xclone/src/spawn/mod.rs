@@ -1,0 +1,205 @@
+//! Spawning programs: [`Command`] (a `std::process::Command` look-alike), [`Child`], and how
+//! a failure in the child between clone and exec is reported ([`SpawnError`]).
+//!
+//! Data flows one way: `command` records → `plan` prepares everything the child needs →
+//! `sys::vfork` clones with `CLONE_VM | CLONE_VFORK` → `child_side` sets up and execs, or
+//! fills in the `report` slot → the parent turns the slot into an `io::Error`.
+
+pub mod child;
+pub(crate) mod child_side;
+pub mod command;
+pub(crate) mod plan;
+pub mod report;
+
+pub use child::{Child, Output};
+pub use command::{Command, Stdio};
+pub use report::{SpawnError, Step};
+
+use crate::error::Error;
+use crate::fallback;
+use crate::pidfd::PidFd;
+use crate::sys::abi::{CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
+use crate::sys::flags::CloneFlags;
+use crate::sys::stack::{return_spawn_stack, take_spawn_stack, ChildStack};
+use crate::sys::vfork::{spawn_vfork, CloneCall, Spawned};
+use command::StdioDefault;
+use plan::Prepared;
+use report::Report;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The flags every spawn adds to the request.
+pub const SPAWN_FLAGS: CloneFlags = CloneFlags::VM
+    .union(CloneFlags::VFORK)
+    .union(CloneFlags::PIDFD);
+
+/// Whether this kernel accepts `CLONE_CLEAR_SIGHAND` (5.5+), learnt from the first spawn
+/// that tried it: unknown, yes, no.
+static CLEAR_SIGHAND: AtomicU8 = AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = 0;
+const YES: u8 = 1;
+const NO: u8 = 2;
+
+pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Child> {
+    let mut p = plan::prepare(cmd, defaults)?;
+    let stack = take_spawn_stack()?;
+    let launched = launch(&mut p, &stack);
+    // The child has exec'd or exited (CLONE_VFORK): its stack and plan are free again, and
+    // the descriptors made for it can be closed in the parent.
+    return_spawn_stack(stack);
+    drop(std::mem::take(&mut p.child_owned));
+    let Spawned { pid, pidfd } = launched?;
+    let pidfd = match pidfd {
+        Some(fd) => PidFd::from(fd),
+        None => open_pidfd_late(pid)?,
+    };
+    if let Some((step, errno)) = p.child.report.failure {
+        // The child exited without exec'ing; reap it so it does not linger as a zombie.
+        let _ = pidfd.wait();
+        return Err(
+            SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno).into(),
+        );
+    }
+    let pipes = std::mem::take(&mut p.pipes);
+    Ok(Child::new(
+        pid as u32,
+        pidfd,
+        pipes.stdin,
+        pipes.stdout,
+        pipes.stderr,
+        p.kill_on_drop,
+    ))
+}
+
+/// The pidfd of a child made by clone(2) on a kernel that ignored `CLONE_PIDFD` (see the
+/// race documented in [`crate::fallback`]). Without any pidfd support the child cannot be
+/// handed out: it is killed and reaped.
+fn open_pidfd_late(pid: i32) -> io::Result<PidFd> {
+    match PidFd::open(pid as u32) {
+        Ok(fd) => Ok(fd),
+        Err(e) => {
+            if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+            }
+            Err(io::Error::new(
+                e.kind(),
+                format!("pidfd_open after clone(2): {e} (a spawn needs pidfds, Linux 5.2+)"),
+            ))
+        }
+    }
+}
+
+/// What the failing step was working on, for the message.
+fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> String {
+    let c = &p.child;
+    match step {
+        Step::MapFd => c
+            .fds
+            .maps
+            .get(index)
+            .map(|m| format!("fd {} onto {}", m.src, m.dst))
+            .unwrap_or_default(),
+        Step::Chdir => c
+            .cwd
+            .as_deref()
+            .map(|d| String::from_utf8_lossy(d.to_bytes()).into_owned())
+            .unwrap_or_default(),
+        Step::PreExec => format!("#{index}"),
+        Step::Execve if p.path_searched && errno == libc::ENOENT => format!(
+            "{} (searched PATH)",
+            String::from_utf8_lossy(p.program.as_bytes())
+        ),
+        Step::Execve => c
+            .exec
+            .candidates
+            .get(index)
+            .map(|s| String::from_utf8_lossy(s.to_bytes()).into_owned())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The clone call itself: clone3 (with `CLONE_CLEAR_SIGHAND` where the kernel has it), or the
+/// clone(2) fallback where clone3 is unusable and the policy allows it.
+fn launch(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
+    let policy = p.clone.fallback;
+    let skip_clone3 = fallback::clone3_known_unusable().is_some_and(|errno| {
+        fallback::should_fall_back(errno, policy, fallback::clone3_availability)
+    });
+    if !skip_clone3 {
+        match launch_clone3(p, stack) {
+            Ok(s) => return Ok(s),
+            Err(errno)
+                if fallback::should_fall_back(errno, policy, fallback::clone3_availability) =>
+            {
+                fallback::mark_clone3_unusable(errno);
+            }
+            // Hook for the validator: its explanation of `errno` for this request belongs in
+            // `Error::Os::explanation`.
+            Err(errno) => return Err(Error::os("clone3", crate::Errno(errno)).into()),
+        }
+    }
+    launch_clone(p, stack)
+}
+
+fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, i32> {
+    let req = &p.clone;
+    let user_clear = req.flags.contains(CloneFlags::CLEAR_SIGHAND);
+    let mut implicit_clear = !user_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) != NO;
+    let size = if req.cgroup.is_some() || req.flags.contains(CloneFlags::INTO_CGROUP) {
+        CLONE_ARGS_SIZE_VER2
+    } else if !req.set_tid.is_empty() {
+        CLONE_ARGS_SIZE_VER1
+    } else {
+        CLONE_ARGS_SIZE_VER0
+    };
+    loop {
+        let mut flags = req.flags | SPAWN_FLAGS;
+        if implicit_clear {
+            flags |= CloneFlags::CLEAR_SIGHAND;
+        }
+        p.child.signals.kernel_cleared = flags.contains(CloneFlags::CLEAR_SIGHAND);
+        p.child.report = Report::default();
+        let call = CloneCall::Clone3 {
+            flags,
+            exit_signal: req.exit_signal,
+            set_tid: req.set_tid,
+            cgroup: req.cgroup,
+            size,
+        };
+        match spawn_vfork(call, &mut p.child, stack) {
+            Ok(s) => {
+                if implicit_clear {
+                    CLEAR_SIGHAND.store(YES, Ordering::Relaxed);
+                } else if !user_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) == UNKNOWN {
+                    // Refused with CLEAR_SIGHAND, accepted without: a 5.3/5.4 kernel.
+                    CLEAR_SIGHAND.store(NO, Ordering::Relaxed);
+                }
+                return Ok(s);
+            }
+            Err(libc::EINVAL)
+                if implicit_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) == UNKNOWN =>
+            {
+                implicit_clear = false;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn launch_clone(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
+    let req = &p.clone;
+    let word = fallback::legacy_flags(
+        req.flags | CloneFlags::PIDFD,
+        req.exit_signal,
+        req.set_tid,
+        fallback::clone3_availability(),
+    )
+    .map_err(io::Error::from)?;
+    p.child.signals.kernel_cleared = false;
+    p.child.report = Report::default();
+    spawn_vfork(CloneCall::Legacy { flags: word }, &mut p.child, stack)
+        .map_err(|e| Error::os("clone", crate::Errno(e)).into())
+}

@@ -1,0 +1,405 @@
+//! Everything the child needs, prepared and allocated before the clone: the exec candidates
+//! (after the `PATH` search), `argv` and `envp` arrays, the descriptor plan, identity and
+//! signal settings, the report slot. The child only reads it (and writes the report and the
+//! scratch descriptor numbers).
+
+use super::command::{Command, EnvChanges, Hook, StdioDefault, StdioKind};
+use super::report::Report;
+use crate::sys::cstr_array::{CStrArray, CStrArrayBuilder};
+use crate::sys::flags::CloneFlags;
+use crate::sys::signal::SigSet;
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+
+/// The search path `execvp(3)` uses when `PATH` is unset (glibc's `_CS_PATH`).
+const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
+
+/// One descriptor to put at a number in the child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FdMap {
+    pub src: RawFd,
+    pub dst: RawFd,
+}
+
+/// The descriptor moves. When some source number is another mapping's target, the child
+/// first copies every source to a number at or above `shuffle_above` (into `tmp`).
+#[derive(Debug, Default)]
+pub(crate) struct FdPlan {
+    pub maps: Vec<FdMap>,
+    pub tmp: Vec<RawFd>,
+    pub shuffle_above: Option<RawFd>,
+}
+
+impl FdPlan {
+    pub fn new(maps: Vec<FdMap>) -> Self {
+        let collides = maps.iter().enumerate().any(|(i, a)| {
+            maps.iter()
+                .enumerate()
+                .any(|(j, b)| i != j && a.src == b.dst)
+        });
+        let shuffle_above = collides.then(|| {
+            maps.iter()
+                .map(|m| m.dst)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1)
+        });
+        let tmp = if collides {
+            vec![-1; maps.len()]
+        } else {
+            Vec::new()
+        };
+        FdPlan {
+            maps,
+            tmp,
+            shuffle_above,
+        }
+    }
+}
+
+/// Signal state for the child.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SignalPlan {
+    /// `CLONE_CLEAR_SIGHAND` is in the clone call being made (set per attempt).
+    pub kernel_cleared: bool,
+    pub reset_ignored: bool,
+    pub sigpipe_default: bool,
+    pub mask: SigSet,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeathSignal {
+    pub signal: i32,
+    /// What `getppid()` returns in the child while the spawner lives.
+    pub expected_ppid: i32,
+}
+
+#[derive(Debug)]
+pub(crate) struct ExecPlan {
+    /// Paths to try in order (one unless the program is searched in `PATH`).
+    pub candidates: CStrArray,
+    pub argv: CStrArray,
+    pub envp: CStrArray,
+}
+
+/// What the child reads (and the report it writes).
+pub(crate) struct ChildPlan<'a> {
+    pub signals: SignalPlan,
+    pub setsid: bool,
+    pub pgroup: Option<i32>,
+    pub fds: FdPlan,
+    pub groups: Option<&'a [u32]>,
+    pub drop_groups: bool,
+    pub gid: Option<u32>,
+    pub uid: Option<u32>,
+    pub death_signal: Option<DeathSignal>,
+    pub cwd: Option<CString>,
+    pub hooks: &'a mut [Hook],
+    pub exec: ExecPlan,
+    pub report: Report,
+}
+
+/// The parent's ends of piped streams.
+#[derive(Debug, Default)]
+pub(crate) struct ParentPipes {
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// A prepared spawn: the child's plan plus what the parent keeps alive across the clone
+/// and uses afterwards.
+pub(crate) struct Prepared<'a> {
+    pub child: ChildPlan<'a>,
+    /// Descriptors created for the child (pipe ends, `/dev/null`); closed after the clone.
+    pub child_owned: Vec<OwnedFd>,
+    pub pipes: ParentPipes,
+    /// For messages: the program as given, the working directory, and whether `PATH` was
+    /// searched.
+    pub program: &'a OsStr,
+    pub path_searched: bool,
+    pub clone: CloneRequest<'a>,
+    pub kill_on_drop: bool,
+}
+
+/// The clone3 fields a spawn passes through.
+#[derive(Debug)]
+pub(crate) struct CloneRequest<'a> {
+    pub flags: CloneFlags,
+    pub exit_signal: u64,
+    pub set_tid: &'a [i32],
+    pub cgroup: Option<std::os::fd::BorrowedFd<'a>>,
+    pub fallback: crate::fallback::FallbackPolicy,
+}
+
+fn invalid(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.into())
+}
+
+fn nul_error(what: &str, s: &OsStr) -> io::Error {
+    invalid(format!("nul byte found in provided data: {what} {s:?}"))
+}
+
+/// Builds the plan for one spawn of `cmd`.
+pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Prepared<'_>> {
+    if let Some((kind, msg)) = &cmd.deferred {
+        return Err(io::Error::new(*kind, msg.clone()));
+    }
+    let forbidden = cmd.flags & crate::sys::vfork::SPAWN_FORBIDDEN;
+    if !forbidden.is_empty() {
+        return Err(invalid(format!(
+            "{} cannot be used with a spawn (the child's setup would change the parent, or \
+             the kernel would write through pointers into the shared memory)",
+            forbidden.to_names_string()
+        )));
+    }
+
+    // Exec: argv, envp, candidates.
+    let mut argv =
+        CStrArrayBuilder::with_capacity(cmd.args.len(), cmd.args.iter().map(|a| a.len() + 1).sum());
+    for a in &cmd.args {
+        argv.push(a.as_bytes())
+            .map_err(|_| nul_error("argument", a))?;
+    }
+    let (envp, child_path) = build_env(&cmd.env)?;
+    let (candidates, path_searched) = candidates(&cmd.program, child_path.as_deref())?;
+
+    let cwd = match &cmd.cwd {
+        Some(d) => Some(
+            CString::new(d.as_os_str().as_bytes())
+                .map_err(|_| nul_error("current_dir", d.as_os_str()))?,
+        ),
+        None => None,
+    };
+
+    // Descriptors.
+    let mut maps = Vec::with_capacity(3 + cmd.fd_maps.len());
+    let mut child_owned = Vec::new();
+    let mut pipes = ParentPipes::default();
+    let mut null: Option<RawFd> = None;
+    let streams = [
+        (0, cmd.stdin.as_ref().map(|s| &s.0)),
+        (1, cmd.stdout.as_ref().map(|s| &s.0)),
+        (2, cmd.stderr.as_ref().map(|s| &s.0)),
+    ];
+    for (fd, kind) in streams {
+        let default = match (defaults, fd) {
+            (StdioDefault::Inherit, _) => &StdioKind::Inherit,
+            (StdioDefault::Output, 0) => &StdioKind::Null,
+            (StdioDefault::Output, _) => &StdioKind::Piped,
+        };
+        match kind.unwrap_or(default) {
+            StdioKind::Inherit => {}
+            StdioKind::Null => {
+                let src = match null {
+                    Some(n) => n,
+                    None => {
+                        let f = rustix::fs::open(
+                            c"/dev/null",
+                            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+                            rustix::fs::Mode::empty(),
+                        )?;
+                        let n = f.as_raw_fd();
+                        child_owned.push(f);
+                        null = Some(n);
+                        n
+                    }
+                };
+                maps.push(FdMap { src, dst: fd });
+            }
+            StdioKind::Piped => {
+                let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+                let (child_end, parent_end) = if fd == 0 { (r, w) } else { (w, r) };
+                maps.push(FdMap {
+                    src: child_end.as_raw_fd(),
+                    dst: fd,
+                });
+                child_owned.push(child_end);
+                match fd {
+                    0 => pipes.stdin = Some(parent_end),
+                    1 => pipes.stdout = Some(parent_end),
+                    _ => pipes.stderr = Some(parent_end),
+                }
+            }
+            StdioKind::Fd(f) => maps.push(FdMap {
+                src: f.as_raw_fd(),
+                dst: fd,
+            }),
+        }
+    }
+    for (src, dst) in &cmd.fd_maps {
+        if maps.iter().any(|m| m.dst == *dst) {
+            return Err(invalid(format!(
+                "child descriptor {dst} is the target of two mappings (fd_map or stdio)"
+            )));
+        }
+        maps.push(FdMap {
+            src: src.as_raw_fd(),
+            dst: *dst,
+        });
+    }
+
+    let death_signal = cmd.death_signal.map(|signal| DeathSignal {
+        signal,
+        expected_ppid: if cmd.flags.contains(CloneFlags::NEWPID) {
+            0
+        } else if cmd.flags.contains(CloneFlags::PARENT) {
+            rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get())
+        } else {
+            rustix::process::getpid().as_raw_nonzero().get()
+        },
+    });
+
+    let drop_groups =
+        cmd.uid.is_some() && cmd.groups.is_none() && rustix::process::getuid().is_root();
+
+    let child = ChildPlan {
+        signals: SignalPlan {
+            kernel_cleared: false,
+            reset_ignored: cmd.reset_ignored_signals,
+            sigpipe_default: true,
+            mask: cmd.signal_mask,
+        },
+        setsid: cmd.setsid,
+        pgroup: cmd.pgroup,
+        fds: FdPlan::new(maps),
+        groups: cmd.groups.as_deref(),
+        drop_groups,
+        gid: cmd.gid,
+        uid: cmd.uid,
+        death_signal,
+        cwd,
+        hooks: &mut cmd.hooks,
+        exec: ExecPlan {
+            candidates,
+            argv: argv.finish(),
+            envp,
+        },
+        report: Report::default(),
+    };
+    Ok(Prepared {
+        child,
+        child_owned,
+        pipes,
+        program: &cmd.program,
+        path_searched,
+        clone: CloneRequest {
+            flags: cmd.flags,
+            exit_signal: cmd.exit_signal,
+            set_tid: &cmd.set_tid,
+            cgroup: cmd.cgroup.as_ref().map(std::os::fd::AsFd::as_fd),
+            fallback: cmd.fallback,
+        },
+        kill_on_drop: cmd.kill_on_drop,
+    })
+}
+
+/// The child's `envp`, and the `PATH` to search the program in (the child's own when the
+/// environment was changed, like std; else the parent's).
+fn build_env(changes: &EnvChanges) -> io::Result<(CStrArray, Option<OsString>)> {
+    let mut env: BTreeMap<OsString, OsString> = if changes.clear {
+        BTreeMap::new()
+    } else {
+        std::env::vars_os().collect()
+    };
+    for (k, v) in &changes.vars {
+        match v {
+            Some(v) => {
+                env.insert(k.clone(), v.clone());
+            }
+            None => {
+                env.remove(k);
+            }
+        }
+    }
+    let path = env.get(OsStr::new("PATH")).cloned();
+    let mut b = CStrArrayBuilder::with_capacity(
+        env.len(),
+        env.iter().map(|(k, v)| k.len() + v.len() + 2).sum(),
+    );
+    for (k, v) in &env {
+        b.push_parts(&[k.as_bytes(), b"=", v.as_bytes()])
+            .map_err(|_| nul_error("environment variable", k))?;
+    }
+    Ok((b.finish(), path))
+}
+
+/// The paths the child tries, and whether `PATH` was searched.
+fn candidates(program: &OsStr, path: Option<&OsStr>) -> io::Result<(CStrArray, bool)> {
+    let prog = program.as_bytes();
+    if prog.contains(&0) {
+        return Err(nul_error("program", program));
+    }
+    let mut b = CStrArrayBuilder::default();
+    if prog.contains(&b'/') || prog.is_empty() {
+        b.push(prog).map_err(|_| nul_error("program", program))?;
+        return Ok((b.finish(), false));
+    }
+    let path = path.map_or(DEFAULT_PATH, |p| p.as_bytes());
+    for dir in path.split(|&c| c == b':') {
+        // An empty entry means the current directory, as for execvp(3).
+        let r = if dir.is_empty() {
+            b.push(prog)
+        } else if dir.ends_with(b"/") {
+            b.push_parts(&[dir, prog])
+        } else {
+            b.push_parts(&[dir, b"/", prog])
+        };
+        if r.is_err() {
+            return Err(nul_error("PATH entry", OsStr::from_bytes(dir)));
+        }
+    }
+    Ok((b.finish(), true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strs(a: &CStrArray) -> Vec<String> {
+        a.iter().map(|c| c.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn path_candidates() {
+        let (c, searched) = candidates(OsStr::new("ls"), Some(OsStr::new("/a:/b/::/c"))).unwrap();
+        assert!(searched);
+        assert_eq!(strs(&c), ["/a/ls", "/b/ls", "ls", "/c/ls"]);
+        let (c, searched) = candidates(OsStr::new("./x"), Some(OsStr::new("/a"))).unwrap();
+        assert!(!searched);
+        assert_eq!(strs(&c), ["./x"]);
+        let (c, _) = candidates(OsStr::new("sh"), None).unwrap();
+        assert_eq!(strs(&c), ["/bin/sh", "/usr/bin/sh"]);
+        assert!(candidates(OsStr::new("a\0b"), None).is_err());
+    }
+
+    #[test]
+    fn env_changes() {
+        let mut ch = EnvChanges {
+            clear: true,
+            ..Default::default()
+        };
+        ch.vars.insert("A".into(), Some("1".into()));
+        ch.vars.insert("PATH".into(), Some("/x".into()));
+        ch.vars.insert("B".into(), None);
+        let (envp, path) = build_env(&ch).unwrap();
+        assert_eq!(strs(&envp), ["A=1", "PATH=/x"]);
+        assert_eq!(path.as_deref(), Some(OsStr::new("/x")));
+        let (_, path) = build_env(&EnvChanges::default()).unwrap();
+        assert_eq!(path, std::env::var_os("PATH"));
+    }
+
+    #[test]
+    fn fd_plan_shuffles_only_on_collision() {
+        let p = FdPlan::new(vec![FdMap { src: 5, dst: 1 }, FdMap { src: 6, dst: 3 }]);
+        assert_eq!(p.shuffle_above, None);
+        let p = FdPlan::new(vec![FdMap { src: 3, dst: 4 }, FdMap { src: 4, dst: 3 }]);
+        assert_eq!(p.shuffle_above, Some(5));
+        assert_eq!(p.tmp.len(), 2);
+        let p = FdPlan::new(vec![FdMap { src: 7, dst: 7 }]);
+        assert_eq!(p.shuffle_above, None);
+    }
+}

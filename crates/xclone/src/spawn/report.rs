@@ -1,0 +1,165 @@
+//! How the child tells the parent which setup step failed and with which errno.
+//!
+//! A spawn clones with `CLONE_VM | CLONE_VFORK`: the child writes into the parent's memory,
+//! and the parent resumes only after the child exec'd or exited. So the report is a slot in
+//! the plan — no pipe, no extra system call. The child fills it in just before it exits;
+//! after a successful exec it stays empty.
+//!
+//! (A variant where the parent runs on while the child waits — needed to write user
+//! namespace id maps — would add a close-on-exec pipe whose EOF says "exec'd"; the slot
+//! stays the place where the failure is described.)
+
+use crate::errno::Errno;
+use std::fmt;
+use std::io;
+
+/// A step of the child's setup between clone and exec, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// `prctl(PR_SET_PDEATHSIG)`.
+    DieWithParent,
+    /// The parent was gone by the time the death signal was armed.
+    ParentGone,
+    /// Resetting signal dispositions (`rt_sigaction`).
+    ResetSignals,
+    /// `setsid()`.
+    Setsid,
+    /// `setpgid()`.
+    Setpgid,
+    /// Moving a descriptor to its number in the child (stdio, `fd_map`).
+    MapFd,
+    /// `setgroups()`.
+    Setgroups,
+    /// `setgid()`.
+    Setgid,
+    /// `setuid()`.
+    Setuid,
+    /// `chdir()` to the requested working directory.
+    Chdir,
+    /// Setting the child's signal mask (`rt_sigprocmask`).
+    SignalMask,
+    /// A `pre_exec` hook returned an error.
+    PreExec,
+    /// `execve()`.
+    Execve,
+}
+
+impl Step {
+    /// The system call or action, as messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::DieWithParent => "prctl PR_SET_PDEATHSIG",
+            Step::ParentGone => "die-with-parent",
+            Step::ResetSignals => "rt_sigaction",
+            Step::Setsid => "setsid",
+            Step::Setpgid => "setpgid",
+            Step::MapFd => "dup3",
+            Step::Setgroups => "setgroups",
+            Step::Setgid => "setgid",
+            Step::Setuid => "setuid",
+            Step::Chdir => "chdir",
+            Step::SignalMask => "rt_sigprocmask",
+            Step::PreExec => "pre_exec hook",
+            Step::Execve => "execve",
+        }
+    }
+}
+
+/// The slot the child writes. `index` says which item of the step failed (the fd mapping,
+/// the hook, the exec candidate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Report {
+    pub failure: Option<(Step, i32)>,
+    pub index: usize,
+}
+
+impl Report {
+    /// Records a failure. Callable in the child: a plain store.
+    #[inline(always)]
+    pub fn fail(&mut self, step: Step, index: usize, errno: i32) {
+        self.failure = Some((step, errno));
+        self.index = index;
+    }
+}
+
+/// A failure of the child between clone and exec, as `spawn` reports it: which step, what it
+/// was working on, and the errno. Carried inside the [`io::Error`] that `spawn` returns
+/// (`err.get_ref()` and downcast, or [`SpawnError::from_io`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpawnError {
+    step: Step,
+    detail: String,
+    errno: Errno,
+}
+
+impl SpawnError {
+    pub(crate) fn new(step: Step, detail: String, errno: i32) -> Self {
+        SpawnError {
+            step,
+            detail,
+            errno: Errno(errno),
+        }
+    }
+
+    pub fn step(&self) -> Step {
+        self.step
+    }
+
+    /// What the step was working on (`/nope` for a chdir, `./x` for an execve), possibly
+    /// empty.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    pub fn errno(&self) -> Errno {
+        self.errno
+    }
+
+    /// The `SpawnError` inside an `io::Error` returned by `spawn`, if it is one.
+    pub fn from_io(e: &io::Error) -> Option<&SpawnError> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<SpawnError>())
+    }
+
+    /// Whether this is the classic "command not found" (execve failed with `ENOENT`).
+    pub fn is_not_found(&self) -> bool {
+        self.step == Step::Execve && self.errno == Errno::ENOENT
+    }
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.step.name())?;
+        if !self.detail.is_empty() {
+            write!(f, " {}", self.detail)?;
+        }
+        write!(f, ": {}", self.errno.message())
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+impl From<SpawnError> for io::Error {
+    fn from(e: SpawnError) -> Self {
+        let kind = io::Error::from_raw_os_error(e.errno.0).kind();
+        io::Error::new(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_kinds() {
+        let e = SpawnError::new(Step::Chdir, "/nope".into(), libc::ENOENT);
+        assert_eq!(e.to_string(), "chdir /nope: No such file or directory");
+        let io: io::Error = e.clone().into();
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
+        assert_eq!(SpawnError::from_io(&io), Some(&e));
+        let x = SpawnError::new(Step::Execve, "./x".into(), libc::EACCES);
+        assert_eq!(x.to_string(), "execve ./x: Permission denied");
+        assert_eq!(io::Error::from(x).kind(), io::ErrorKind::PermissionDenied);
+    }
+}

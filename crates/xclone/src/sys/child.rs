@@ -1,0 +1,140 @@
+//! The system calls a spawned child makes between clone and exec, as safe functions over
+//! prepared data (`&CStr`, [`CStrArray`], plain integers).
+//!
+//! They are raw calls (see [`super::syscall`]): no libc, no `errno`, no allocation, no locks,
+//! no panics — fit for a `CLONE_VM` child that runs on the parent thread's TLS and heap.
+//! File-descriptor arguments are plain numbers because the child works on its *own copy* of
+//! the descriptor table (a spawn never uses `CLONE_FILES`); these functions are therefore
+//! crate-private.
+//!
+//! Identity changes (`setuid` & co.) are the raw per-thread calls: right here, since the
+//! child has exactly one thread (glibc's wrappers would try to broadcast to the parent's
+//! threads).
+
+use super::cstr_array::CStrArray;
+use super::syscall::{nr, result, syscall6, RawErrno};
+use core::ffi::CStr;
+use std::os::fd::RawFd;
+
+type R<T = ()> = Result<T, RawErrno>;
+
+/// `dup3(old, new, 0)`: `new` becomes a copy of `old` without close-on-exec.
+pub(crate) fn dup3(old: RawFd, new: RawFd) -> R {
+    // SAFETY: integer arguments only.
+    result(unsafe { syscall6(nr::DUP3, old as usize, new as usize, 0, 0, 0, 0) }).map(|_| ())
+}
+
+/// `fcntl(fd, F_DUPFD_CLOEXEC, min)`: a close-on-exec copy numbered `min` or higher.
+pub(crate) fn dup_cloexec_above(fd: RawFd, min: RawFd) -> R<RawFd> {
+    // SAFETY: integer arguments only.
+    result(unsafe {
+        syscall6(
+            nr::FCNTL,
+            fd as usize,
+            libc::F_DUPFD_CLOEXEC as usize,
+            min as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|fd| fd as RawFd)
+}
+
+/// Clears `FD_CLOEXEC` on `fd` (for a descriptor mapped onto its own number).
+pub(crate) fn clear_cloexec(fd: RawFd) -> R {
+    // SAFETY: integer arguments only.
+    result(unsafe { syscall6(nr::FCNTL, fd as usize, libc::F_SETFD as usize, 0, 0, 0, 0) })
+        .map(|_| ())
+}
+
+/// `chdir(path)`.
+pub(crate) fn chdir(path: &CStr) -> R {
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    result(unsafe { syscall6(nr::CHDIR, path.as_ptr() as usize, 0, 0, 0, 0, 0) }).map(|_| ())
+}
+
+/// `setsid()`.
+pub(crate) fn setsid() -> R {
+    // SAFETY: no arguments.
+    result(unsafe { syscall6(nr::SETSID, 0, 0, 0, 0, 0, 0) }).map(|_| ())
+}
+
+/// `setpgid(0, pgid)`: 0 makes the child the leader of a new group.
+pub(crate) fn setpgid_self(pgid: i32) -> R {
+    // SAFETY: integer arguments only.
+    result(unsafe { syscall6(nr::SETPGID, 0, pgid as usize, 0, 0, 0, 0) }).map(|_| ())
+}
+
+/// `setgroups(groups)` for the calling thread.
+pub(crate) fn setgroups(groups: &[u32]) -> R {
+    // SAFETY: the pointer and length describe a live slice of gid_t-sized values.
+    result(unsafe {
+        syscall6(
+            nr::SETGROUPS,
+            groups.len(),
+            groups.as_ptr() as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `setgid(gid)` for the calling thread.
+pub(crate) fn setgid(gid: u32) -> R {
+    // SAFETY: integer argument only.
+    result(unsafe { syscall6(nr::SETGID, gid as usize, 0, 0, 0, 0, 0) }).map(|_| ())
+}
+
+/// `setuid(uid)` for the calling thread.
+pub(crate) fn setuid(uid: u32) -> R {
+    // SAFETY: integer argument only.
+    result(unsafe { syscall6(nr::SETUID, uid as usize, 0, 0, 0, 0, 0) }).map(|_| ())
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`.
+pub(crate) fn set_pdeathsig(sig: i32) -> R {
+    // SAFETY: integer arguments only.
+    result(unsafe {
+        syscall6(
+            nr::PRCTL,
+            libc::PR_SET_PDEATHSIG as usize,
+            sig as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `getppid()`.
+pub(crate) fn getppid() -> i32 {
+    // SAFETY: no arguments; cannot fail.
+    unsafe { syscall6(nr::GETPPID, 0, 0, 0, 0, 0, 0) as i32 }
+}
+
+/// `execve(path, argv, envp)`. Returns only on failure, with the errno.
+pub(crate) fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> RawErrno {
+    // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated arrays of
+    // pointers to NUL-terminated strings, all owned by the arrays, which outlive the call.
+    let ret = unsafe {
+        syscall6(
+            nr::EXECVE,
+            path.as_ptr() as usize,
+            argv.as_ptr() as usize,
+            envp.as_ptr() as usize,
+            0,
+            0,
+            0,
+        )
+    };
+    match result(ret) {
+        Err(e) => e,
+        Ok(_) => libc::EINVAL, // execve does not return on success
+    }
+}
