@@ -507,9 +507,12 @@ pub fn render(r: &Results) -> String {
             "- Every row is one complete operation timed from start to reaped exit (spawn + exec \
              + wait, status checked to be 0), in one process.\n\
              - Rows of a table are measured round by round: {} rounds; in each round every row \
-             runs a batch of operations (as many as fit in {} ms, between {} and {}), the row that \
-             starts the round rotating, so machine noise falls on all rows alike. Each row first \
-             runs twice unmeasured.\n\
+             runs a batch of operations (as many as fit in {} ms, between {} and {}), in a new \
+             random order every round, so machine noise falls on all rows alike and no row always \
+             follows the same neighbour. Each batch starts with one untimed operation (except for \
+             rows slower than the batch budget), so that what the previous row leaves behind \
+             (RCU callbacks freeing a forked child's page tables, cold caches) is not charged to \
+             the next. Each row first runs twice unmeasured.\n\
              - *median* and *p90* are over all operations of a row; *round medians min–max* is the \
              spread of the per-round medians; *×* is the ratio of medians against the reference \
              row (glibc `posix_spawn`, measured in the same rounds).\n\

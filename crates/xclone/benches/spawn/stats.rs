@@ -121,9 +121,10 @@ fn time_one(c: &mut Contender<'_>) -> Result<f64, String> {
     Ok(t.elapsed().as_secs_f64() * 1e6)
 }
 
-/// Measures a group of contenders round by round. Each contender first runs twice unmeasured
-/// (page cache, lazy binding, first-touch of the stack) and is then timed once to choose how
-/// many operations it does per round.
+/// Measures a group of contenders round by round, in a new random order every round (so no
+/// row always follows the same neighbour). Each contender first runs twice unmeasured (page
+/// cache, lazy binding, first-touch of the stack) and is then timed once to choose how many
+/// operations it does per round.
 pub fn alternate(contenders: &mut [Contender<'_>], cfg: Rounds) -> Vec<Series> {
     let n = contenders.len();
     let mut series: Vec<Series> = contenders
@@ -134,12 +135,15 @@ pub fn alternate(contenders: &mut [Contender<'_>], cfg: Rounds) -> Vec<Series> {
         })
         .collect();
     let mut per_round = vec![cfg.min_per_round; n];
+    // Rows slower than the budget (fork at GiBs of RSS) skip the per-round warm-up: their
+    // own cost dwarfs what a neighbour leaves behind, and it would double their run time.
+    let mut warm = vec![false; n];
     for (i, c) in contenders.iter_mut().enumerate() {
-        let warm = time_one(c).and_then(|_| time_one(c));
-        match warm {
+        match time_one(c).and_then(|_| time_one(c)) {
             Ok(us) => {
                 let fit = (cfg.budget.as_secs_f64() * 1e6 / us.max(1.0)) as usize;
                 per_round[i] = fit.clamp(cfg.min_per_round, cfg.max_per_round);
+                warm[i] = fit >= 2 && c.idle_before.is_none();
                 if let Some(cap) = c.cap {
                     per_round[i] = per_round[i].min(cap);
                 }
@@ -147,11 +151,22 @@ pub fn alternate(contenders: &mut [Contender<'_>], cfg: Rounds) -> Vec<Series> {
             Err(e) => series[i].error = Some(e),
         }
     }
-    for r in 0..cfg.rounds {
-        for k in 0..n {
-            let i = (r + k) % n;
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut order: Vec<usize> = (0..n).collect();
+    for _ in 0..cfg.rounds {
+        rng.shuffle(&mut order);
+        for &i in &order {
             if series[i].error.is_some() {
                 continue;
+            }
+            // One untimed operation first: what the previous row left behind (a forked
+            // child's page tables being freed by RCU callbacks, cold caches) is not this
+            // row's cost.
+            if warm[i] {
+                if let Err(e) = (contenders[i].run)() {
+                    series[i].error = Some(e);
+                    continue;
+                }
             }
             let mut this_round = Vec::with_capacity(per_round[i]);
             for _ in 0..per_round[i] {
@@ -170,4 +185,26 @@ pub fn alternate(contenders: &mut [Contender<'_>], cfg: Rounds) -> Vec<Series> {
         }
     }
     series
+}
+
+/// A small deterministic PRNG for the round order (xorshift64).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Fisher–Yates.
+    fn shuffle(&mut self, v: &mut [usize]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
 }

@@ -7,6 +7,7 @@
 use crate::stats::Contender;
 use crate::throughput::MakeOp;
 use std::path::Path;
+use xclone::{CloneFlags, Command};
 
 pub const SPAWN: &str = "xclone::Command";
 pub const SPAWN_PRE_EXEC: &str = "xclone::Command + pre_exec";
@@ -27,7 +28,6 @@ impl Missing {
     }
 }
 
-const NO_COMMAND: &str = "xclone::Command is not on main yet";
 const NO_VALIDATE: &str = "xclone::validate::validate is not on main yet";
 
 pub const CG_INTO: &str = "xclone: into_cgroup";
@@ -44,38 +44,138 @@ pub fn ns_label(set: &str) -> String {
     format!("xclone: {set}")
 }
 
+/// Runs the command and demands exit status 0.
+fn status(c: &mut Command) -> Result<(), String> {
+    let st = c.status().map_err(|e| format!("xclone spawn: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("child ended with {st}"))
+    }
+}
+
+/// A row that builds a fresh command per operation (as a program spawning a child would)
+/// and lets `setup` configure it.
+fn row(
+    label: impl Into<String>,
+    path: &Path,
+    mut setup: impl FnMut(&mut Command) -> Result<(), String> + 'static,
+) -> Contender<'static> {
+    let path = path.to_path_buf();
+    Contender::new(label, move || {
+        let mut c = Command::new(&path);
+        setup(&mut c)?;
+        status(&mut c)
+    })
+}
+
 /// `xclone::Command::new(path).status()` and the same with an empty pre_exec hook.
-pub fn spawn(_path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
-    Err(Missing::new(&[SPAWN, SPAWN_PRE_EXEC], NO_COMMAND))
+pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
+    Ok(vec![
+        row(SPAWN, path, |_| Ok(())),
+        row(SPAWN_PRE_EXEC, path, |c| {
+            // SAFETY: the hook does nothing, which is async-signal-safe.
+            unsafe {
+                c.pre_exec(|| Ok(()));
+            }
+            Ok(())
+        }),
+    ])
 }
 
 /// The throughput operation: one status() spawn.
-pub fn throughput_op(_path: &Path) -> Result<Box<MakeOp<'static>>, Missing> {
-    Err(Missing::new(&[SPAWN], NO_COMMAND))
+pub fn throughput_op(path: &Path) -> Result<Box<MakeOp<'static>>, Missing> {
+    let path = path.to_path_buf();
+    Ok(Box::new(move || {
+        let p = path.clone();
+        Box::new(move || status(&mut Command::new(&p)))
+    }))
 }
 
 /// One row per (label, clone flags): xclone spawning with those namespace flags.
-pub fn namespaces(
-    _path: &Path,
-    sets: &[(String, u64)],
-) -> Result<Vec<Contender<'static>>, Missing> {
-    Err(Missing {
-        labels: sets.iter().map(|(n, _)| ns_label(n)).collect(),
-        why: NO_COMMAND.into(),
-    })
+pub fn namespaces(path: &Path, sets: &[(String, u64)]) -> Result<Vec<Contender<'static>>, Missing> {
+    Ok(sets
+        .iter()
+        .map(|(name, bits)| {
+            let flags = CloneFlags::from_bits_retain(*bits);
+            row(ns_label(name), path, move |c| {
+                c.add_flags(flags);
+                Ok(())
+            })
+        })
+        .collect())
 }
 
 /// Plain spawn, `into_cgroup(dir)`, and a pre_exec hook that writes "0" to `cgroup.procs`.
 pub fn cgroup<'a>(
-    _path: &Path,
-    _cg: &'a crate::cgroup::TestCgroup,
+    path: &Path,
+    cg: &'a crate::cgroup::TestCgroup,
 ) -> Result<Vec<Contender<'a>>, Missing> {
-    Err(Missing::new(&[SPAWN, CG_INTO, CG_HOOK], NO_COMMAND))
+    let dir = cg.fd.try_clone().map_err(|e| Missing {
+        labels: vec![CG_INTO.into()],
+        why: format!("dup of the cgroup fd: {e}"),
+    })?;
+    let procs = std::sync::Arc::new(cg.procs.clone());
+    Ok(vec![
+        row(SPAWN, path, |_| Ok(())),
+        // Each command owns its descriptor, so every operation pays one dup, as a caller
+        // building a command per spawn would.
+        row(CG_INTO, path, move |c| {
+            let fd = dir.try_clone().map_err(|e| format!("dup: {e}"))?;
+            c.into_cgroup(fd);
+            Ok(())
+        }),
+        row(CG_HOOK, path, move |c| {
+            let procs = procs.clone();
+            // SAFETY: the hook makes raw system calls (rustix's linux_raw backend: no libc,
+            // no errno) on a path prepared before the spawn; it allocates nothing.
+            unsafe {
+                c.pre_exec(move || {
+                    let fd = rustix::fs::open(
+                        procs.as_c_str(),
+                        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+                        rustix::fs::Mode::empty(),
+                    )?;
+                    rustix::io::write(&fd, b"0")?;
+                    Ok(())
+                });
+            }
+            Ok(())
+        }),
+    ])
 }
 
 /// `set_tid(pid)` and a new time namespace with and without offsets.
-pub fn set_tid_and_time(_path: &Path, _pid: i32) -> Result<Vec<Contender<'static>>, Missing> {
-    Err(Missing::new(&[SET_TID, TIME, TIME_OFFSETS], NO_COMMAND))
+pub fn set_tid_and_time(path: &Path, pid: i32) -> Result<Vec<Contender<'static>>, Missing> {
+    let newtime = CloneFlags::NEWTIME;
+    Ok(vec![
+        row(SET_TID, path, move |c| {
+            c.set_tid(&[pid]);
+            Ok(())
+        }),
+        row(TIME, path, move |c| {
+            c.add_flags(newtime);
+            Ok(())
+        }),
+        // A CLONE_VM child is not yet in its new time namespace, which stays unfrozen until
+        // exec: the child can set the offsets itself (clone3.md §7.4).
+        row(TIME_OFFSETS, path, move |c| {
+            c.add_flags(newtime);
+            // SAFETY: raw system calls on static data; nothing allocated.
+            unsafe {
+                c.pre_exec(|| {
+                    let fd = rustix::fs::open(
+                        c"/proc/self/timens_offsets",
+                        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+                        rustix::fs::Mode::empty(),
+                    )?;
+                    rustix::io::write(&fd, b"monotonic 86400 0\nboottime 86400 0\n")?;
+                    Ok(())
+                });
+            }
+            Ok(())
+        }),
+    ])
 }
 
 /// `Features::probe()` (cached: an atomic load after the first call); each operation runs
