@@ -6,12 +6,14 @@
 //!
 //! ```text
 //! cargo bench -p xclone --bench spawn -- [--quick] [--write FILE] [--only SECTIONS]
-//!                                        [--xclone-bin PATH] [--cpu N]
+//!                                        [--xclone-bin PATH]
 //! ```
 //!
 //! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`.
-//! `--cpu N` pins the bench (and so every child) to CPU N, except for the throughput rows,
-//! which need two CPUs: it takes cross-CPU wake-ups out of the latency rows.
+//!
+//! The spawn tables are measured twice: with the scheduler free to place parent and child on
+//! any CPU (what a program sees), and with the bench pinned to one CPU, which takes the
+//! cross-CPU wake-ups (the same for every mechanism) out of the numbers.
 
 mod cgroup;
 mod commands;
@@ -26,7 +28,7 @@ mod throughput;
 mod xrows;
 
 use memory::{Ballast, Level, Pages, GIB, MIB};
-use report::{LevelInfo, Results, Table, Unit};
+use report::{LevelInfo, Placement, Results, Table, Unit};
 use stats::{alternate, Contender, Rounds};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -38,12 +40,11 @@ struct Opts {
     write: Option<PathBuf>,
     only: Vec<String>,
     xclone_bin: Option<PathBuf>,
-    cpu: Option<usize>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH] [--cpu N]",
+        "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH]",
         SECTIONS.join(",")
     );
     std::process::exit(2)
@@ -55,7 +56,6 @@ fn parse_opts() -> Opts {
         write: None,
         only: SECTIONS.iter().map(|s| s.to_string()).collect(),
         xclone_bin: None,
-        cpu: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -65,10 +65,6 @@ fn parse_opts() -> Opts {
             "--quick" => o.quick = true,
             "--write" => o.write = Some(args.next().unwrap_or_else(|| usage()).into()),
             "--xclone-bin" => o.xclone_bin = Some(args.next().unwrap_or_else(|| usage()).into()),
-            "--cpu" => {
-                let n = args.next().unwrap_or_else(|| usage());
-                o.cpu = Some(n.parse().unwrap_or_else(|_| usage()));
-            }
             "--only" => {
                 let list = args.next().unwrap_or_else(|| usage());
                 o.only = list.split(',').map(str::to_string).collect();
@@ -159,7 +155,7 @@ fn plan(quick: bool) -> Plan {
 }
 
 /// The yardsticks of the spawn tables, then xclone's rows.
-fn spawn_table(target: &targets::Target, level: Level, cfg: Rounds) -> Table {
+fn spawn_table(target: &targets::Target, level: Level, place: Placement, cfg: Rounds) -> Table {
     let exe = mech::Exe::new(&target.path);
     let path = target.path.as_path();
     let mut cs = vec![
@@ -170,8 +166,12 @@ fn spawn_table(target: &targets::Target, level: Level, cfg: Rounds) -> Table {
         Contender::new("std Command + pre_exec", || mech::std_pre_exec(path)),
     ];
     let mut t = Table::new(
-        format!("spawn/{}/{level}", target.name),
-        format!("`{}` at parent RSS {level}", target.name),
+        report::spawn_key(target.name, level, place),
+        format!(
+            "`{}` at parent RSS {level}, {}",
+            target.name,
+            place.describe()
+        ),
         Unit::Us,
     );
     match xrows::spawn(path) {
@@ -183,6 +183,18 @@ fn spawn_table(target: &targets::Target, level: Level, cfg: Rounds) -> Table {
 }
 
 fn run_spawn(r: &mut Results, p: &Plan) {
+    let all = affinity();
+    let pinned_cpu = (0..libc::CPU_SETSIZE as usize)
+        .rev()
+        // SAFETY: reading a bit of a cpu_set_t filled by sched_getaffinity.
+        .find(|&c| unsafe { libc::CPU_ISSET(c, &all) });
+    let mut places = vec![Placement::AnyCpu];
+    match pinned_cpu {
+        Some(c) if all_count(&all) > 1 => places.push(Placement::OneCpu(c)),
+        _ => r
+            .notes
+            .push("Only one CPU is available: the pinned spawn tables are not measured.".into()),
+    }
     for &level in &p.levels {
         eprintln!("spawn: filling parent memory to {level}");
         let ballast = match Ballast::fill(level) {
@@ -197,12 +209,30 @@ fn run_spawn(r: &mut Results, p: &Plan) {
             rss_kib: memory::read_status_kib("VmRSS:").unwrap_or(0),
             anon_huge_kib: memory::anon_huge_kib().unwrap_or(0),
         });
-        for t in &r.targets.clone() {
-            eprintln!("spawn: {} at {level}", t.name);
-            r.spawn.push(spawn_table(t, level, p.rounds));
+        for &place in &places {
+            if let Placement::OneCpu(c) = place {
+                if let Err(e) = set_affinity(&only_cpu(c)) {
+                    r.notes.push(format!("pinning to CPU {c}: {e}"));
+                    continue;
+                }
+            }
+            for t in &r.targets.clone() {
+                eprintln!("spawn: {} at {level}, {}", t.name, place.describe());
+                r.spawn.push(spawn_table(t, level, place, p.rounds));
+            }
+            if let Err(e) = set_affinity(&all) {
+                eprintln!("restoring the CPU affinity: {e}");
+                std::process::exit(1);
+            }
         }
         drop(ballast);
     }
+    r.places = places;
+}
+
+fn all_count(set: &libc::cpu_set_t) -> usize {
+    // SAFETY: reading a cpu_set_t filled by sched_getaffinity.
+    unsafe { libc::CPU_COUNT(set) as usize }
 }
 
 fn run_throughput(r: &mut Results, p: &Plan, target: &Path) {
@@ -387,17 +417,6 @@ fn main() {
             r.machine.load_before
         ));
     }
-    let all_cpus = affinity();
-    if let Some(n) = o.cpu {
-        if let Err(e) = set_affinity(&only_cpu(n)) {
-            eprintln!("--cpu {n}: {e}");
-            std::process::exit(1);
-        }
-        r.notes.push(format!(
-            "Pinned to CPU {n} (`--cpu {n}`): parent and children share one CPU, except in the \
-             throughput rows."
-        ));
-    }
     let on = |s: &str| o.only.iter().any(|x| x == s);
     if on("api") {
         run_api(&mut r, &p);
@@ -406,14 +425,7 @@ fn main() {
         run_spawn(&mut r, &p);
     }
     if on("throughput") {
-        let pinned = o.cpu.is_some();
-        if pinned {
-            let _ = set_affinity(&all_cpus);
-        }
         run_throughput(&mut r, &p, &small);
-        if let Some(n) = o.cpu {
-            let _ = set_affinity(&only_cpu(n));
-        }
     }
     if on("isolation") {
         run_isolation(&mut r, &p, &small);
