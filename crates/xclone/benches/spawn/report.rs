@@ -415,6 +415,19 @@ fn targets(r: &Results) -> Vec<Target> {
             }
         }
     }
+    // The scaling ratio alone would reward a slow single thread: show it beside.
+    let one = |label: &str| {
+        r.throughput
+            .iter()
+            .find(|row| row.label == label && !row.one.is_empty())
+            .map(|row| crate::stats::median(&row.one))
+    };
+    if let (Some(x), Some(p)) = (one(xrows::SPAWN), one("posix_spawn")) {
+        parts.push(format!(
+            "(1 thread: xclone {x:.0}/s = {:.2}× posix_spawn's {p:.0}/s)",
+            x / p
+        ));
+    }
     v.push(Target {
         what: "spawns/s with 2 threads / with 1 thread (`xclone::Command`)".into(),
         bar: "≥ 1.9".into(),
