@@ -15,11 +15,21 @@ cd "$(dirname "$0")/.."
 # The whole-command rows run the release xclone binary.
 cargo build --release -p xclone-cli
 
-# A quick run never overwrites the committed BENCHMARKS.md unless told to.
-args=("$@")
-case " $* " in
+# A quick run never overwrites the committed BENCHMARKS.md unless told to. Paths are made
+# absolute: cargo runs the bench from crates/xclone.
+args=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = --write ] && [ $# -gt 1 ]; then
+    args+=(--write "$(realpath -m "$2")")
+    shift 2
+  else
+    args+=("$1")
+    shift
+  fi
+done
+case " ${args[*]} " in
   *" --write "*) ;;
-  *" --quick "*) args+=(--write target/BENCHMARKS-quick.md) ;;
-  *) args+=(--write BENCHMARKS.md) ;;
+  *" --quick "*) args+=(--write "$PWD/target/BENCHMARKS-quick.md") ;;
+  *) args+=(--write "$PWD/BENCHMARKS.md") ;;
 esac
 cargo bench -p xclone --bench spawn -- "${args[@]}"
