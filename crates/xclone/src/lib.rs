@@ -6,6 +6,8 @@
 //!   and the raw system calls. All `unsafe` code of the crate lives there.
 //! - [`args`]: [`CloneArgs`], a typed request that encodes to the smallest struct size the
 //!   kernel needs.
+//! - [`rules`]: the kernel's checks on a clone3 request, as data, in the kernel's order.
+//! - [`caller`]: [`Caller`], what those checks need to know about the calling thread.
 //! - [`validate`]: explains, before the call, why the kernel would refuse a request.
 //! - [`probe`]: [`Features`], what the running kernel offers, found without creating anything.
 
@@ -15,6 +17,7 @@ pub mod errno;
 pub mod error;
 pub mod kver;
 pub mod probe;
+pub mod rules;
 pub mod sys;
 pub mod validate;
 
@@ -25,4 +28,4 @@ pub use error::{Error, Result};
 pub use kver::KernelVersion;
 pub use probe::{Availability, Features};
 pub use sys::flags::{CloneFlags, FlagInfo, FLAG_INFO};
-pub use validate::Problem;
+pub use validate::{Problem, Verdict};
