@@ -164,6 +164,8 @@ pub struct Caller {
     pub ns_limits: NsLimits,
     /// Whether a file descriptor number below `RLIMIT_NOFILE` is free (for the pidfd).
     pub fd_available: bool,
+    /// `RLIMIT_NOFILE` soft limit (`None` = unlimited).
+    pub rlimit_nofile: Option<u64>,
     /// The caller's cgroup2 path, relative to its cgroup namespace (`0::` of
     /// `/proc/self/cgroup`).
     pub cgroup2_path: Option<String>,
@@ -223,6 +225,7 @@ impl Caller {
             pid_max: Some(4_194_304),
             ns_limits: NsLimits::default(),
             fd_available: true,
+            rlimit_nofile: Some(1024),
             cgroup2_path: Some("/".into()),
             pids_in_use: PidLookup::Known([1, 1000].into_iter().collect()),
         }
@@ -334,15 +337,11 @@ impl Caller {
 
         let rlimit_nproc = rustix::process::getrlimit(rustix::process::Resource::Nproc).current;
         let nproc_count = rlimit_nproc.map(|_| count_tasks_of(uid));
-        let threads = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| {
-            s.split_whitespace()
-                .nth(3)?
-                .split('/')
-                .nth(1)?
-                .parse()
-                .ok()
-        });
-        let read_num = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+        let threads = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok());
+        let read_num =
+            |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
         let limit = |kind: &str| read_num(&format!("/proc/sys/user/max_{kind}_namespaces"));
         let ns_limits = NsLimits {
             mnt: limit("mnt"),
@@ -393,6 +392,7 @@ impl Caller {
             pid_max: read_num("/proc/sys/kernel/pid_max").map(|v| v as u32),
             ns_limits,
             fd_available: fd_available(),
+            rlimit_nofile: rustix::process::getrlimit(rustix::process::Resource::Nofile).current,
             cgroup2_path,
             pids_in_use: if proc_is_ours {
                 PidLookup::Procfs
@@ -408,8 +408,7 @@ impl Caller {
     pub fn may_set_tid_at(&self, level: u32, checkpoint_restore_counts: bool) -> Option<bool> {
         let owner = *self.pid_ns_owners.get(level as usize)?;
         let admin = self.has_cap_over(owner, CAP_SYS_ADMIN)?;
-        let cr = checkpoint_restore_counts
-            && self.has_cap_over(owner, CAP_CHECKPOINT_RESTORE)?;
+        let cr = checkpoint_restore_counts && self.has_cap_over(owner, CAP_CHECKPOINT_RESTORE)?;
         Some(admin || cr)
     }
 }
@@ -451,12 +450,7 @@ fn owner_of(ns: &impl AsFd, my_userns: (u64, u64), euid: u32) -> NsOwner {
 }
 
 /// The owners of the pid namespaces from just below `active` down to `inner`, outermost first.
-fn descend_to(
-    inner: File,
-    active: (u64, u64),
-    my_userns: (u64, u64),
-    euid: u32,
-) -> Vec<NsOwner> {
+fn descend_to(inner: File, active: (u64, u64), my_userns: (u64, u64), euid: u32) -> Vec<NsOwner> {
     let mut chain = vec![owner_of(&inner, my_userns, euid)];
     let mut cur: std::os::fd::OwnedFd = inner.into();
     for _ in 0..64 {
@@ -476,7 +470,10 @@ fn descend_to(
 /// Whether `id` falls in the inside range of some line of a `uid_map`/`gid_map`.
 fn maps_inside(map: &str, id: u32) -> bool {
     map.lines().any(|l| {
-        let v: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let v: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         v.len() == 3 && (v[0]..v[0] + v[2]).contains(&(id as u64))
     })
 }
@@ -507,7 +504,10 @@ fn count_tasks_of(uid: u32) -> u64 {
         let mut threads = 1;
         for l in status.lines() {
             if let Some(v) = l.strip_prefix("Uid:") {
-                ruid = v.split_whitespace().next().and_then(|x| x.parse::<u32>().ok());
+                ruid = v
+                    .split_whitespace()
+                    .next()
+                    .and_then(|x| x.parse::<u32>().ok());
             } else if let Some(v) = l.strip_prefix("Threads:") {
                 threads = v.trim().parse().unwrap_or(1);
             }

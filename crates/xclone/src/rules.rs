@@ -563,7 +563,11 @@ mod tests {
         for r in RULES {
             assert_eq!(Rule::get(r.id).name, r.name);
             assert!(!r.cause.is_empty() && !r.fix.is_empty(), "{}", r.name);
-            assert!(!r.cause.ends_with('.'), "{}: one line, no final period", r.name);
+            assert!(
+                !r.cause.ends_with('.'),
+                "{}: one line, no final period",
+                r.name
+            );
             assert_eq!(Rule::by_name(r.name).map(|x| x.id), Some(r.id));
         }
     }

@@ -22,7 +22,9 @@ use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::probe::{Availability, Features};
 use crate::rules::{fill, Area, Rule, RuleId};
-use crate::sys::abi::{clone_args, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2, MAX_PID_NS_LEVEL};
+use crate::sys::abi::{
+    clone_args, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2, MAX_PID_NS_LEVEL,
+};
 use crate::sys::flags::{CloneFlags, CSIGNAL};
 pub use cgroup::{CgroupFacts, Target};
 
@@ -216,7 +218,11 @@ pub fn explain_raw_errno(
     }
     if let Availability::Filtered(e) = features.clone3 {
         if e == errno {
-            return Some(problem(&finding(RuleId::Clone3Filtered).errno(e).var("errno", e.name())));
+            return Some(problem(
+                &finding(RuleId::Clone3Filtered)
+                    .errno(e)
+                    .var("errno", e.name()),
+            ));
         }
     }
     let flags = CloneFlags::from_bits_retain(req.args.flags);
@@ -275,6 +281,7 @@ fn finding(rule: RuleId) -> Finding {
 
 impl Finding {
     fn var(mut self, k: &'static str, v: impl ToString) -> Self {
+        self.vars.retain(|(key, _)| *key != k);
         self.vars.push((k, v.to_string()));
         self
     }
@@ -399,8 +406,9 @@ impl Ctx<'_, '_> {
         self.set_tid(&a, flags);
         if flags.contains(CloneFlags::PIDFD) {
             if !self.c.fd_available {
-                let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-                    .current
+                let lim = self
+                    .c
+                    .rlimit_nofile
                     .map_or("unlimited".to_string(), |l| l.to_string());
                 self.push(finding(RuleId::PidfdNoFd).var("limit", lim));
             }
@@ -467,7 +475,9 @@ impl Ctx<'_, '_> {
                 nonzero.push("bytes past the 88 of struct clone_args");
             }
             if !nonzero.is_empty() {
-                let upgrade = if nonzero.iter().any(|n| n.starts_with("set_tid")) && known < CLONE_ARGS_SIZE_VER1 {
+                let upgrade = if nonzero.iter().any(|n| n.starts_with("set_tid"))
+                    && known < CLONE_ARGS_SIZE_VER1
+                {
                     ", or run Linux 5.5+ (set_tid)"
                 } else if nonzero.contains(&"cgroup") && known < CLONE_ARGS_SIZE_VER2 {
                     ", or run Linux 5.7+ (cgroup)"
@@ -550,7 +560,11 @@ impl Ctx<'_, '_> {
             let mut details = Vec::new();
             for info in crate::sys::flags::FLAG_INFO {
                 if unknown.contains(info.flag) {
-                    details.push(format!("{} came with Linux {}", info.name, info.clone3_min()));
+                    details.push(format!(
+                        "{} came with Linux {}",
+                        info.name,
+                        info.clone3_min()
+                    ));
                 }
             }
             let nameless = unknown.bits() & !CloneFlags::all().bits();
@@ -619,11 +633,12 @@ impl Ctx<'_, '_> {
     fn process_flags(&mut self, a: &clone_args, flags: CloneFlags) {
         let c = self.c;
         if flags.contains(CloneFlags::NEWNS | CloneFlags::FS) {
-            let newns = if flags.contains(CloneFlags::EMPTY_MNTNS) && self.knows(CloneFlags::EMPTY_MNTNS) {
-                "CLONE_EMPTY_MNTNS (which implies CLONE_NEWNS)"
-            } else {
-                "CLONE_NEWNS"
-            };
+            let newns =
+                if flags.contains(CloneFlags::EMPTY_MNTNS) && self.knows(CloneFlags::EMPTY_MNTNS) {
+                    "CLONE_EMPTY_MNTNS (which implies CLONE_NEWNS)"
+                } else {
+                    "CLONE_NEWNS"
+                };
             self.push(finding(RuleId::NewnsWithFs).var("newns", newns));
         }
         if flags.contains(CloneFlags::NEWUSER | CloneFlags::FS) {
@@ -640,7 +655,9 @@ impl Ctx<'_, '_> {
         }
         // A thread needs SIGHAND, and SIGHAND needs VM: name the missing VM as well, since
         // adding only SIGHAND would fail on it next.
-        if flags.intersects(CloneFlags::SIGHAND | CloneFlags::THREAD) && !flags.contains(CloneFlags::VM) {
+        if flags.intersects(CloneFlags::SIGHAND | CloneFlags::THREAD)
+            && !flags.contains(CloneFlags::VM)
+        {
             let what = if flags.contains(CloneFlags::SIGHAND) {
                 "CLONE_SIGHAND"
             } else {
@@ -696,9 +713,24 @@ impl Ctx<'_, '_> {
         }
         if flags.contains(CloneFlags::AUTOREAP) && self.knows(CloneFlags::AUTOREAP) {
             let conflicts = [
-                (flags.contains(CloneFlags::THREAD), CloneFlags::THREAD, "with CLONE_THREAD: a thread is reaped with its process", "drop CLONE_THREAD"),
-                (flags.contains(CloneFlags::PARENT), CloneFlags::PARENT, "with CLONE_PARENT: the child would be reaped for another parent", "drop CLONE_PARENT"),
-                (a.exit_signal != 0, CloneFlags::empty(), "with a non-zero exit_signal: an auto-reaped child signals nobody", "set exit_signal to 0"),
+                (
+                    flags.contains(CloneFlags::THREAD),
+                    CloneFlags::THREAD,
+                    "with CLONE_THREAD: a thread is reaped with its process",
+                    "drop CLONE_THREAD",
+                ),
+                (
+                    flags.contains(CloneFlags::PARENT),
+                    CloneFlags::PARENT,
+                    "with CLONE_PARENT: the child would be reaped for another parent",
+                    "drop CLONE_PARENT",
+                ),
+                (
+                    a.exit_signal != 0,
+                    CloneFlags::empty(),
+                    "with a non-zero exit_signal: an auto-reaped child signals nobody",
+                    "set exit_signal to 0",
+                ),
             ];
             for (i, (hit, flag, why, fix)) in conflicts.into_iter().enumerate() {
                 if hit {
@@ -723,13 +755,26 @@ impl Ctx<'_, '_> {
         }
         if flags.contains(CloneFlags::PIDFD_AUTOKILL) && self.knows(CloneFlags::PIDFD_AUTOKILL) {
             let conflicts = [
-                (!flags.contains(CloneFlags::PIDFD), "needs CLONE_PIDFD: the child dies when its pidfd is closed"),
-                (!flags.contains(CloneFlags::AUTOREAP), "needs CLONE_AUTOREAP"),
-                (flags.contains(CloneFlags::THREAD), "cannot be used with CLONE_THREAD"),
+                (
+                    !flags.contains(CloneFlags::PIDFD),
+                    "needs CLONE_PIDFD: the child dies when its pidfd is closed",
+                ),
+                (
+                    !flags.contains(CloneFlags::AUTOREAP),
+                    "needs CLONE_AUTOREAP",
+                ),
+                (
+                    flags.contains(CloneFlags::THREAD),
+                    "cannot be used with CLONE_THREAD",
+                ),
             ];
             for (i, (hit, why)) in conflicts.into_iter().enumerate() {
                 if hit {
-                    self.push(finding(RuleId::AutokillConflict).sub(i as u32).var("why", why));
+                    self.push(
+                        finding(RuleId::AutokillConflict)
+                            .sub(i as u32)
+                            .var("why", why),
+                    );
                 }
             }
             if !flags.contains(CloneFlags::NNP) && !c.has_cap(CAP_SYS_ADMIN) {
@@ -783,7 +828,11 @@ impl Ctx<'_, '_> {
         }
         if let (Some(t), Some(max)) = (c.threads, c.threads_max) {
             if t >= max {
-                self.push(finding(RuleId::ThreadsMax).var("threads", t).var("max", max));
+                self.push(
+                    finding(RuleId::ThreadsMax)
+                        .var("threads", t)
+                        .var("max", max),
+                );
             }
         }
     }
@@ -823,13 +872,20 @@ impl Ctx<'_, '_> {
                 if c.pid_ns_for_children_differs {
                     self.push(finding(RuleId::NewpidAfterUnshare).sub(sub));
                 }
-                let parent_owner = c.pid_ns_owners.get(c.children_pid_ns_level as usize).copied();
+                let parent_owner = c
+                    .pid_ns_owners
+                    .get(c.children_pid_ns_level as usize)
+                    .copied();
                 if matches!(parent_owner, Some(NsOwner::Below { .. })) {
                     self.push(finding(RuleId::PidnsOwnerNotAncestor).sub(sub + 1));
                 }
                 let level = c.children_pid_ns_level + 1;
                 if level > MAX_PID_NS_LEVEL as u32 {
-                    self.push(finding(RuleId::PidnsTooDeep).sub(sub + 2).var("level", level));
+                    self.push(
+                        finding(RuleId::PidnsTooDeep)
+                            .sub(sub + 2)
+                            .var("level", level),
+                    );
                 }
             }
             let limit = match *kind {
@@ -929,7 +985,11 @@ impl Ctx<'_, '_> {
                 self.push(
                     base(RuleId::SetTidNeedsInit)
                         .var("where", whose)
-                        .flags(if new_ns { CloneFlags::NEWPID } else { CloneFlags::empty() }),
+                        .flags(if new_ns {
+                            CloneFlags::NEWPID
+                        } else {
+                            CloneFlags::empty()
+                        }),
                 );
                 continue;
             }
@@ -1058,9 +1118,9 @@ impl Ctx<'_, '_> {
                     .var("path", &path),
             ),
             Some(true) => {}
-            None => self
-                .notes
-                .push(format!("cannot tell whether the caller may write {path}/cgroup.procs")),
+            None => self.notes.push(format!(
+                "cannot tell whether the caller may write {path}/cgroup.procs"
+            )),
         }
         if let Some(anc) = &cg.ancestor {
             match cg.ancestor_writable {

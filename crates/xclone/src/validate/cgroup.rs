@@ -116,7 +116,9 @@ impl CgroupFacts {
         let is_dir = rustix::fs::fstat(&dir)
             .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
             .unwrap_or(false);
-        let magic = rustix::fs::fstatfs(&dir).map(|s| s.f_type as i64).unwrap_or(0);
+        let magic = rustix::fs::fstatfs(&dir)
+            .map(|s| s.f_type as i64)
+            .unwrap_or(0);
         let target = match (magic, is_dir) {
             (CGROUP2_SUPER_MAGIC, true) => Target::Cgroup2Dir,
             (CGROUP2_SUPER_MAGIC, false) => Target::Cgroup2File,
@@ -226,9 +228,17 @@ impl CgroupFacts {
             return Some(format!(
                 "cgroup.subtree_control enables {} and child cgroup{} {} hold{} processes",
                 self.subtree_control.join(", "),
-                if self.populated_domain_children.len() == 1 { "" } else { "s" },
+                if self.populated_domain_children.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 self.populated_domain_children.join(", "),
-                if self.populated_domain_children.len() == 1 { "s" } else { "" },
+                if self.populated_domain_children.len() == 1 {
+                    "s"
+                } else {
+                    ""
+                },
             ));
         }
         None
@@ -366,7 +376,10 @@ fn tightest_pids(dir: &impl AsFd, cg: &str, max_ups: usize) -> Option<(String, u
             continue; // "max" = unlimited
         };
         let room = max.saturating_sub(cur);
-        if best.as_ref().map_or(true, |(_, m, c)| room < m.saturating_sub(*c)) {
+        if best
+            .as_ref()
+            .map_or(true, |(_, m, c)| room < m.saturating_sub(*c))
+        {
             best = Some((path_of(&comps[..comps.len() - ups]), max, cur));
         }
     }
@@ -408,7 +421,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -507,7 +523,10 @@ mod tests {
         // A plain directory.
         let d = std::fs::File::open("/proc").unwrap();
         let f = CgroupFacts::inspect(std::os::fd::AsRawFd::as_raw_fd(&d) as u64, &c);
-        assert_eq!(f.target, Target::Other("a directory on a proc file system".into()));
+        assert_eq!(
+            f.target,
+            Target::Other("a directory on a proc file system".into())
+        );
         assert_eq!(f.path.as_deref(), Some("/proc"));
     }
 }
