@@ -376,7 +376,8 @@ impl Ctx<'_, '_> {
 
     /// The kernel release is at least `major.minor` (unknown: assume so).
     fn at_least(&self, major: u16, minor: u16) -> bool {
-        self.ver.is_none_or_ge(KernelVersion::new(major, minor))
+        self.ver
+            .map_or(true, |x| x >= KernelVersion::new(major, minor))
     }
 
     fn run(&mut self) {
@@ -1179,17 +1180,6 @@ impl Ctx<'_, '_> {
                 );
             }
         }
-    }
-}
-
-/// `Option<KernelVersion>` compared with a release, `None` counting as the newest.
-trait VersionAtLeast {
-    fn is_none_or_ge(self, v: KernelVersion) -> bool;
-}
-
-impl VersionAtLeast for Option<KernelVersion> {
-    fn is_none_or_ge(self, v: KernelVersion) -> bool {
-        self.map_or(true, |x| x >= v)
     }
 }
 

@@ -116,9 +116,7 @@ impl CgroupFacts {
         let is_dir = rustix::fs::fstat(&dir)
             .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
             .unwrap_or(false);
-        let magic = rustix::fs::fstatfs(&dir)
-            .map(|s| s.f_type as i64)
-            .unwrap_or(0);
+        let magic = rustix::fs::fstatfs(&dir).map(|s| s.f_type).unwrap_or(0);
         let target = match (magic, is_dir) {
             (CGROUP2_SUPER_MAGIC, true) => Target::Cgroup2Dir,
             (CGROUP2_SUPER_MAGIC, false) => Target::Cgroup2File,
