@@ -49,6 +49,7 @@ pub fn cap_name(cap: Cap) -> &'static str {
 /// Inode numbers the kernel gives the initial namespaces (`PROC_*_INIT_INO` in
 /// `<linux/proc_ns.h>`); they identify "initial" without any privilege.
 const PROC_USER_INIT_INO: u64 = 0xEFFF_FFFD;
+const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
 
 /// How the user namespace owning a pid namespace relates to the caller's own user namespace.
 /// This decides whether the caller's capabilities count there (user_namespaces(7)).
@@ -76,6 +77,10 @@ pub enum PidLookup {
     Procfs,
     /// A fixed set of PIDs in use in the caller's pid namespace (synthetic callers).
     Known(BTreeSet<i32>),
+    /// `/proc` belongs to an ancestor pid namespace: a PID of the caller's namespace is in use
+    /// when some task's `NSpid:` has it at position `index` and that task's pid namespace is
+    /// the caller's (`ns`, as `(st_dev, st_ino)`) or below it. Looked up at validation time.
+    AncestorProcfs { index: usize, ns: (u64, u64) },
     /// No way to tell (procfs of another pid namespace, or none).
     Unknown,
 }
@@ -86,6 +91,9 @@ impl PidLookup {
         match self {
             PidLookup::Procfs => Some(std::path::Path::new(&format!("/proc/{pid}")).exists()),
             PidLookup::Known(set) => Some(set.contains(&pid)),
+            PidLookup::AncestorProcfs { index, ns } => {
+                taken_below_ancestor_procfs(pid, *index, *ns)
+            }
             PidLookup::Unknown => None,
         }
     }
@@ -116,8 +124,11 @@ pub struct Caller {
     pub egid: u32,
     /// `CapEff:` of the calling thread, one bit per capability.
     pub cap_effective: u64,
-    /// Depth of the caller's pid namespace (0 = initial), from `NSpid:`.
+    /// Depth of the caller's pid namespace (0 = initial), from `NSpid:`; a lower bound when
+    /// `pid_ns_level_exact` is false (procfs of a non-initial namespace shows only the levels
+    /// from its own namespace down).
     pub pid_ns_level: u32,
+    pub pid_ns_level_exact: bool,
     /// Whether `pid_for_children` differs from the caller's pid namespace (after an
     /// `unshare(CLONE_NEWPID)` or `setns`).
     pub pid_ns_for_children_differs: bool,
@@ -206,6 +217,7 @@ impl Caller {
             egid: 0,
             cap_effective: (1u64 << (CAP_LAST_CAP + 1)) - 1,
             pid_ns_level: 0,
+            pid_ns_level_exact: true,
             pid_ns_for_children_differs: false,
             children_pid_ns_level: 0,
             children_pid_ns_has_init: true,
@@ -276,9 +288,8 @@ impl Caller {
         let cap_effective = field("CapEff")
             .and_then(|v| u64::from_str_radix(v, 16).ok())
             .ok_or_else(|| bad("CapEff"))?;
-        let nspid_count = field("NSpid").map(|v| v.split_whitespace().count());
+        let nspid_count = field("NSpid").map_or(1, |v| v.split_whitespace().count());
         let pid = rustix::process::getpid().as_raw_nonzero().get();
-        let pid_ns_level = nspid_count.unwrap_or(1).saturating_sub(1) as u32;
 
         let user_ns = File::open("/proc/self/ns/user")?;
         let user_id = ident(&user_ns)?;
@@ -286,6 +297,24 @@ impl Caller {
 
         let pid_ns = File::open("/proc/self/ns/pid")?;
         let pid_id = ident(&pid_ns)?;
+        // NSpid lists the levels from the procfs instance's namespace down to ours. Only when
+        // that namespace is the initial one (or ours is) is our absolute depth known.
+        let proc_is_ours = rustix::fs::readlink("/proc/self", Vec::new())
+            .ok()
+            .and_then(|l| l.to_str().ok()?.parse::<i32>().ok())
+            == Some(pid);
+        let procfs_ns_initial = procfs_ns_is_initial(field("PPid"));
+        let (pid_ns_level, pid_ns_level_exact) = if pid_id.1 == PROC_PID_INIT_INO {
+            (0, true)
+        } else if procfs_ns_initial == Some(true) && !proc_is_ours {
+            (nspid_count as u32 - 1, true)
+        } else {
+            // Below the procfs namespace by NSpid's count; one more if that namespace is known
+            // not to be the initial one; and not the initial one ourselves.
+            let below = nspid_count as u32 - 1;
+            let procfs_depth = u32::from(procfs_ns_initial == Some(false));
+            ((below + procfs_depth).max(1), false)
+        };
         let active_owner = owner_of(&pid_ns, user_id, euid);
 
         // Without init the for-children namespace cannot be opened (ENOENT): that only happens
@@ -360,11 +389,6 @@ impl Caller {
                     .find_map(|l| l.strip_prefix("0::"))
                     .map(|p| p.trim_end_matches(" (deleted)").to_string())
             });
-        let proc_is_ours = rustix::fs::readlink("/proc/self", Vec::new())
-            .ok()
-            .and_then(|l| l.to_str().ok()?.parse::<i32>().ok())
-            == Some(pid);
-
         Ok(Caller {
             pid,
             uid,
@@ -373,6 +397,7 @@ impl Caller {
             egid,
             cap_effective,
             pid_ns_level,
+            pid_ns_level_exact,
             pid_ns_for_children_differs: differs,
             children_pid_ns_level: children_level,
             children_pid_ns_has_init: has_init,
@@ -396,6 +421,11 @@ impl Caller {
             cgroup2_path,
             pids_in_use: if proc_is_ours {
                 PidLookup::Procfs
+            } else if nspid_count > 1 {
+                PidLookup::AncestorProcfs {
+                    index: nspid_count - 1,
+                    ns: pid_id,
+                }
             } else {
                 PidLookup::Unknown
             },
@@ -465,6 +495,79 @@ fn descend_to(inner: File, active: (u64, u64), my_userns: (u64, u64), euid: u32)
     }
     chain.reverse();
     chain
+}
+
+/// Whether the pid namespace of the procfs mounted at `/proc` is the initial one, found through
+/// any process that lives in it (one `NSpid:` entry) and whose namespace link the caller may
+/// read: pid 1, the caller's parent, then any other.
+fn procfs_ns_is_initial(ppid: Option<&str>) -> Option<bool> {
+    let check = |pid: &str| -> Option<bool> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+        if nspid.split_whitespace().count() != 1 {
+            return None;
+        }
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()?;
+        Some(link.to_string_lossy() == format!("pid:[{PROC_PID_INIT_INO}]"))
+    };
+    let first = ["1", ppid.unwrap_or("1")];
+    if let Some(v) = first.iter().find_map(|p| check(p)) {
+        return Some(v);
+    }
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let name = e.file_name();
+        let name = name.to_str()?;
+        name.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| check(name))?
+    })
+}
+
+/// Whether `pid` is taken in the pid namespace `ns`, seen through the procfs of an ancestor
+/// namespace where `ns`'s PIDs are at position `index` of `NSpid:`. A task with that number at
+/// that position may also belong to a sibling namespace, so each match is confirmed by walking
+/// from its namespace up to `ns`.
+fn taken_below_ancestor_procfs(pid: i32, index: usize, ns: (u64, u64)) -> Option<bool> {
+    let want = pid.to_string();
+    let mut unsure = false;
+    for proc_entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(tasks) = std::fs::read_dir(proc_entry.path().join("task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+                continue;
+            };
+            let hit = status.lines().any(|l| {
+                l.strip_prefix("NSpid:")
+                    .is_some_and(|v| v.split_whitespace().nth(index) == Some(want.as_str()))
+            });
+            if !hit {
+                continue;
+            }
+            let Ok(f) = File::open(task.path().join("ns/pid")) else {
+                unsure = true;
+                continue;
+            };
+            let mut cur: std::os::fd::OwnedFd = f.into();
+            for _ in 0..=64 {
+                match ident(&cur) {
+                    Ok(id) if id == ns => return Some(true),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+                match ns::parent_ns(&cur) {
+                    Ok(p) => cur = p,
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    if unsure {
+        None
+    } else {
+        Some(false)
+    }
 }
 
 /// Whether `id` falls in the inside range of some line of a `uid_map`/`gid_map`.

@@ -881,6 +881,7 @@ impl Ctx<'_, '_> {
                     self.push(finding(RuleId::PidnsOwnerNotAncestor).sub(sub + 1));
                 }
                 let level = c.children_pid_ns_level + 1;
+                // A lower bound of the depth suffices: deeper is only worse.
                 if level > MAX_PID_NS_LEVEL as u32 {
                     self.push(
                         finding(RuleId::PidnsTooDeep)
@@ -921,7 +922,13 @@ impl Ctx<'_, '_> {
         let newpid = flags.contains(CloneFlags::NEWPID);
         let child_level = c.children_pid_ns_level + u32::from(newpid);
         let levels = child_level as usize + 1;
-        if tids.len() > levels {
+        if tids.len() > levels && !c.pid_ns_level_exact {
+            self.notes.push(format!(
+                "cannot tell how deep the caller's pid namespace is (level {} or deeper), so whether {} set_tid entries fit is for the kernel to say",
+                c.pid_ns_level,
+                tids.len()
+            ));
+        } else if tids.len() > levels {
             let (hint, fixhint) = if !newpid && tids.len() == levels + 1 {
                 (
                     " (without CLONE_NEWPID the child gets no level of its own)",
