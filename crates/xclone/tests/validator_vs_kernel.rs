@@ -1121,10 +1121,11 @@ fn check(role: &str, min_compared: usize, must_cover: &[&str]) {
     let r = run_role(role);
     assert!(
         r.mismatches.is_empty(),
-        "{role}: validator and kernel disagree on {} of {} requests:\n{}",
+        "{role}: validator and kernel disagree on {} of {} requests:\n{}\n{}",
         r.mismatches.len(),
         r.compared,
-        r.mismatches.join("\n")
+        r.mismatches.join("\n"),
+        r.log
     );
     assert!(
         r.compared >= min_compared,
@@ -1137,8 +1138,8 @@ fn check(role: &str, min_compared: usize, must_cover: &[&str]) {
         .collect();
     assert!(
         missing.is_empty(),
-        "{role}: rules not exercised against the kernel: {missing:?} (seen {:?})",
-        r.rules
+        "{role}: rules not exercised against the kernel: {missing:?}\n{}",
+        r.log
     );
 }
 
