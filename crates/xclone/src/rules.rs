@@ -485,7 +485,7 @@ pub static RULES: &[Rule] = &[
     // -- cgroup_can_fork() → cgroup_css_set_fork(), row 42 and section 9 -------------------
     rule!(CgroupFdNotOpen, "cgroup-fd-not-open", EBADF, Cgroup, 420, "cgroup_css_set_fork",
         flags: F::INTO_CGROUP, fields: &["cgroup"], since: v(5, 7), until: None, predicted: true,
-        cause: "cgroup is {fd}, which is not an open file descriptor",
+        cause: "cgroup is {fd}{meant}, which is not an open file descriptor",
         fix: "open the cgroup2 directory (O_PATH|O_DIRECTORY is enough) and pass that descriptor"),
     rule!(CgroupNotCgroup2Dir, "cgroup-not-cgroup2-dir", EBADF, Cgroup, 421, "cgroup_get_from_file",
         flags: F::INTO_CGROUP, fields: &["cgroup"], since: v(5, 7), until: None, predicted: true,

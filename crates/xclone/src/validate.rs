@@ -205,6 +205,21 @@ pub fn explain_errno(
     explain_raw_errno(&req, features, caller, errno)
 }
 
+/// The library's error for a `clone3` of `args` that failed with `errno`: the errno and, where
+/// the validator can tell (judging against this kernel and the calling thread), why the kernel
+/// refused and how to fix it.
+pub fn clone3_error(args: &CloneArgs, errno: Errno) -> crate::Error {
+    let explanation = Caller::current()
+        .ok()
+        .and_then(|c| explain_errno(args, &current_features(), &c, errno))
+        .map(Box::new);
+    crate::Error::Os {
+        op: "clone3".into(),
+        errno,
+        explanation,
+    }
+}
+
 /// [`explain_errno`] for a raw request.
 pub fn explain_raw_errno(
     req: &RawRequest,
@@ -1083,7 +1098,16 @@ impl Ctx<'_, '_> {
         let shown = cg.cgroup_path.clone().unwrap_or_else(|| path.clone());
         match &cg.target {
             Target::NotOpen => {
-                self.push(finding(RuleId::CgroupFdNotOpen).var("fd", cg.fd));
+                let meant = cg
+                    .path
+                    .as_ref()
+                    .map(|p| format!(" (standing for {p})"))
+                    .unwrap_or_default();
+                self.push(
+                    finding(RuleId::CgroupFdNotOpen)
+                        .var("fd", cg.fd)
+                        .var("meant", meant),
+                );
                 return;
             }
             Target::Cgroup2Dir => {}

@@ -88,6 +88,15 @@ impl CgroupFacts {
         }
     }
 
+    /// A descriptor number that is not open (how the kernel sees a cgroup directory that could
+    /// not be opened); `path` says what was meant.
+    pub fn not_open(fd: u64, path: Option<String>) -> Self {
+        CgroupFacts {
+            path,
+            ..Self::empty(fd, Target::NotOpen)
+        }
+    }
+
     /// A healthy, writable, leaf domain cgroup (for tests and examples).
     pub fn writable_leaf(fd: u64, cgroup_path: &str) -> Self {
         CgroupFacts {

@@ -1091,7 +1091,7 @@ fn cgroup_descriptor_rules() {
         &verdict,
         "cgroup-fd-not-open",
         Errno::EBADF,
-        "cgroup is 77, which is not an open file descriptor",
+        "cgroup is 77 (standing for /sys/fs/cgroup/x), which is not an open file descriptor",
     );
     let verdict = validate_raw(
         &cgroup_req(
@@ -1265,6 +1265,30 @@ fn explains_real_failures() {
         explain_errno(&CloneArgs::new(), &f618(), &root(), Errno::EXDEV),
         None
     );
+}
+
+#[test]
+fn real_failures_carry_the_explanation() {
+    let args = CloneArgs::new().flags(CloneFlags::THREAD).exit_signal(0);
+    let e = clone3_error(&args, Errno::EINVAL);
+    assert_eq!(e.errno(), Some(Errno::EINVAL));
+    let text = e.to_string();
+    assert!(
+        text.starts_with("clone3: EINVAL (Invalid argument): CLONE_THREAD without CLONE_SIGHAND"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fix: add CLONE_SIGHAND and CLONE_VM"),
+        "{text}"
+    );
+    let crate::Error::Os {
+        explanation: Some(p),
+        ..
+    } = e
+    else {
+        panic!("no explanation");
+    };
+    assert_eq!(p.rule, "thread-needs-sighand");
 }
 
 #[test]
