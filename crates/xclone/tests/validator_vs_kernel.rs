@@ -796,12 +796,21 @@ fn chown_cgroup(dir: &Path, uid: u32) {
     }
 }
 
-/// The cgroup tree the table uses (as root): plain, busy (hugetlb distributed), thr/{a
+/// Runners of parallel tests share the root's `cgroup.subtree_control`: whoever finds the
+/// controller off turns it on and leaves a marker; the last runner out turns it off again.
+const SHARED_LOCK: &str = "/tmp/xclone-vvk-cgroup.lock";
+
+fn marker(ctl: &str) -> PathBuf {
+    PathBuf::from(format!("/tmp/xclone-vvk-enabled-{ctl}"))
+}
+
+/// The cgroup tree the table uses (as root): plain, busy (a controller distributed), thr/{a
 /// threaded, b domain invalid}, deleg/leaf and other (delegated to 65534), and a removed one.
-fn make_cgroups() -> (Option<PathBuf>, Option<OwnedFd>, bool) {
+/// The returned lock is held (shared) while the tree is in use.
+fn make_cgroups() -> (Option<PathBuf>, Option<OwnedFd>, Option<std::fs::File>) {
     let Some(mount) = cgroup2_mount() else {
         println!("NOTE no cgroup2 mount: cgroup cases skipped");
-        return (None, None, false);
+        return (None, None, None);
     };
     let base = mount.join(format!("xclone-vvk-{}", std::process::id()));
     if std::fs::create_dir(&base).is_err() {
@@ -809,7 +818,7 @@ fn make_cgroups() -> (Option<PathBuf>, Option<OwnedFd>, bool) {
             "NOTE cannot create {}: cgroup cases skipped",
             base.display()
         );
-        return (None, None, false);
+        return (None, None, None);
     }
     for d in [
         "plain",
@@ -828,18 +837,24 @@ fn make_cgroups() -> (Option<PathBuf>, Option<OwnedFd>, bool) {
     chown_cgroup(&base.join("deleg"), 65534);
     chown_cgroup(&base.join("deleg/leaf"), 65534);
     chown_cgroup(&base.join("other"), 65534);
-    // A controller distributed by "busy" makes it refuse processes (needs the controller
-    // enabled on the way down from the root).
+    // A controller distributed by "busy" makes it refuse processes (it must be enabled on the
+    // way down from the root).
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(SHARED_LOCK)
+        .unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
     let root_ctl = mount.join("cgroup.subtree_control");
     let had = std::fs::read_to_string(&root_ctl).unwrap_or_default();
     let controllers = std::fs::read_to_string(mount.join("cgroup.controllers")).unwrap_or_default();
     let ctl = ["hugetlb", "memory", "io"]
         .into_iter()
         .find(|c| controllers.split_whitespace().any(|x| x == *c));
-    let mut enabled_root = false;
     if let Some(ctl) = ctl {
-        if !had.split_whitespace().any(|x| x == ctl) {
-            enabled_root = write(&root_ctl, &format!("+{ctl}")).is_ok();
+        if !had.split_whitespace().any(|x| x == ctl) && write(&root_ctl, &format!("+{ctl}")).is_ok()
+        {
+            let _ = std::fs::write(marker(ctl), "");
         }
         let _ = write(&base.join("cgroup.subtree_control"), &format!("+{ctl}"));
         let _ = write(
@@ -847,6 +862,7 @@ fn make_cgroups() -> (Option<PathBuf>, Option<OwnedFd>, bool) {
             &format!("+{ctl}"),
         );
     }
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockShared).unwrap();
     let removed = rustix::fs::open(
         base.join("gone"),
         rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
@@ -854,10 +870,10 @@ fn make_cgroups() -> (Option<PathBuf>, Option<OwnedFd>, bool) {
     )
     .ok();
     std::fs::remove_dir(base.join("gone")).unwrap();
-    (Some(base), removed, enabled_root)
+    (Some(base), removed, Some(lock))
 }
 
-fn remove_cgroups(base: &Path, enabled_root: bool) {
+fn remove_cgroups(base: &Path, lock: Option<std::fs::File>) {
     for d in [
         "thr/a",
         "thr/b",
@@ -871,11 +887,16 @@ fn remove_cgroups(base: &Path, enabled_root: bool) {
         let _ = std::fs::remove_dir(base.join(d));
     }
     let _ = std::fs::remove_dir(base);
-    if enabled_root {
-        if let Some(parent) = base.parent() {
-            // Fails harmlessly (EBUSY) while another run still distributes the controller.
-            for c in ["hugetlb", "memory", "io"] {
-                let _ = write(&parent.join("cgroup.subtree_control"), &format!("-{c}"));
+    let (Some(lock), Some(mount)) = (lock, base.parent()) else {
+        return;
+    };
+    // Only the last runner gets the lock exclusively; it restores the root's controllers.
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok() {
+        for c in ["hugetlb", "memory", "io"] {
+            if marker(c).exists()
+                && write(&mount.join("cgroup.subtree_control"), &format!("-{c}")).is_ok()
+            {
+                let _ = std::fs::remove_file(marker(c));
             }
         }
     }
@@ -999,7 +1020,7 @@ fn runner() {
     let Ok(role) = std::env::var(ROLE_ENV) else {
         return;
     };
-    let (cgroups, removed, enabled_root) = make_cgroups();
+    let (cgroups, removed, lock) = make_cgroups();
     let outer_free = (0..3).map(|_| free_pid()).collect();
     let env = Env {
         cgroups,
@@ -1034,7 +1055,7 @@ fn runner() {
         while libc::waitpid(-1, std::ptr::null_mut(), libc::__WALL) > 0 {}
     }
     if let Some(base) = &env.cgroups {
-        remove_cgroups(base, enabled_root);
+        remove_cgroups(base, lock);
     }
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
