@@ -542,9 +542,72 @@ pub static RULES: &[Rule] = &[
         fix: "nothing to fix in the request: the caller is being killed"),
 ];
 
+/// The table as Markdown, for the project's docs (`docs/validation-rules.md` is this output;
+/// a test keeps it current).
+pub fn to_markdown() -> String {
+    let mut out = String::from(
+        "# What the kernel checks in a clone3 request\n\n\
+         Generated from `crates/xclone/src/rules.rs` (`xclone::rules::to_markdown()`); do not edit.\n\
+         Rows are in the kernel's order: the first failing check is the errno clone3 returns.\n\
+         `{name}` stands for a value filled in per request. Rules marked \"explains only\" cannot be\n\
+         predicted and are used to explain a real failure.\n\n\
+         | order | rule | errno | kernel function | flags | Linux | cause | fix |\n\
+         |---:|---|---|---|---|---|---|---|\n",
+    );
+    let esc = |s: &str| s.replace('|', "\\|");
+    for r in RULES {
+        let flags = if r.flags.is_empty() {
+            String::new()
+        } else {
+            r.flags.to_names_string()
+        };
+        let linux = match (r.since, r.until) {
+            (_, Some(u)) => format!("before {u}"),
+            (Some(s), None) => format!("{s}+"),
+            (None, None) => String::new(),
+        };
+        let note = if r.predicted { "" } else { " (explains only)" };
+        let errno = if r.id == RuleId::Clone3Filtered {
+            "the policy's".to_string()
+        } else {
+            r.errno.name()
+        };
+        out.push_str(&format!(
+            "| {} | `{}`{} | {} | `{}` | {} | {} | {} | {} |\n",
+            r.order,
+            r.name,
+            note,
+            errno,
+            r.function,
+            esc(&flags),
+            linux,
+            esc(r.cause),
+            esc(r.fix)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_are_generated_from_the_table() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/validation-rules.md"
+        );
+        let want = to_markdown();
+        if std::env::var_os("XCLONE_BLESS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/validation-rules.md is stale: regenerate it with XCLONE_BLESS=1 cargo test -p xclone --lib rules"
+        );
+    }
 
     #[test]
     fn table_is_in_kernel_order_and_complete() {
