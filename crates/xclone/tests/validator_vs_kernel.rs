@@ -77,6 +77,8 @@ enum Cg {
     Fd(u64),
     /// The removed cgroup prepared by the runner.
     Removed,
+    /// The root of the cgroup2 hierarchy.
+    Root,
 }
 
 #[derive(Clone, Debug)]
@@ -408,6 +410,7 @@ fn common_table() -> Vec<Case> {
         case("INTO_CGROUP a removed cgroup", F::empty()).cg(Cg::Removed),
         case("INTO_CGROUP cgroup.procs file", F::empty()).cg(Cg::Dir("plain/cgroup.procs")),
         case("INTO_CGROUP plain", F::empty()).cg(Cg::Dir("plain")),
+        case("INTO_CGROUP the hierarchy's root", F::empty()).cg(Cg::Root),
         case("INTO_CGROUP delegated leaf", F::empty()).cg(Cg::Dir("deleg/leaf")),
         case("INTO_CGROUP delegated sibling", F::empty()).cg(Cg::Dir("other")),
         case(
@@ -544,11 +547,18 @@ fn run_case(c: &Case, env: &Env, features: &Features, attempt: usize) -> Outcome
             Some(fd) => fd.as_raw_fd() as u64,
             None => return skip("no cgroup2 tree".into()),
         },
-        Cg::Path(p) | Cg::Dir(p) => {
+        Cg::Path(_) | Cg::Dir(_) | Cg::Root => {
+            let p = match &c.cgroup {
+                Cg::Path(p) | Cg::Dir(p) => p.to_string(),
+                _ => match cgroup2_mount() {
+                    Some(m) => m.display().to_string(),
+                    None => return skip("no cgroup2 mount".into()),
+                },
+            };
             let path = match (&c.cgroup, &env.cgroups) {
-                (Cg::Dir(_), Some(base)) => base.join(p),
+                (Cg::Dir(_), Some(base)) => base.join(&p),
                 (Cg::Dir(_), None) => return skip("no cgroup2 tree".into()),
-                _ => PathBuf::from(p),
+                _ => PathBuf::from(&p),
             };
             let Ok(fd) = rustix::fs::open(
                 &path,
@@ -988,7 +998,7 @@ fn table_output(role: &str, env: &Env) -> String {
         }
         "init" => init_table(),
         _ => {
-            if role != "root" {
+            if role == "nobody" || role == "cr" {
                 if let Some(base) = &env.cgroups {
                     // Sit inside the delegated subtree, as a delegated user would.
                     write(
@@ -1162,6 +1172,30 @@ fn check(role: &str, min_compared: usize, must_cover: &[&str]) {
         "{role}: rules not exercised against the kernel: {missing:?}\n{}",
         r.log
     );
+}
+
+/// Without root the passes above skip; this one compares as whoever runs the tests (no cgroup
+/// tree of its own, so the cgroup cases against it are skipped).
+#[test]
+fn validator_matches_kernel_as_the_current_user() {
+    if !clone3_usable() {
+        eprintln!("skipped: clone3 is not available here");
+        return;
+    }
+    if is_root() {
+        eprintln!("skipped: as root the root, nobody and cr passes cover this");
+        return;
+    }
+    let r = run_role("self");
+    assert!(
+        r.mismatches.is_empty(),
+        "validator and kernel disagree on {} of {} requests:\n{}\n{}",
+        r.mismatches.len(),
+        r.compared,
+        r.mismatches.join("\n"),
+        r.log
+    );
+    assert!(r.compared >= 60, "only {} requests compared", r.compared);
 }
 
 #[test]
