@@ -420,6 +420,11 @@ impl Ctx<'_, '_> {
             self.push(finding(RuleId::SettlsOutOfRange).var("tls", format!("{:#x}", a.tls)));
         }
         self.set_tid(&a, flags);
+        if flags.contains(CloneFlags::VM) && a.stack == 0 {
+            self.notes.push(
+                "CLONE_VM without a stack: the kernel accepts it, but the child then runs on the caller's stack, which is only sound in the vfork() pattern".into(),
+            );
+        }
         if flags.contains(CloneFlags::PIDFD) {
             if !self.c.fd_available {
                 let lim = self
@@ -549,16 +554,30 @@ impl Ctx<'_, '_> {
     /// The struct as the kernel holds it after the copy: fields past `size` (or past what this
     /// kernel knows) read as zero.
     fn effective_args(&self) -> clone_args {
-        let mut a = self.req.args;
         let limit = self.req.size.min(self.known_size());
-        if limit < CLONE_ARGS_SIZE_VER1 {
-            a.set_tid = 0;
-            a.set_tid_size = 0;
+        // Byte-exact: a size that ends inside a field copies the field's first bytes
+        // (little-endian: its low bytes).
+        let keep = |offset: usize, v: u64| -> u64 {
+            match limit.saturating_sub(offset) {
+                0 => 0,
+                n if n >= 8 => v,
+                n => v & ((1u64 << (8 * n)) - 1),
+            }
+        };
+        let a = self.req.args;
+        clone_args {
+            flags: keep(0, a.flags),
+            pidfd: keep(8, a.pidfd),
+            child_tid: keep(16, a.child_tid),
+            parent_tid: keep(24, a.parent_tid),
+            exit_signal: keep(32, a.exit_signal),
+            stack: keep(40, a.stack),
+            stack_size: keep(48, a.stack_size),
+            tls: keep(56, a.tls),
+            set_tid: keep(64, a.set_tid),
+            set_tid_size: keep(72, a.set_tid_size),
+            cgroup: keep(80, a.cgroup),
         }
-        if limit < CLONE_ARGS_SIZE_VER2 {
-            a.cgroup = 0;
-        }
-        a
     }
 
     /// The set_tid entries the kernel reads.

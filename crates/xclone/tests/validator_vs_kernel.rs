@@ -390,6 +390,9 @@ fn common_table() -> Vec<Case> {
             F::from_bits_retain(1 << 40),
         )
         .set_tid(SetTid::Raw { ptr: 8, size: 1 }),
+        case("size 72: set_tid copied, set_tid_size not", F::empty())
+            .tids(vec![1])
+            .size(72),
         case("set_tid in a 64-byte struct is ignored", F::empty())
             .tids(vec![-1])
             .size(64),

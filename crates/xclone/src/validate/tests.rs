@@ -164,6 +164,31 @@ fn struct_tail_unknown_to_old_kernels() {
 }
 
 #[test]
+fn sizes_between_layouts_copy_partial_fields() {
+    // Size 72 copies set_tid but not set_tid_size: a pointer without a count.
+    let mut a = raw_args(CloneFlags::empty());
+    a.set_tid = 0x1000;
+    a.set_tid_size = 1;
+    first(
+        &validate_raw(&raw(a, 72), &f618(), &root()),
+        "set-tid-array-without-size",
+        Errno::EINVAL,
+        "set_tid_size is 0",
+    );
+    // Size 68 keeps only the low half of the pointer (still non-zero).
+    a.set_tid = 0x1_0000_1000;
+    let v68 = validate_raw(&raw(a, 68), &f618(), &root());
+    first(
+        &v68,
+        "set-tid-array-without-size",
+        Errno::EINVAL,
+        "set_tid_size is 0",
+    );
+    // At 64 bytes set_tid is not read at all.
+    ok(&validate_raw(&raw(a, 64), &f618(), &root()));
+}
+
+#[test]
 fn set_tid_array_shape() {
     let mut a = raw_args(CloneFlags::empty());
     a.set_tid = 0x1000;
