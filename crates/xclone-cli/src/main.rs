@@ -36,7 +36,15 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse_from(std::env::args_os());
+    // Unusable options are xclone's own failure (125), not clap's usual 2.
+    let cli = match Cli::try_parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::FAILURE } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     let code = match cli.command {
         Command::Probe(a) => cmd::probe::run(a),
         Command::Explain(a) => cmd::explain::run(a),

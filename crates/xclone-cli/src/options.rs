@@ -93,6 +93,7 @@ pub fn parse_signal_raw(s: &str) -> Result<u64, String> {
 }
 
 /// A signal by name or number that must be a real signal (1..=64).
+#[allow(dead_code)] // for `run --kill-signal`-style options, which land with `run`
 pub fn parse_signal(s: &str) -> Result<i32, String> {
     let n = parse_signal_raw(s)?;
     if (1..=64).contains(&n) {

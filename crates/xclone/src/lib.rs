@@ -6,6 +6,8 @@
 //!   and the raw system calls. All `unsafe` code of the crate lives there.
 //! - [`args`]: [`CloneArgs`], a typed request that encodes to the smallest struct size the
 //!   kernel needs.
+//! - [`rules`]: the kernel's checks on a clone3 request, as data, in the kernel's order.
+//! - [`caller`]: [`Caller`], what those checks need to know about the calling thread.
 //! - [`validate`]: explains, before the call, why the kernel would refuse a request.
 //! - [`probe`]: [`Features`], what the running kernel offers, found without creating anything.
 //! - [`pidfd`]: [`PidFd`], an owned process descriptor: signal, wait, poll, `getfd`.
@@ -35,6 +37,7 @@ pub mod isolate;
 pub mod kver;
 pub mod pidfd;
 pub mod probe;
+pub mod rules;
 pub mod spawn;
 pub mod sys;
 pub mod validate;
@@ -49,4 +52,4 @@ pub use pidfd::{ChildEvent, ExitStatus, PidFd, WaitOptions};
 pub use probe::{Availability, Features};
 pub use spawn::{Child, Command, Output, SpawnError, Stdio, Step};
 pub use sys::flags::{CloneFlags, FlagInfo, FLAG_INFO};
-pub use validate::Problem;
+pub use validate::{Problem, Verdict};
