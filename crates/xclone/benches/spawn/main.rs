@@ -345,13 +345,23 @@ fn run_api(r: &mut Results, p: &Plan) {
     t.series = series;
     r.api.push(t);
 
-    let mut t = Table::new("api/uncached", "The whole probe, uncached", Unit::Us);
+    let mut t = Table::new(
+        "api/uncached",
+        "The whole probe, and validation reading the caller",
+        Unit::Us,
+    );
     t.reference = None;
-    t.intro = "What the first `Features::probe()` of a process pays.".into();
-    match xrows::probe_uncached() {
-        Ok(mut cs) => t.series = alternate(&mut cs, p.rounds),
-        Err(m) => t.add_missing(m),
+    t.intro = "What the first `Features::probe()` of a process pays, and `validate_current()`, \
+               which reads the caller from /proc on every call."
+        .into();
+    let mut cs: Vec<Contender<'static>> = Vec::new();
+    for rows in [xrows::probe_uncached(), xrows::validate_current()] {
+        match rows {
+            Ok(v) => cs.extend(v),
+            Err(m) => t.add_missing(m),
+        }
     }
+    t.series = alternate(&mut cs, p.rounds);
     r.api.push(t);
 }
 

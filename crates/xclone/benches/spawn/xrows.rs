@@ -19,17 +19,6 @@ pub struct Missing {
     pub why: String,
 }
 
-impl Missing {
-    fn new(labels: &[&str], why: &str) -> Missing {
-        Missing {
-            labels: labels.iter().map(|l| l.to_string()).collect(),
-            why: why.into(),
-        }
-    }
-}
-
-const NO_VALIDATE: &str = "xclone::validate::validate is not on main yet";
-
 pub const CG_INTO: &str = "xclone: into_cgroup";
 pub const CG_HOOK: &str = "xclone: pre_exec writes cgroup.procs";
 pub const SET_TID: &str = "xclone: set_tid";
@@ -37,7 +26,8 @@ pub const TIME: &str = "xclone: time namespace";
 pub const TIME_OFFSETS: &str = "xclone: time namespace + offsets";
 pub const PROBE_CACHED: &str = "Features::probe() (cached)";
 pub const PROBE_UNCACHED: &str = "Features::probe_uncached()";
-pub const VALIDATE: &str = "validate: container set + pidfd";
+pub const VALIDATE: &str = "validate(): container set + pidfd";
+pub const VALIDATE_CURRENT: &str = "validate_current(): container set + pidfd";
 
 /// The label of xclone's row for one namespace set.
 pub fn ns_label(set: &str) -> String {
@@ -197,7 +187,40 @@ pub fn probe_uncached() -> Result<Vec<Contender<'static>>, Missing> {
     })])
 }
 
-/// Validation of a typical request (container set + pidfd) against the probed features.
-pub fn validate(_batch: usize) -> Result<Vec<Contender<'static>>, Missing> {
-    Err(Missing::new(&[VALIDATE], NO_VALIDATE))
+/// The typical request the validation rows judge: the container set with a pidfd.
+fn container_request() -> xclone::CloneArgs<'static> {
+    xclone::CloneArgs::new()
+        .flags(CloneFlags::from_bits_retain(
+            crate::isolation::CONTAINER_SET,
+        ))
+        .pidfd(true)
+}
+
+/// Validation of a typical request (container set + pidfd) against the probed features and
+/// a caller read once; each operation runs `batch` calls.
+pub fn validate(batch: usize) -> Result<Vec<Contender<'static>>, Missing> {
+    let caller = xclone::Caller::current().map_err(|e| Missing {
+        labels: vec![VALIDATE.into()],
+        why: format!("reading the caller: {e}"),
+    })?;
+    let features = xclone::Features::probe();
+    let args = container_request();
+    Ok(vec![Contender::new(VALIDATE, move || {
+        for _ in 0..batch {
+            std::hint::black_box(xclone::validate::validate(&args, features, &caller));
+        }
+        Ok(())
+    })])
+}
+
+/// `validate_current`: the same request, reading the caller from /proc each time.
+pub fn validate_current() -> Result<Vec<Contender<'static>>, Missing> {
+    let args = container_request();
+    Ok(vec![Contender::new(VALIDATE_CURRENT, move || {
+        xclone::validate::validate_current(&args)
+            .map(|v| {
+                std::hint::black_box(v);
+            })
+            .map_err(|e| e.to_string())
+    })])
 }
