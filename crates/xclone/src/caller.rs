@@ -365,7 +365,15 @@ impl Caller {
         };
 
         let rlimit_nproc = rustix::process::getrlimit(rustix::process::Resource::Nproc).current;
-        let nproc_count = rlimit_nproc.map(|_| count_tasks_of(uid));
+        // Counting means reading every process's status file (milliseconds on a busy
+        // machine); skip it where the kernel does not apply the limit to this caller.
+        let global_cap = |cap: Cap| in_initial_user_ns && cap_effective & (1u64 << cap) != 0;
+        let nproc_exempt = (in_initial_user_ns && uid == 0)
+            || global_cap(CAP_SYS_RESOURCE)
+            || global_cap(CAP_SYS_ADMIN);
+        let nproc_count = rlimit_nproc
+            .filter(|_| !nproc_exempt)
+            .map(|_| count_tasks_of(uid));
         let threads = std::fs::read_to_string("/proc/loadavg")
             .ok()
             .and_then(|s| s.split_whitespace().nth(3)?.split('/').nth(1)?.parse().ok());
