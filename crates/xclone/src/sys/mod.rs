@@ -3,6 +3,7 @@
 
 pub mod abi;
 pub mod flags;
+pub mod fork;
 pub mod raw;
 
 pub use abi::clone_args;
