@@ -8,6 +8,8 @@
 //!   kernel needs.
 //! - [`validate`]: explains, before the call, why the kernel would refuse a request.
 //! - [`probe`]: [`Features`], what the running kernel offers, found without creating anything.
+//! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
+//!   `/proc` and created again from a JSON manifest.
 
 pub mod args;
 pub mod caller;
@@ -15,6 +17,7 @@ pub mod errno;
 pub mod error;
 pub mod kver;
 pub mod probe;
+pub mod restore;
 pub mod sys;
 pub mod validate;
 
