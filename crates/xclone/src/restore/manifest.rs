@@ -537,4 +537,23 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_schema_file_describes_these_fields() {
+        let schema: Value = serde_json::from_str(include_str!(
+            "../../../../docs/restore-manifest.schema.json"
+        ))
+        .unwrap();
+        assert_eq!(schema["properties"]["version"]["const"], MANIFEST_VERSION);
+        let mut documented: Vec<&str> = schema["$defs"]["process"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut known = PROCESS_FIELDS.to_vec();
+        documented.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(documented, known);
+    }
 }
