@@ -163,8 +163,8 @@ pub fn check(m: &Manifest, limits: &Limits) -> Result<CheckedTree, Vec<ManifestE
     }
     let root = roots[0];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for i in 0..n {
-        if let Some(p) = parent[i] {
+    for (i, p) in parent.iter().enumerate() {
+        if let Some(p) = *p {
             children[p].push(i);
         }
     }
@@ -679,9 +679,7 @@ mod tests {
         for d in 1..=3 {
             let mut p = proc_(&format!("p{d}"), Some(&format!("p{}", d - 1)), &[]);
             p.new_pid_ns = true;
-            p.pids = (0..=d)
-                .map(|k| if k == d { 1 } else { 100 + d as i32 })
-                .collect();
+            p.pids = (0..=d).map(|k| if k == d { 1 } else { 100 + d }).collect();
             procs.push(p);
         }
         let m = manifest(procs);

@@ -463,12 +463,9 @@ impl ChildSide<'_> {
 
     /// Reaps every child (they abort too), then exits: nothing is left for another reaper.
     fn abort(&self) -> Infallible {
-        loop {
-            match rustix::process::wait(rustix::process::WaitOptions::empty()) {
-                Ok(Some(_)) | Err(rustix::io::Errno::INTR) => continue,
-                _ => break,
-            }
-        }
+        while let Ok(Some(_)) | Err(rustix::io::Errno::INTR) =
+            rustix::process::wait(rustix::process::WaitOptions::empty())
+        {}
         exit_group(EXIT_ABORTED)
     }
 
