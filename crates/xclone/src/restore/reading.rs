@@ -65,7 +65,8 @@ fn read_stat(pid: i32) -> Option<Stat> {
 }
 
 fn nspid(pid: i32) -> Result<Vec<i32>> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let path = format!("/proc/{pid}/status");
+    let status = String::from_utf8_lossy(&read_proc(path)?).into_owned();
     let line = status
         .lines()
         .find_map(|l| l.strip_prefix("NSpid:"))
@@ -95,10 +96,36 @@ fn split_nul(bytes: &[u8], what: &str, pid: i32) -> Result<Vec<String>> {
         .collect()
 }
 
-/// A link target, or `None` (with a warning) when it names a deleted file.
+/// Reads a file of /proc, naming it in the error.
+fn read_proc(path: String) -> Result<Vec<u8>> {
+    std::fs::read(&path).map_err(|e| io_error(&path, e))
+}
+
+fn io_error(path: &str, e: std::io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(errno) => Error::os(format!("reading {path}"), crate::errno::Errno(errno)),
+        None => Error::Io(e),
+    }
+}
+
+/// A link target, or `None` (with a warning) when it names a deleted file or cannot be read
+/// (other users' processes need ptrace access).
 fn link(pid: i32, name: &str, warnings: &mut Vec<String>) -> Option<String> {
-    let target = std::fs::read_link(format!("/proc/{pid}/{name}")).ok()?;
-    let s = target.to_str()?.to_string();
+    let target = match std::fs::read_link(format!("/proc/{pid}/{name}")) {
+        Ok(t) => t,
+        Err(e) => {
+            warnings.push(format!(
+                "process {pid}: its {name} cannot be read ({e}); the manifest leaves it out"
+            ));
+            return None;
+        }
+    };
+    let Some(s) = target.to_str().map(str::to_string) else {
+        warnings.push(format!(
+            "process {pid}: its {name} is not UTF-8; the manifest leaves it out"
+        ));
+        return None;
+    };
     if let Some(gone) = s.strip_suffix(" (deleted)") {
         warnings.push(format!(
             "process {pid}: its {name} {gone:?} has been deleted; the manifest leaves it out"
@@ -117,7 +144,6 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
                 .into(),
         ));
     }
-    let my_ns = std::fs::read_link("/proc/self/ns/pid")?;
     let root_stat = read_stat(root)
         .ok_or_else(|| Error::Invalid(format!("no process {root} (in this pid namespace)")))?;
     if matches!(root_stat.state, 'Z' | 'X') {
@@ -127,8 +153,9 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
     // Children of every process, from one pass over /proc.
     let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     let mut stats: HashMap<i32, Stat> = HashMap::new();
-    for entry in std::fs::read_dir("/proc")? {
-        let Some(pid) = entry?
+    for entry in std::fs::read_dir("/proc").map_err(|e| io_error("/proc", e))? {
+        let Some(pid) = entry
+            .map_err(|e| io_error("/proc", e))?
             .file_name()
             .to_str()
             .and_then(|s| s.parse::<i32>().ok())
@@ -162,14 +189,16 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
     let in_tree: HashSet<i32> = order.iter().copied().collect();
 
     let mut processes: Vec<ProcessSpec> = Vec::with_capacity(order.len());
-    let mut info: HashMap<i32, (Vec<i32>, std::path::PathBuf)> = HashMap::new();
+    // NSpid lengths tell where namespaces begin; the ns links (readable only with ptrace
+    // access) also catch a child in a different namespace of the same depth.
+    let mut info: HashMap<i32, (Vec<i32>, Option<std::path::PathBuf>)> = HashMap::new();
     for &pid in &order {
         let st = stats[&pid];
         let pids = nspid(pid)?;
-        let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid"))?;
+        let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
         let parent = (pid != root).then_some(st.ppid);
         let new_pid_ns = match parent {
-            None if ns == my_ns => false,
+            None if pids.len() == 1 => false,
             None if pids.len() == 2 && pids[1] == 1 => true,
             None => {
                 return Err(Error::Invalid(format!(
@@ -181,7 +210,11 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
             }
             Some(pp) => {
                 let (ppids, pns) = &info[&pp];
-                if *pns == ns {
+                let same_ns = match (pns, &ns) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => pids.len() == ppids.len(),
+                };
+                if same_ns {
                     false
                 } else if pids.len() == ppids.len() + 1 && pids.last() == Some(&1) {
                     true
@@ -195,7 +228,7 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
             }
         };
         let argv = split_nul(
-            &std::fs::read(format!("/proc/{pid}/cmdline"))?,
+            &read_proc(format!("/proc/{pid}/cmdline"))?,
             "command line",
             pid,
         )?;
@@ -206,7 +239,7 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
         }
         let env = if opts.env {
             Some(split_nul(
-                &std::fs::read(format!("/proc/{pid}/environ"))?,
+                &read_proc(format!("/proc/{pid}/environ"))?,
                 "environment",
                 pid,
             )?)
