@@ -597,9 +597,20 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
     let (join_r, join_w) = rustix::pipe::pipe_with(cloexec).map_err(|e| os("pipe2", e))?;
     let (exec_r, exec_w) = rustix::pipe::pipe_with(cloexec).map_err(|e| os("pipe2", e))?;
     // The restorer must never block on a go pipe: abort bytes have to get through even when
-    // nobody reads any more. One byte per process always fits a pipe of 64 KiB.
-    rustix::io::ioctl_fionbio(&join_w, true).map_err(|e| os("ioctl(FIONBIO)", e))?;
-    rustix::io::ioctl_fionbio(&exec_w, true).map_err(|e| os("ioctl(FIONBIO)", e))?;
+    // nobody reads any more. So the pipes are non-blocking and hold two bytes per process (a
+    // go and an abort byte each).
+    for w in [&join_w, &exec_w] {
+        rustix::io::ioctl_fionbio(w, true).map_err(|e| os("ioctl(FIONBIO)", e))?;
+        let need = 2 * n;
+        let size = rustix::pipe::fcntl_getpipe_size(w).map_err(|e| os("fcntl(F_GETPIPE_SZ)", e))?;
+        if size < need {
+            match rustix::pipe::fcntl_setpipe_size(w, need) {
+                Ok(got) if got >= need => {}
+                Ok(_) => return Err(os("fcntl(F_SETPIPE_SZ)", rustix::io::Errno::NOMEM)),
+                Err(e) => return Err(os("fcntl(F_SETPIPE_SZ)", e)),
+            }
+        }
+    }
 
     let root = tree.root;
     let forked = {
