@@ -18,12 +18,15 @@
 //! ```
 //!
 //! Layers: [`manifest`] (types, parsing with JSON paths), [`check`] (whole-tree rules),
-//! [`reading`] (`/proc` → manifest), [`create`] (the restorer).
+//! [`reading`] (`/proc` → manifest), [`create`] (the restorer), with `prepare` (checks of the
+//! system, data built before the first clone) and `tree_side` (what runs in the tree).
 
 pub mod check;
 pub mod create;
 pub mod manifest;
+mod prepare;
 pub mod reading;
+mod tree_side;
 
 pub use check::{check, CheckedTree, Limits};
 pub use create::{restore, Restored, RootExit};
