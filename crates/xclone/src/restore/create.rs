@@ -1,8 +1,8 @@
 //! The restorer: creates a checked process tree top-down with `clone3(2)` and `set_tid`, each
 //! process creating its own children, then lets every process exec its program at once.
 //!
-//! How the processes of the tree cooperate: [`super::tree_side`]. What is checked and prepared
-//! before the first clone: [`super::prepare`].
+//! How the processes of the tree cooperate: the private module `tree_side`. What is checked and
+//! prepared before the first clone: the private module `prepare`.
 
 use super::check::{check, CheckedTree, Limits};
 use super::manifest::Manifest;

@@ -93,7 +93,7 @@ impl fmt::Display for ManifestError {
 
 impl Manifest {
     /// Parses a manifest, reporting every structural problem found (see the module docs).
-    /// Whole-tree rules (parents, PIDs, sessions) are [`super::check`]'s job.
+    /// Whole-tree rules (parents, PIDs, sessions) are [`super::check()`]'s job.
     pub fn parse(text: &str) -> Result<Manifest, Vec<ManifestError>> {
         let value: Value = serde_json::from_str(text).map_err(|e| {
             vec![ManifestError {

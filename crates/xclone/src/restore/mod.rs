@@ -17,7 +17,7 @@
 //! assert_eq!(tree.root_pid, 31000);
 //! ```
 //!
-//! Layers: [`manifest`] (types, parsing with JSON paths), [`check`] (whole-tree rules),
+//! Layers: [`manifest`] (types, parsing with JSON paths), [`check`](mod@check) (whole-tree rules),
 //! [`reading`] (`/proc` → manifest), [`create`] (the restorer), with `prepare` (checks of the
 //! system, data built before the first clone) and `tree_side` (what runs in the tree).
 
