@@ -21,7 +21,7 @@ pub const EXIT_CHILD_PANICKED: i32 = 125;
 
 /// What [`fork_then`] asks of the kernel besides a plain fork.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ForkSpec<'a> {
+pub(crate) struct ForkSpec<'a> {
     /// Only namespace flags (`CloneFlags::NAMESPACES`) and `CLEAR_SIGHAND` are accepted here:
     /// flags that share memory, signal handlers or write through pointers would make the
     /// child's copy of the caller's stack unsound.
@@ -38,7 +38,7 @@ pub struct ForkSpec<'a> {
 
 /// The parent's view of a child created by [`fork_then`].
 #[derive(Debug)]
-pub struct Forked {
+pub(crate) struct Forked {
     pub pid: i32,
     pub pidfd: Option<OwnedFd>,
 }
@@ -55,7 +55,11 @@ pub struct Forked {
 ///
 /// Errors: `EINVAL` for flags outside the accepted set or more than 32 PIDs, otherwise the
 /// kernel's errno (clone3(2): `EEXIST` for a taken PID, `EPERM` without the capability, …).
-pub fn fork_then<F: FnOnce() -> Infallible>(
+///
+/// Crate-internal: POSIX leaves undefined what a child of a multithreaded process does beyond
+/// async-signal-safe calls, so the only callers are the crate's own child paths, which keep
+/// to raw system calls on data prepared before the clone.
+pub(crate) fn fork_then<F: FnOnce() -> Infallible>(
     spec: &ForkSpec<'_>,
     child: F,
 ) -> Result<Forked, Errno> {
