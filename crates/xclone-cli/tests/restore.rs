@@ -80,6 +80,24 @@ fn pidfd(pid: i32) -> Option<OwnedFd> {
     .ok()
 }
 
+/// Kills the processes (through pidfds opened while they run) when dropped, so that a failing
+/// assertion leaves no tree behind holding the test's output pipes.
+struct KillOnDrop(Vec<OwnedFd>);
+
+impl KillOnDrop {
+    fn new(pids: &[i32]) -> Self {
+        KillOnDrop(pids.iter().filter_map(|&p| pidfd(p)).collect())
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for fd in &self.0 {
+            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
+        }
+    }
+}
+
 /// SIGKILL to each, then wait until each has ended.
 fn kill_and_wait(pids: &[i32]) {
     let fds: Vec<OwnedFd> = pids.iter().filter_map(|&p| pidfd(p)).collect();
@@ -172,6 +190,7 @@ fn detach_prints_the_pids_and_leaves_the_tree_running() {
             p[0], p[1], p[2]
         )
     });
+    let _guard = KillOnDrop::new(&p);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["root_pid"], p[0]);
@@ -327,6 +346,7 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
             .trim()
             .parse()
             .unwrap();
+        let _live_guard = KillOnDrop::new(&[root]);
 
         let human = xclone().args(["tree", &root.to_string()]).output().unwrap();
         assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
@@ -361,6 +381,7 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
         if out.status.code() == Some(125) && stderr(&out).contains("EEXIST") && attempt < 9 {
             continue;
         }
+        let _guard = KillOnDrop::new(&[root]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         for live_pids in &before {
             assert_eq!(&nspid(live_pids[0]), live_pids);

@@ -111,6 +111,24 @@ fn pidfd(pid: i32) -> Option<OwnedFd> {
     .ok()
 }
 
+/// Kills the processes (through pidfds opened while they run) when dropped, so that a failing
+/// assertion leaves no tree behind holding the test's output pipes.
+struct KillOnDrop(Vec<OwnedFd>);
+
+impl KillOnDrop {
+    fn new(pids: &[i32]) -> Self {
+        KillOnDrop(pids.iter().filter_map(|&p| pidfd(p)).collect())
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for fd in &self.0 {
+            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
+        }
+    }
+}
+
 /// Kills every process of a restored tree and waits until each has ended.
 fn kill_all(r: &Restored) {
     let fds: Vec<OwnedFd> = r
@@ -151,6 +169,7 @@ fn three_level_tree_with_chosen_pids() {
             e = p[4]
         )
     });
+    let _guard = KillOnDrop::new(&p);
     let (a, b, c, d, e) = (p[0], p[1], p[2], p[3], p[4]);
     assert_eq!(r.root_pid, a);
     assert_eq!(r.pids("l2"), Some(&[d][..]));
@@ -181,6 +200,35 @@ fn three_level_tree_with_chosen_pids() {
 }
 
 #[test]
+fn the_restorer_moves_the_root_into_a_group_its_child_leads() {
+    if !privileged() {
+        return;
+    }
+    // The root stays in the restorer's session but joins the group its child leads: only the
+    // restorer, its parent, can make that setpgid, and only once the child leads the group.
+    let (p, _m, r) = restore_fresh(3, |p| {
+        format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "r", "pids": [{a}], "pgid": {b}, "argv": ["sleep", "1000"]}},
+            {{"id": "leader", "parent": "r", "pids": [{b}], "pgid": {b}, "argv": ["sleep", "1000"]}},
+            {{"id": "inherits", "parent": "leader", "pids": [{c}], "argv": ["sleep", "1000"]}}
+        ]}}"#,
+            a = p[0],
+            b = p[1],
+            c = p[2]
+        )
+    });
+    let _guard = KillOnDrop::new(&p);
+    let my_sid = status(std::process::id() as i32).3;
+    for &pid in &p {
+        let (_, _, pgrp, sid) = status(pid);
+        assert_eq!(pgrp, p[1], "group of {pid}");
+        assert_eq!(sid, my_sid, "session of {pid}");
+    }
+    kill_all(&r);
+}
+
+#[test]
 fn nested_pid_namespaces_have_their_pids_at_every_level() {
     if !privileged() {
         return;
@@ -201,6 +249,7 @@ fn nested_pid_namespaces_have_their_pids_at_every_level() {
             e = p[4]
         )
     });
+    let _guard = KillOnDrop::new(&p);
     assert_eq!(status(p[0]).0, vec![p[0], 1]);
     assert_eq!(status(p[1]).0, vec![p[1], 2]);
     assert_eq!(status(p[2]).0, vec![p[2], 3, 1]);
@@ -302,6 +351,7 @@ fn round_trip_tree_kill_restore_gives_identical_pids() {
         let children =
             std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", live.id())).unwrap();
         let root: i32 = children.trim().parse().unwrap();
+        let _live_guard = KillOnDrop::new(&[root]);
         let read = read_tree(root, &ReadOptions::default()).unwrap();
         let m = read.manifest;
         assert!(read.warnings.is_empty(), "{:?}", read.warnings);
@@ -332,6 +382,7 @@ fn round_trip_tree_kill_restore_gives_identical_pids() {
             Err(e) if is_taken(&e) && attempt < 9 => continue,
             Err(e) => panic!("restore failed: {e}"),
         };
+        let _guard = KillOnDrop::new(&[root]);
         for (p, (nspid, ppid)) in m.processes.iter().zip(&before) {
             let (now_nspid, now_ppid, _, _) = status(p.pids[0]);
             assert_eq!(&now_nspid, nspid, "PIDs of {}", p.id);
@@ -402,6 +453,7 @@ fn a_pid_taken_midway_leaves_no_process_behind() {
     leader.wait().unwrap();
     assert!(!exists(group), "the leader is gone from /proc");
     let member_fd = pidfd(member).unwrap();
+    let _member_guard = KillOnDrop::new(&[member]);
 
     let p = free_pids(4);
     let m = Manifest::parse(&format!(
