@@ -18,7 +18,9 @@ use rustix::event::{poll, PollFd, PollFlags};
 use rustix::process::{Pid, WaitId, WaitIdOptions};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-/// A running restored tree.
+/// A running restored tree. The root is the caller's child: like `std::process::Child`,
+/// dropping this without [`Restored::wait`] leaves the root a zombie once it ends, until the
+/// caller exits.
 #[derive(Debug)]
 pub struct Restored {
     /// The root's PID in the restorer's namespace.
