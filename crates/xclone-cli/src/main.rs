@@ -1,6 +1,7 @@
 //! `xclone`: run, probe, explain, enter and restore with clone3(2).
 //!
-//! Exit status: the child's status for `run`/`enter` (128+N when it was killed by signal N),
+//! Exit status: the child's status for `run`/`enter` and the root process's for `restore`
+//! (128+N when it was killed by signal N),
 //! 125 for xclone's own failures, 126 when the program cannot be executed, 127 when it is not
 //! found. `explain` exits 0 when the kernel would accept the request and 1 when not.
 
@@ -33,6 +34,11 @@ enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Say whether the kernel would accept a clone request, and why not (creates nothing).
     Explain(cmd::explain::ExplainArgs),
+    /// Create a process tree with the exact PIDs (every pid-namespace level), parents,
+    /// sessions and groups a manifest gives; waits for its root.
+    Restore(cmd::restore::RestoreArgs),
+    /// Print the manifest of a running process tree (--json for `restore`).
+    Tree(cmd::tree::TreeArgs),
 }
 
 fn main() {
@@ -48,6 +54,8 @@ fn main() {
     let code = match cli.command {
         Command::Probe(a) => cmd::probe::run(a),
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Restore(a) => cmd::restore::run(a),
+        Command::Tree(a) => cmd::tree::run(a),
     };
     std::process::exit(code);
 }

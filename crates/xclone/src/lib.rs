@@ -14,6 +14,8 @@
 //! - [`spawn`]: [`Command`] and [`Child`], `std::process` look-alikes that spawn with one
 //!   `clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`, fast in big and multithreaded parents.
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
+//! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
+//!   `/proc` and created again from a JSON manifest.
 //!
 //! ```no_run
 //! use xclone::{Command, Stdio};
@@ -37,6 +39,7 @@ pub mod isolate;
 pub mod kver;
 pub mod pidfd;
 pub mod probe;
+pub mod restore;
 pub mod rules;
 pub mod spawn;
 pub mod sys;

@@ -2,3 +2,5 @@
 
 pub mod explain;
 pub mod probe;
+pub mod restore;
+pub mod tree;

@@ -5,6 +5,7 @@ pub mod abi;
 pub(crate) mod child;
 pub mod cstr_array;
 pub mod flags;
+pub mod fork;
 pub mod ns;
 pub mod pidfd;
 pub mod probe_calls;

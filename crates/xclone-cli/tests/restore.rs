@@ -1,0 +1,403 @@
+//! End-to-end tests of `xclone restore` and `xclone tree` (the ones that create processes need
+//! root). PIDs are chosen at random among free ones; a test starts again with new PIDs when one
+//! was taken meanwhile, since other tests create processes concurrently.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn xclone() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xclone"))
+}
+
+fn privileged() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
+        .unwrap_or(0);
+    if caps & (1 << 21) == 0 {
+        eprintln!("skipped: needs CAP_SYS_ADMIN (run the tests as root)");
+        return false;
+    }
+    true
+}
+
+fn exists(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn free_pids(k: usize) -> Vec<i32> {
+    let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let hi = pid_max.min(32768) - k as i32 - 1;
+    let lo = 20000.min(hi / 2);
+    for _ in 0..1000 {
+        let r = RandomState::new().hash_one(std::time::SystemTime::now()) as i32;
+        let start = lo + r.rem_euclid(hi - lo);
+        let pids: Vec<i32> = (start..start + k as i32).collect();
+        if pids.iter().all(|&p| !exists(p)) {
+            return pids;
+        }
+    }
+    panic!("no free PIDs");
+}
+
+fn nspid(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect()
+}
+
+fn ppid(pid: i32) -> i32 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn pidfd(pid: i32) -> Option<OwnedFd> {
+    rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(pid).unwrap(),
+        rustix::process::PidfdFlags::empty(),
+    )
+    .ok()
+}
+
+/// Kills the processes (through pidfds opened while they run) when dropped, so that a failing
+/// assertion leaves no tree behind holding the test's output pipes.
+struct KillOnDrop(Vec<OwnedFd>);
+
+impl KillOnDrop {
+    fn new(pids: &[i32]) -> Self {
+        KillOnDrop(pids.iter().filter_map(|&p| pidfd(p)).collect())
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for fd in &self.0 {
+            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// SIGKILL to each, then wait until each has ended.
+fn kill_and_wait(pids: &[i32]) {
+    let fds: Vec<OwnedFd> = pids.iter().filter_map(|&p| pidfd(p)).collect();
+    for fd in &fds {
+        let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
+    }
+    for fd in &fds {
+        let mut p = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+        rustix::event::poll(&mut p, None).unwrap();
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let d = std::env::temp_dir().join(format!(
+            "xclone-cli-restore-{tag}-{}-{}",
+            std::process::id(),
+            RandomState::new().hash_one(0) as u32
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs xclone to its exit. A detached tree inherits xclone's stdout and stderr, so they are
+/// read up to the first line and from a file respectively, not to end-of-file.
+fn run_to_exit(cmd: &mut Command, dir: &TempDir) -> Output {
+    let err_path = dir.0.join("stderr");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let status = child.wait().unwrap();
+    Output {
+        status,
+        stdout: line.into_bytes(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    }
+}
+
+/// Runs `xclone restore ARGS manifest`, with new PIDs while they are found taken.
+fn restore_fresh(args: &[&str], k: usize, make: impl Fn(&[i32]) -> String) -> (Vec<i32>, Output) {
+    let dir = TempDir::new("m");
+    for _ in 0..20 {
+        let pids = free_pids(k);
+        let path = dir.file("m.json", &make(&pids));
+        let out = run_to_exit(xclone().arg("restore").args(args).arg(&path), &dir);
+        if out.status.code() == Some(125) && stderr(&out).contains("EEXIST") {
+            continue;
+        }
+        return (pids, out);
+    }
+    panic!("PIDs kept being taken");
+}
+
+#[test]
+fn detach_prints_the_pids_and_leaves_the_tree_running() {
+    if !privileged() {
+        return;
+    }
+    let (p, out) = restore_fresh(&["--detach"], 3, |p| {
+        format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "init", "pids": [{}, 1], "new_pid_ns": true, "argv": ["sleep", "1000"]}},
+            {{"id": "a", "parent": "init", "pids": [{}, 2], "argv": ["sleep", "1000"]}},
+            {{"id": "b", "parent": "a", "pids": [{}, 3], "argv": ["sleep", "1000"]}}]}}"#,
+            p[0], p[1], p[2]
+        )
+    });
+    let _guard = KillOnDrop::new(&p);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["root_pid"], p[0]);
+    assert_eq!(status["processes"][2]["id"], "b");
+    assert_eq!(status["processes"][2]["pids"], serde_json::json!([p[2], 3]));
+    assert_eq!(nspid(p[0]), vec![p[0], 1]);
+    assert_eq!(nspid(p[1]), vec![p[1], 2]);
+    assert_eq!(nspid(p[2]), vec![p[2], 3]);
+    assert_eq!(ppid(p[2]), p[1]);
+    kill_and_wait(&p);
+}
+
+#[test]
+fn restore_exits_with_the_roots_status() {
+    if !privileged() {
+        return;
+    }
+    let (_, out) = restore_fresh(&[], 1, |p| {
+        format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "r", "pids": [{}], "argv": ["sh", "-c", "exit 7"]}}]}}"#,
+            p[0]
+        )
+    });
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let (_, out) = restore_fresh(&["--json"], 1, |p| {
+        format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "r", "pids": [{}], "argv": ["sh", "-c", "kill -TERM $$"]}}]}}"#,
+            p[0]
+        )
+    });
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["processes"][0]["id"], "r");
+}
+
+#[test]
+fn a_taken_pid_fails_with_125_and_leaves_nothing() {
+    if !privileged() {
+        return;
+    }
+    let dir = TempDir::new("taken");
+    let me = std::process::id();
+    let p = free_pids(2);
+    let path = dir.file(
+        "m.json",
+        &format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "root", "pids": [{}], "argv": ["sleep", "1000"]}},
+            {{"id": "child", "parent": "root", "pids": [{}], "argv": ["sleep", "1000"]}},
+            {{"id": "mine", "parent": "child", "pids": [{me}], "argv": ["sleep", "1000"]}}]}}"#,
+            p[0], p[1]
+        ),
+    );
+    let out = xclone().arg("restore").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("xclone: restore: process \"mine\" ($.processes[2]) at level 0: PID"),
+        "{err}"
+    );
+    assert!(p.iter().all(|&x| !exists(x)));
+}
+
+#[test]
+fn bad_manifests_fail_with_125_and_say_where() {
+    let dir = TempDir::new("bad");
+    let syntax = dir.file("s.json", "{\"version\": 1,\n\"processes\": [\n{\"id\": }]}");
+    let out = xclone().arg("restore").arg(&syntax).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("line 3, column"), "{}", stderr(&out));
+    let semantic = dir.file(
+        "p.json",
+        r#"{"version": 1, "processes": [
+        {"id": "a", "pids": [31000], "argv": ["true"]},
+        {"id": "b", "parent": "a", "pids": [31001, 1], "argv": ["true"]}]}"#,
+    );
+    let out = xclone().arg("restore").arg(&semantic).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(err.contains("$.processes[1].pids: 2 PID(s) given"), "{err}");
+    // From standard input too.
+    let mut child = xclone()
+        .args(["restore", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"version": 2, "processes": []}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("$.version"), "{}", stderr(&out));
+}
+
+#[test]
+fn tree_then_kill_then_restore_gives_the_same_pids() {
+    if !privileged() {
+        return;
+    }
+    if Command::new("unshare").arg("--version").output().is_err() {
+        eprintln!("skipped: needs util-linux unshare to build the live tree");
+        return;
+    }
+    // A live tree: a pid namespace's init (under unshare) with a child and a grandchild; each
+    // says "ready" on fd 3 from its final program, which then waits on a FIFO.
+    let dir = TempDir::new("roundtrip");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        dir.0.join("fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let blocker = dir.file(
+        "blocker.sh",
+        "echo ready 2>/dev/null >&3\nexec 3>&-\nread x < \"${0%/*}/fifo\"\n",
+    );
+    let spawn = dir.file(
+        "spawn.sh",
+        &format!(
+            "case \"$1\" in\n  root) sh \"$0\" mid & ;;\n  mid) sh {b} & ;;\nesac\nexec sh {b}\n",
+            b = blocker.display()
+        ),
+    );
+    for attempt in 0..10 {
+        let mut live = Command::new("unshare")
+            .args(["--pid", "--fork", "sh", "-c"])
+            .arg(format!(
+                "exec 3>&1 >/dev/null; exec sh {} root",
+                spawn.display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut ready = BufReader::new(live.stdout.take().unwrap());
+        for _ in 0..3 {
+            let mut line = String::new();
+            ready.read_line(&mut line).unwrap();
+            assert_eq!(line, "ready\n");
+        }
+        let root: i32 = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", live.id()))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let _live_guard = KillOnDrop::new(&[root]);
+
+        let human = xclone().args(["tree", &root.to_string()]).output().unwrap();
+        assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
+        let human = String::from_utf8(human.stdout).unwrap();
+        assert!(
+            human.starts_with(&format!("{root}/1 [new pid namespace]")),
+            "{human}"
+        );
+        assert_eq!(human.lines().count(), 3, "{human}");
+
+        let json = xclone()
+            .args(["tree", "--json", &root.to_string()])
+            .output()
+            .unwrap();
+        assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+        assert_eq!(stderr(&json), "", "no warnings expected");
+        let manifest: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let procs = manifest["processes"].as_array().unwrap().clone();
+        assert_eq!(procs.len(), 3);
+        let before: Vec<Vec<i32>> = procs
+            .iter()
+            .map(|p| nspid(p["pids"][0].as_i64().unwrap() as i32))
+            .collect();
+        for (p, live_pids) in procs.iter().zip(&before) {
+            assert_eq!(p["pids"], serde_json::json!(live_pids));
+        }
+
+        kill_and_wait(&[root]);
+        live.wait().unwrap();
+        let path = dir.file("t.json", &String::from_utf8(json.stdout).unwrap());
+        let out = run_to_exit(xclone().args(["restore", "--detach"]).arg(&path), &dir);
+        if out.status.code() == Some(125) && stderr(&out).contains("EEXIST") && attempt < 9 {
+            continue;
+        }
+        let _guard = KillOnDrop::new(&[root]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        for live_pids in &before {
+            assert_eq!(&nspid(live_pids[0]), live_pids);
+        }
+        kill_and_wait(&[root]);
+        return;
+    }
+}
+
+#[test]
+fn tree_of_a_missing_process_fails_with_125() {
+    let out = xclone().args(["tree", "2147483647"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).starts_with("xclone: tree: "),
+        "{}",
+        stderr(&out)
+    );
+}

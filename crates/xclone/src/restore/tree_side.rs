@@ -1,0 +1,243 @@
+//! What runs in the processes of a tree being restored, and the protocol that ties them to the
+//! restorer.
+//!
+//! # Protocol
+//!
+//! Everything the tree needs (PID arrays, flags, program paths, `argv`/`envp` arrays, working
+//! directories) is built before the first clone; the processes of the tree only make raw system
+//! calls on that data (they may be copies of one thread of a multithreaded caller, where
+//! allocating could deadlock). Three close-on-exec pipes connect them to the restorer:
+//!
+//! * `report`: every tree process writes fixed 16-byte records (atomic on a pipe) to the
+//!   restorer: a child *created* (written by its parent), *ready* (own setup done, children
+//!   created), *joined* (moves of its children into process groups done), or *failed* (step,
+//!   errno). Exec closes it, so end-of-file after the exec phase means every process has
+//!   started its program.
+//! * `go_join` and `go_exec`: the restorer writes one byte per process when every process is
+//!   ready (phase 2: parents move children into their groups) and when every one has joined
+//!   (phase 3: exec). Each process reads exactly one byte from each pipe. A byte other than
+//!   the expected one, or end-of-file (the restorer gave up or died), means *abort*.
+//!
+//! Phase 1, per process: `setsid()` or `setpgid(0, 0)` if it leads a session or group, then
+//! create its children in manifest order. Group leaders thus exist before phase 2 moves anybody
+//! into their groups; sessions only pass from parent to child, so they need no second phase.
+//!
+//! On abort every process first reaps its children (`wait` until `ECHILD`), then exits; the
+//! restorer reaps the root. When the restorer returns, every created process has been reaped by
+//! its own parent: none is left behind, not even as a zombie. The restorer watches every
+//! created process through a pidfd, so one killed from outside during creation aborts the
+//! restore instead of stalling it.
+//!
+//! Should an exec fail (after the checks that program and directory exist), the processes
+//! that already run their programs are killed with `SIGKILL` and waited for; those whose parent
+//! was killed too are then reaped by the system's reaper, not by the restorer.
+
+use super::check::Setup;
+use super::Step;
+use crate::sys::flags::CloneFlags;
+use crate::sys::fork::{
+    execve, exit_group, fork_then, set_default_disposition_raw, set_signal_mask_raw, CStrArray,
+    ForkSpec, SignalMask,
+};
+use core::convert::Infallible;
+use rustix::process::Pid;
+use std::ffi::CString;
+use std::os::fd::BorrowedFd;
+
+/// Exit status of a tree process that gave up because the restore was aborted.
+pub(super) const EXIT_ABORTED: i32 = 125;
+/// Exit status of a tree process whose `chdir` or `execve` failed.
+pub(super) const EXIT_EXEC_FAILED: i32 = 127;
+
+pub(super) const GO_JOIN: u8 = b'J';
+pub(super) const GO_EXEC: u8 = b'X';
+pub(super) const ABORT: u8 = b'A';
+
+pub(super) const REC_CREATED: u32 = 1;
+pub(super) const REC_READY: u32 = 2;
+pub(super) const REC_JOINED: u32 = 3;
+pub(super) const REC_FAILED: u32 = 4;
+pub(super) const RECORD: usize = 16;
+
+/// What one tree process needs, built before the first clone.
+pub(super) struct NodePlan {
+    /// Innermost namespace first, as clone3 wants it.
+    pub(super) set_tid: Vec<i32>,
+    pub(super) flags: CloneFlags,
+    pub(super) children: Vec<usize>,
+    pub(super) setup: Setup,
+    /// `(child index, child pid, pgid)` as seen in this process's namespace.
+    pub(super) joins: Vec<(usize, i32, i32)>,
+    pub(super) path: CString,
+    pub(super) argv: CStrArray,
+    pub(super) envp: CStrArray,
+    pub(super) cwd: Option<CString>,
+}
+
+/// The part of the restorer's state the tree processes use, borrowed by all of them.
+pub(super) struct ChildSide<'a> {
+    pub(super) nodes: &'a [NodePlan],
+    pub(super) report: BorrowedFd<'a>,
+    pub(super) go_join: BorrowedFd<'a>,
+    pub(super) go_exec: BorrowedFd<'a>,
+    pub(super) mask: SignalMask,
+}
+
+// Everything below runs in the created processes: raw system calls (rustix, sys::fork) on
+// pre-built data, no allocation, no locks, no panics.
+
+impl ChildSide<'_> {
+    fn report(&self, kind: u32, index: usize, step: Step, errno: i32) {
+        let mut rec = [0u8; RECORD];
+        rec[0..4].copy_from_slice(&kind.to_ne_bytes());
+        rec[4..8].copy_from_slice(&(index as u32).to_ne_bytes());
+        rec[8..12].copy_from_slice(&(step as u32).to_ne_bytes());
+        rec[12..16].copy_from_slice(&errno.to_ne_bytes());
+        // A failed report means the restorer is gone; the go pipes then say abort.
+        let _ = rustix::io::retry_on_intr(|| rustix::io::write(self.report, &rec));
+    }
+
+    fn fail(&self, index: usize, step: Step, e: rustix::io::Errno) {
+        self.report(REC_FAILED, index, step, e.raw_os_error());
+    }
+
+    /// Reads this process's one byte from a go pipe: true only for the expected go byte.
+    fn go(&self, pipe: BorrowedFd<'_>, expected: u8) -> bool {
+        let mut b = [0u8; 1];
+        matches!(rustix::io::retry_on_intr(|| rustix::io::read(pipe, &mut b)), Ok(1) if b[0] == expected)
+    }
+
+    /// After reporting a failure: wait for the restorer's abort on the pipe of the phase the
+    /// process would have read next (no go byte can come, as it never reports the phase done).
+    fn abort_after(&self, next: BorrowedFd<'_>) -> Infallible {
+        let mut b = [0u8; 1];
+        let _ = rustix::io::retry_on_intr(|| rustix::io::read(next, &mut b));
+        self.abort()
+    }
+
+    /// Reaps every child (they abort too), then exits: nothing is left for another reaper.
+    fn abort(&self) -> Infallible {
+        while let Ok(Some(_)) | Err(rustix::io::Errno::INTR) =
+            rustix::process::wait(rustix::process::WaitOptions::empty())
+        {}
+        exit_group(EXIT_ABORTED)
+    }
+
+    pub(super) fn main(&self, i: usize) -> Infallible {
+        let node = &self.nodes[i];
+        let setup = match node.setup {
+            Setup::Inherit => Ok(()),
+            Setup::SessionLeader => rustix::process::setsid().map(|_| ()),
+            Setup::GroupLeader => rustix::process::setpgid(None, None),
+        };
+        if let Err(e) = setup {
+            let step = if node.setup == Setup::SessionLeader {
+                Step::Setsid
+            } else {
+                Step::Setpgid
+            };
+            self.fail(i, step, e);
+            return self.abort_after(self.go_join);
+        }
+        for &c in &node.children {
+            let child = &self.nodes[c];
+            let spec = ForkSpec {
+                flags: child.flags,
+                set_tid: &child.set_tid,
+                pidfd: false,
+                close_in_child: &[],
+            };
+            match fork_then(&spec, || self.main(c)) {
+                Ok(_) => self.report(REC_CREATED, c, Step::Create, 0),
+                Err(e) => {
+                    self.report(REC_FAILED, c, Step::Create, e.0);
+                    return self.abort_after(self.go_join);
+                }
+            }
+        }
+        self.report(REC_READY, i, Step::Create, 0);
+        if !self.go(self.go_join, GO_JOIN) {
+            return self.abort();
+        }
+        for &(c, pid, pgid) in &node.joins {
+            let r = match (Pid::from_raw(pid), Pid::from_raw(pgid)) {
+                (Some(pid), Some(pgid)) => rustix::process::setpgid(Some(pid), Some(pgid)),
+                _ => Err(rustix::io::Errno::INVAL),
+            };
+            if let Err(e) = r {
+                self.fail(c, Step::Join, e);
+                return self.abort_after(self.go_exec);
+            }
+        }
+        self.report(REC_JOINED, i, Step::Join, 0);
+        if !self.go(self.go_exec, GO_EXEC) {
+            return self.abort();
+        }
+        self.exec(i)
+    }
+
+    fn exec(&self, i: usize) -> Infallible {
+        let node = &self.nodes[i];
+        if let Some(dir) = &node.cwd {
+            if let Err(e) = rustix::process::chdir(dir.as_c_str()) {
+                self.fail(i, Step::Chdir, e);
+                exit_group(EXIT_EXEC_FAILED);
+            }
+        }
+        let _ = set_default_disposition_raw(libc::SIGPIPE);
+        let _ = set_signal_mask_raw(&self.mask);
+        let e = execve(&node.path, &node.argv, &node.envp);
+        self.report(REC_FAILED, i, Step::Exec, e.0);
+        exit_group(EXIT_EXEC_FAILED)
+    }
+}
+
+pub(super) struct Record {
+    pub(super) kind: u32,
+    pub(super) index: usize,
+    pub(super) step: Step,
+    pub(super) errno: i32,
+}
+
+pub(super) fn parse_records(buf: &mut Vec<u8>) -> Vec<Record> {
+    let whole = buf.len() / RECORD * RECORD;
+    let out = buf[..whole]
+        .chunks_exact(RECORD)
+        .map(|r| {
+            let u = |k: usize| u32::from_ne_bytes(r[k..k + 4].try_into().unwrap());
+            Record {
+                kind: u(0),
+                index: u(4) as usize,
+                step: Step::from_u32(u(8)),
+                errno: u(12) as i32,
+            }
+        })
+        .collect();
+    buf.drain(..whole);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_partial_reads() {
+        let mut buf = Vec::new();
+        let mut rec = [0u8; RECORD];
+        rec[0..4].copy_from_slice(&REC_FAILED.to_ne_bytes());
+        rec[4..8].copy_from_slice(&3u32.to_ne_bytes());
+        rec[8..12].copy_from_slice(&(Step::Join as u32).to_ne_bytes());
+        rec[12..16].copy_from_slice(&libc::EPERM.to_ne_bytes());
+        buf.extend_from_slice(&rec[..10]);
+        assert!(parse_records(&mut buf).is_empty());
+        buf.extend_from_slice(&rec[10..]);
+        let r = parse_records(&mut buf);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].kind, r[0].index, r[0].step, r[0].errno),
+            (REC_FAILED, 3, Step::Join, libc::EPERM)
+        );
+        assert!(buf.is_empty());
+    }
+}

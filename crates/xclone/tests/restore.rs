@@ -1,0 +1,576 @@
+//! Restoring real process trees with chosen PIDs (needs root: set_tid needs
+//! CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN, pid namespaces need CAP_SYS_ADMIN).
+//!
+//! Tests run in parallel with others that create processes, so PIDs are picked at random from
+//! free ones and a test starts again with new PIDs when one is taken meanwhile (EEXIST).
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::io::{BufRead, BufReader};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use xclone::restore::{
+    read_tree, restore, Manifest, ReadOptions, RestoreError, Restored, RootExit,
+};
+use xclone::Errno;
+
+fn privileged() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
+        .unwrap_or(0);
+    if caps & (1 << 21) == 0 {
+        eprintln!("skipped: needs CAP_SYS_ADMIN (run the tests as root)");
+        return false;
+    }
+    true
+}
+
+fn pid_max() -> i32 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn exists(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// `k` consecutive PIDs that nobody uses right now, somewhere high in the PID space.
+fn free_pids(k: usize) -> Vec<i32> {
+    let hi = pid_max().min(32768) - k as i32 - 1;
+    let lo = 20000.min(hi / 2);
+    for _ in 0..1000 {
+        let r = RandomState::new().hash_one(std::time::SystemTime::now()) as i32;
+        let start = lo + r.rem_euclid(hi - lo);
+        let pids: Vec<i32> = (start..start + k as i32).collect();
+        if pids.iter().all(|&p| !exists(p)) {
+            return pids;
+        }
+    }
+    panic!("no {k} free consecutive PIDs found");
+}
+
+fn is_taken(e: &RestoreError) -> bool {
+    e.errno() == Some(Errno::EEXIST)
+}
+
+/// Restores the manifest `make(pids)` builds, with fresh PIDs each time one was taken.
+fn restore_fresh(k: usize, make: impl Fn(&[i32]) -> String) -> (Vec<i32>, Manifest, Restored) {
+    for _ in 0..20 {
+        let pids = free_pids(k);
+        let m = Manifest::parse(&make(&pids)).unwrap();
+        match restore(&m) {
+            Ok(r) => return (pids, m, r),
+            Err(e) if is_taken(&e) => continue,
+            Err(e) => panic!("restore failed: {e}"),
+        }
+    }
+    panic!("PIDs kept being taken");
+}
+
+/// `(NSpid, PPid, pgrp, session)` of a live process.
+fn status(pid: i32) -> (Vec<i32>, i32, i32, i32) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> String {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let nspid = field("NSpid:")
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest: Vec<i32> = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .skip(1)
+        .take(3)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    (nspid, rest[0], rest[1], rest[2])
+}
+
+fn pid_ns(pid: i32) -> PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap()
+}
+
+fn pidfd(pid: i32) -> Option<OwnedFd> {
+    rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(pid).unwrap(),
+        rustix::process::PidfdFlags::empty(),
+    )
+    .ok()
+}
+
+/// Kills the processes (through pidfds opened while they run) when dropped, so that a failing
+/// assertion leaves no tree behind holding the test's output pipes.
+struct KillOnDrop(Vec<OwnedFd>);
+
+impl KillOnDrop {
+    fn new(pids: &[i32]) -> Self {
+        KillOnDrop(pids.iter().filter_map(|&p| pidfd(p)).collect())
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for fd in &self.0 {
+            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Kills every process of a restored tree and waits until each has ended.
+fn kill_all(r: &Restored) {
+    let fds: Vec<OwnedFd> = r
+        .processes
+        .iter()
+        .filter_map(|(_, p)| pidfd(p[0]))
+        .collect();
+    for fd in &fds {
+        let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
+    }
+    assert_eq!(r.wait().unwrap(), RootExit::Signaled(9));
+    for fd in &fds {
+        let mut p = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+        rustix::event::poll(&mut p, None).unwrap();
+    }
+}
+
+#[test]
+fn three_level_tree_with_chosen_pids() {
+    if !privileged() {
+        return;
+    }
+    // r leads a session; m leads a group that s (r's child) joins; l stays in m's group, l2 is
+    // moved back into r's group by m.
+    let (p, _m, r) = restore_fresh(5, |p| {
+        format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "r", "pids": [{a}], "sid": {a}, "argv": ["sleep", "1000"]}},
+            {{"id": "m", "parent": "r", "pids": [{b}], "pgid": {b}, "program": "/bin/sleep", "argv": ["sleep", "1001"]}},
+            {{"id": "l", "parent": "m", "pids": [{c}], "argv": ["sleep", "1002"], "cwd": "/"}},
+            {{"id": "l2", "parent": "m", "pids": [{d}], "pgid": {a}, "argv": ["sleep", "1003"]}},
+            {{"id": "s", "parent": "r", "pids": [{e}], "pgid": {b}, "argv": ["sleep", "1004"], "env": ["ONLY=this"]}}
+        ]}}"#,
+            a = p[0],
+            b = p[1],
+            c = p[2],
+            d = p[3],
+            e = p[4]
+        )
+    });
+    let _guard = KillOnDrop::new(&p);
+    let (a, b, c, d, e) = (p[0], p[1], p[2], p[3], p[4]);
+    assert_eq!(r.root_pid, a);
+    assert_eq!(r.pids("l2"), Some(&[d][..]));
+    let expect = [
+        (a, std::process::id() as i32, a),
+        (b, a, b),
+        (c, b, b),
+        (d, b, a),
+        (e, a, b),
+    ];
+    for (pid, ppid, pgrp) in expect {
+        let (nspid, real_ppid, real_pgrp, sid) = status(pid);
+        assert_eq!(nspid, vec![pid]);
+        assert_eq!(real_ppid, ppid, "parent of {pid}");
+        assert_eq!(real_pgrp, pgrp, "group of {pid}");
+        assert_eq!(sid, a, "session of {pid}");
+    }
+    // Every process runs its own program by now (restore returns after the execs).
+    let cmdline = std::fs::read(format!("/proc/{c}/cmdline")).unwrap();
+    assert_eq!(cmdline, b"sleep\x001002\x00");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{c}/cwd")).unwrap(),
+        Path::new("/")
+    );
+    let env = std::fs::read(format!("/proc/{e}/environ")).unwrap();
+    assert_eq!(env, b"ONLY=this\x00");
+    kill_all(&r);
+}
+
+#[test]
+fn the_restorer_moves_the_root_into_a_group_its_child_leads() {
+    if !privileged() {
+        return;
+    }
+    // The root stays in the restorer's session but joins the group its child leads: only the
+    // restorer, its parent, can make that setpgid, and only once the child leads the group.
+    let (p, _m, r) = restore_fresh(3, |p| {
+        format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "r", "pids": [{a}], "pgid": {b}, "argv": ["sleep", "1000"]}},
+            {{"id": "leader", "parent": "r", "pids": [{b}], "pgid": {b}, "argv": ["sleep", "1000"]}},
+            {{"id": "inherits", "parent": "leader", "pids": [{c}], "argv": ["sleep", "1000"]}}
+        ]}}"#,
+            a = p[0],
+            b = p[1],
+            c = p[2]
+        )
+    });
+    let _guard = KillOnDrop::new(&p);
+    let my_sid = status(std::process::id() as i32).3;
+    for &pid in &p {
+        let (_, _, pgrp, sid) = status(pid);
+        assert_eq!(pgrp, p[1], "group of {pid}");
+        assert_eq!(sid, my_sid, "session of {pid}");
+    }
+    kill_all(&r);
+}
+
+#[test]
+fn nested_pid_namespaces_have_their_pids_at_every_level() {
+    if !privileged() {
+        return;
+    }
+    let (p, _m, r) = restore_fresh(5, |p| {
+        format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "init", "pids": [{a}, 1], "new_pid_ns": true, "argv": ["sleep", "1000"]}},
+            {{"id": "c1", "parent": "init", "pids": [{b}, 2], "argv": ["sleep", "1000"]}},
+            {{"id": "ns2", "parent": "c1", "pids": [{c}, 3, 1], "new_pid_ns": true, "argv": ["sleep", "1000"]}},
+            {{"id": "deep", "parent": "ns2", "pids": [{d}, 40, 7], "argv": ["sleep", "1000"]}},
+            {{"id": "c2", "parent": "init", "pids": [{e}, 5], "argv": ["sleep", "1000"]}}
+        ]}}"#,
+            a = p[0],
+            b = p[1],
+            c = p[2],
+            d = p[3],
+            e = p[4]
+        )
+    });
+    let _guard = KillOnDrop::new(&p);
+    assert_eq!(status(p[0]).0, vec![p[0], 1]);
+    assert_eq!(status(p[1]).0, vec![p[1], 2]);
+    assert_eq!(status(p[2]).0, vec![p[2], 3, 1]);
+    assert_eq!(status(p[3]).0, vec![p[3], 40, 7]);
+    assert_eq!(status(p[4]).0, vec![p[4], 5]);
+    // Parents are real, not re-parented: PPid as seen from here.
+    assert_eq!(status(p[3]).1, p[2]);
+    assert_eq!(status(p[2]).1, p[1]);
+    assert_eq!(pid_ns(p[0]), pid_ns(p[1]));
+    assert_ne!(pid_ns(p[0]), pid_ns(std::process::id() as i32));
+    assert_eq!(pid_ns(p[2]), pid_ns(p[3]));
+    assert_ne!(pid_ns(p[1]), pid_ns(p[2]));
+    // Killing the outer namespace's init ends everything inside.
+    let fd = pidfd(p[0]).unwrap();
+    rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).unwrap();
+    assert_eq!(r.wait().unwrap(), RootExit::Signaled(9));
+    assert!(p.iter().all(|&x| !exists(x)), "the namespace is gone");
+}
+
+/// Files for a live tree of shells: each process forks its children, then execs a blocker
+/// that says "ready" on fd 3 (when it is open) and waits on a FIFO. Saying ready after the
+/// last exec means a process has its final command line when the test reads the tree; the
+/// blocker creates no processes, so running it again after a restore changes nothing.
+struct LiveTreeFiles {
+    dir: PathBuf,
+}
+
+impl LiveTreeFiles {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "xclone-restore-{tag}-{}-{}",
+            std::process::id(),
+            RandomState::new().hash_one(1) as u32
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.join("fifo"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("blocker.sh"),
+            "echo ready 2>/dev/null >&3\nexec 3>&-\nread x < \"${0%/*}/fifo\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("spawn.sh"),
+            "D=${0%/*}\ncase \"$1\" in\n  root) sh \"$D/spawn.sh\" mid & sh \"$D/blocker.sh\" & ;;\n  \
+             mid) sh \"$D/blocker.sh\" & ;;\nesac\nexec sh \"$D/blocker.sh\"\n",
+        )
+        .unwrap();
+        LiveTreeFiles { dir }
+    }
+
+    fn script(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for LiveTreeFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn round_trip_tree_kill_restore_gives_identical_pids() {
+    if !privileged() {
+        return;
+    }
+    if Command::new("unshare").arg("--version").output().is_err() {
+        eprintln!("skipped: needs util-linux unshare to build the live tree");
+        return;
+    }
+    let files = LiveTreeFiles::new("roundtrip");
+    for attempt in 0..10 {
+        // unshare(1) creates a pid namespace whose init runs spawn.sh: 4 processes in all.
+        let mut live = Command::new("unshare")
+            .args(["--pid", "--fork", "sh", "-c"])
+            .arg(format!(
+                "exec 3>&1 >/dev/null; exec sh {} root",
+                files.script("spawn.sh")
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            // unshare complains on stderr when its child is killed; that is the test's doing.
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut ready = BufReader::new(live.stdout.take().unwrap());
+        for _ in 0..4 {
+            let mut line = String::new();
+            ready.read_line(&mut line).unwrap();
+            assert_eq!(line, "ready\n");
+        }
+        let children =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", live.id())).unwrap();
+        let root: i32 = children.trim().parse().unwrap();
+        let _live_guard = KillOnDrop::new(&[root]);
+        let read = read_tree(root, &ReadOptions::default()).unwrap();
+        let m = read.manifest;
+        assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+        assert_eq!(m.processes.len(), 4);
+        assert!(m.processes[0].new_pid_ns);
+        assert_eq!(m.processes[0].pids, vec![root, 1]);
+        let before: Vec<(Vec<i32>, i32)> = m
+            .processes
+            .iter()
+            .map(|p| {
+                let (nspid, ppid, _, _) = status(p.pids[0]);
+                (nspid, ppid)
+            })
+            .collect();
+        assert!(m
+            .processes
+            .iter()
+            .all(|p| p.argv.len() == 2 && p.argv[1].ends_with("blocker.sh")));
+
+        // Kill the tree: the namespace's init takes everything with it; unshare reaps it.
+        let fd = pidfd(root).unwrap();
+        rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).unwrap();
+        live.wait().unwrap();
+        assert!(m.processes.iter().all(|p| !exists(p.pids[0])));
+
+        let restored = match restore(&m) {
+            Ok(r) => r,
+            Err(e) if is_taken(&e) && attempt < 9 => continue,
+            Err(e) => panic!("restore failed: {e}"),
+        };
+        let _guard = KillOnDrop::new(&[root]);
+        for (p, (nspid, ppid)) in m.processes.iter().zip(&before) {
+            let (now_nspid, now_ppid, _, _) = status(p.pids[0]);
+            assert_eq!(&now_nspid, nspid, "PIDs of {}", p.id);
+            if p.parent.is_some() {
+                assert_eq!(now_ppid, *ppid, "parent of {}", p.id);
+            }
+            let cmd = std::fs::read(format!("/proc/{}/cmdline", p.pids[0])).unwrap();
+            assert!(cmd.ends_with(b"blocker.sh\0"));
+        }
+        let fd = pidfd(root).unwrap();
+        rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).unwrap();
+        assert_eq!(restored.wait().unwrap(), RootExit::Signaled(9));
+        return;
+    }
+}
+
+#[test]
+fn a_taken_pid_is_refused_before_anything_is_created() {
+    if !privileged() {
+        return;
+    }
+    let me = std::process::id() as i32;
+    let p = free_pids(2);
+    let m = Manifest::parse(&format!(
+        r#"{{"version": 1, "processes": [
+        {{"id": "a", "pids": [{}], "argv": ["sleep", "1000"]}},
+        {{"id": "b", "parent": "a", "pids": [{me}], "argv": ["sleep", "1000"]}}]}}"#,
+        p[0]
+    ))
+    .unwrap();
+    let e = restore(&m).unwrap_err();
+    assert!(matches!(e, RestoreError::Refused(_)), "{e}");
+    assert_eq!(e.errno(), Some(Errno::EEXIST));
+    let f = e.failure().unwrap();
+    assert_eq!(f.process.as_ref().unwrap().id, "b");
+    assert_eq!(f.level, Some(0));
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("process \"b\" ($.processes[1]) at level 0: PID"),
+        "{shown}"
+    );
+    assert!(!exists(p[0]));
+}
+
+/// A PID that `/proc` does not show but the kernel still holds: the id of a process group
+/// whose leader has exited while a member lives on. Only clone3 finds out (EEXIST), after part
+/// of the tree exists; that part must disappear completely.
+#[test]
+fn a_pid_taken_midway_leaves_no_process_behind() {
+    if !privileged() {
+        return;
+    }
+    let files = LiveTreeFiles::new("taken");
+    // The leader (a new process group) starts a member in its group and exits.
+    let mut leader = Command::new("sh")
+        .arg("-c")
+        .arg(format!("sh {} & echo $!", files.script("blocker.sh")))
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = leader.id() as i32;
+    let mut out = String::new();
+    BufReader::new(leader.stdout.take().unwrap())
+        .read_line(&mut out)
+        .unwrap();
+    let member: i32 = out.trim().parse().unwrap();
+    leader.wait().unwrap();
+    assert!(!exists(group), "the leader is gone from /proc");
+    let member_fd = pidfd(member).unwrap();
+    let _member_guard = KillOnDrop::new(&[member]);
+
+    let p = free_pids(4);
+    let m = Manifest::parse(&format!(
+        r#"{{"version": 1, "processes": [
+        {{"id": "root", "pids": [{}], "argv": ["sleep", "1000"]}},
+        {{"id": "first", "parent": "root", "pids": [{}], "argv": ["sleep", "1000"]}},
+        {{"id": "grandchild", "parent": "first", "pids": [{}], "argv": ["sleep", "1000"]}},
+        {{"id": "clash", "parent": "root", "pids": [{group}], "argv": ["sleep", "1000"]}},
+        {{"id": "never", "parent": "root", "pids": [{}], "argv": ["sleep", "1000"]}}]}}"#,
+        p[0], p[1], p[2], p[3]
+    ))
+    .unwrap();
+    let e = restore(&m).unwrap_err();
+    rustix::process::pidfd_send_signal(&member_fd, rustix::process::Signal::KILL).unwrap();
+    assert!(matches!(e, RestoreError::Failed(_)), "{e}");
+    assert_eq!(e.errno(), Some(Errno::EEXIST));
+    let f = e.failure().unwrap();
+    assert_eq!(f.process.as_ref().unwrap().id, "clash");
+    assert_eq!(f.level, Some(0));
+    assert!(e.to_string().contains("partial tree was removed"), "{e}");
+    // Every process that existed has been reaped by its parent before restore returned.
+    for &pid in &p {
+        assert!(!exists(pid), "PID {pid} is left behind");
+    }
+}
+
+#[test]
+fn bad_manifests_are_refused_with_their_location() {
+    // Needs no privilege: nothing is created.
+    let e = Manifest::parse("{\"version\": 1,\n \"processes\": [}").unwrap_err();
+    assert_eq!(e[0].line_column.map(|(l, _)| l), Some(2));
+    let m = Manifest::parse(
+        r#"{"version": 1, "processes": [
+        {"id": "a", "pids": [30001, 2], "new_pid_ns": true, "argv": ["true"]}]}"#,
+    )
+    .unwrap();
+    let e = restore(&m).unwrap_err();
+    let RestoreError::Manifest(problems) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(problems[0].path, "$.processes[0].pids[1]");
+    assert!(e.to_string().contains("$.processes[0].pids[1]"));
+}
+
+#[test]
+fn a_missing_program_is_refused_before_anything_is_created() {
+    if !privileged() {
+        return;
+    }
+    let p = free_pids(2);
+    let m = Manifest::parse(&format!(
+        r#"{{"version": 1, "processes": [
+        {{"id": "a", "pids": [{}], "argv": ["sleep", "1000"]}},
+        {{"id": "b", "parent": "a", "pids": [{}], "argv": ["no-such-program-xclone"]}}]}}"#,
+        p[0], p[1]
+    ))
+    .unwrap();
+    let e = restore(&m).unwrap_err();
+    assert!(matches!(e, RestoreError::Refused(_)), "{e}");
+    assert_eq!(e.errno(), Some(Errno::ENOENT));
+    assert!(e.to_string().contains("not in PATH"), "{e}");
+    assert!(p.iter().all(|&x| !exists(x)));
+}
+
+#[test]
+fn an_exec_failure_kills_the_started_programs() {
+    if !privileged() {
+        return;
+    }
+    // A file that passes the checks (regular, executable) but that the kernel cannot execute.
+    let files = LiveTreeFiles::new("noexec");
+    let bogus = files.dir.join("bogus");
+    std::fs::write(&bogus, [0u8; 64]).unwrap();
+    std::fs::set_permissions(&bogus, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    for _ in 0..20 {
+        let p = free_pids(3);
+        let m = Manifest::parse(&format!(
+            r#"{{"version": 1, "processes": [
+            {{"id": "a", "pids": [{}], "argv": ["sleep", "1000"]}},
+            {{"id": "b", "parent": "a", "pids": [{}], "argv": ["sleep", "1000"]}},
+            {{"id": "bad", "parent": "a", "pids": [{}], "program": "{}", "argv": ["bogus"]}}]}}"#,
+            p[0],
+            p[1],
+            p[2],
+            bogus.display()
+        ))
+        .unwrap();
+        let e = match restore(&m) {
+            Err(e) if is_taken(&e) => continue,
+            Err(e) => e,
+            Ok(_) => panic!("a file of zeros was executed"),
+        };
+        assert!(matches!(e, RestoreError::Failed(_)), "{e}");
+        assert_eq!(e.errno(), Some(Errno::ENOEXEC));
+        assert_eq!(e.failure().unwrap().process.as_ref().unwrap().id, "bad");
+        // The root was reaped by the restorer; the others have ended (init reaps them).
+        assert!(!exists(p[0]));
+        for &pid in &p[1..] {
+            if let Some(fd) = pidfd(pid) {
+                let mut f = [rustix::event::PollFd::new(
+                    &fd,
+                    rustix::event::PollFlags::IN,
+                )];
+                assert_eq!(
+                    rustix::event::poll(
+                        &mut f,
+                        Some(&rustix::event::Timespec {
+                            tv_sec: 0,
+                            tv_nsec: 0
+                        })
+                    )
+                    .unwrap(),
+                    1
+                );
+            }
+        }
+        return;
+    }
+    panic!("PIDs kept being taken");
+}
