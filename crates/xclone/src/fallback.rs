@@ -49,7 +49,9 @@ pub enum FallbackPolicy {
 pub enum Route {
     Clone3,
     /// `clone(2)` with this flag word (exit signal in the low byte).
-    Clone { flags: u64 },
+    Clone {
+        flags: u64,
+    },
 }
 
 /// The release that introduced clone3.
@@ -161,7 +163,10 @@ pub fn legacy_flags(
     }
     let high = flags & CloneFlags::CLONE3_ONLY;
     if !high.is_empty() {
-        return Err(needs(format!("{} (flags above bit 31)", high.to_names_string())));
+        return Err(needs(format!(
+            "{} (flags above bit 31)",
+            high.to_names_string()
+        )));
     }
     if exit_signal & !CSIGNAL != 0 {
         return Err(needs(format!(
@@ -255,12 +260,20 @@ mod tests {
         let eperm = || Availability::Filtered(Errno::EPERM);
         let fine = || Availability::Yes;
         assert!(should_fall_back(libc::ENOSYS, FallbackPolicy::Auto, fine));
-        assert!(should_fall_back(libc::ENOSYS, FallbackPolicy::EnosysOnly, fine));
+        assert!(should_fall_back(
+            libc::ENOSYS,
+            FallbackPolicy::EnosysOnly,
+            fine
+        ));
         assert!(!should_fall_back(libc::ENOSYS, FallbackPolicy::Never, fine));
         assert!(should_fall_back(libc::EPERM, FallbackPolicy::Auto, eperm));
         // EPERM given by the kernel for the request itself: no fallback.
         assert!(!should_fall_back(libc::EPERM, FallbackPolicy::Auto, fine));
-        assert!(!should_fall_back(libc::EPERM, FallbackPolicy::EnosysOnly, eperm));
+        assert!(!should_fall_back(
+            libc::EPERM,
+            FallbackPolicy::EnosysOnly,
+            eperm
+        ));
         assert!(!should_fall_back(libc::EINVAL, FallbackPolicy::Auto, eperm));
     }
 
@@ -279,7 +292,9 @@ mod tests {
         };
         assert!(needs(legacy_flags(CloneFlags::empty(), 17, &[5], p)).contains("set_tid"));
         assert!(needs(legacy_flags(CloneFlags::INTO_CGROUP, 17, &[], p)).contains("INTO_CGROUP"));
-        assert!(needs(legacy_flags(CloneFlags::CLEAR_SIGHAND, 17, &[], p)).contains("CLEAR_SIGHAND"));
+        assert!(
+            needs(legacy_flags(CloneFlags::CLEAR_SIGHAND, 17, &[], p)).contains("CLEAR_SIGHAND")
+        );
         assert!(needs(legacy_flags(CloneFlags::NEWTIME, 17, &[], p)).contains("NEWTIME"));
         assert!(needs(legacy_flags(CloneFlags::NNP, 17, &[], p)).contains("CLONE_NNP"));
         assert!(needs(legacy_flags(CloneFlags::empty(), 0x100, &[], p)).contains("0x100"));
@@ -304,7 +319,10 @@ mod tests {
     fn decide_routes() {
         let args = CloneArgs::new().pidfd(true);
         let mut f = Features::everything();
-        assert_eq!(decide(&args, &f, FallbackPolicy::Auto).unwrap(), Route::Clone3);
+        assert_eq!(
+            decide(&args, &f, FallbackPolicy::Auto).unwrap(),
+            Route::Clone3
+        );
         f.clone3 = FILTERED_ENOSYS;
         assert_eq!(
             decide(&args, &f, FallbackPolicy::Auto).unwrap(),

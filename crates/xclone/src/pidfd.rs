@@ -374,7 +374,10 @@ mod tests {
         assert_eq!((s.code(), s.signal(), s.success()), (Some(3), None, false));
         assert_eq!(s.to_string(), "exit status: 3");
         let k = ExitStatus::from_signal(9, false);
-        assert_eq!((k.code(), k.signal(), k.core_dumped()), (None, Some(9), false));
+        assert_eq!(
+            (k.code(), k.signal(), k.core_dumped()),
+            (None, Some(9), false)
+        );
         assert_eq!(k.shell_code(), 137);
         let d = ExitStatus::from_signal(11, true);
         assert!(d.core_dumped());

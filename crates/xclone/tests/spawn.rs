@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
-use xclone::{CloneFlags, Command, SpawnError, Step, Stdio};
+use xclone::{CloneFlags, Command, SpawnError, Stdio, Step};
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -18,7 +18,12 @@ fn sh(script: &str) -> Command {
 
 fn stdout_of(cmd: &mut Command) -> String {
     let out = cmd.output().expect("spawn");
-    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -31,20 +36,36 @@ fn tempdir(tag: &str) -> std::path::PathBuf {
 
 #[test]
 fn output_args_and_arg0() {
-    assert_eq!(stdout_of(Command::new("echo").args(["hello", "two words"])), "hello two words\n");
+    assert_eq!(
+        stdout_of(Command::new("echo").args(["hello", "two words"])),
+        "hello two words\n"
+    );
     let got = stdout_of(sh("echo \"$0|$1|$2\"").arg("a b").arg("").arg0("ignored"));
     // sh -c: $0 is the first argument after the script.
     assert_eq!(got, "a b||\n");
-    let got = stdout_of(Command::new("sh").args(["-c", "cat /proc/$$/cmdline | tr '\\0' ' '"]).arg0("renamed"));
+    let got = stdout_of(
+        Command::new("sh")
+            .args(["-c", "cat /proc/$$/cmdline | tr '\\0' ' '"])
+            .arg0("renamed"),
+    );
     assert!(got.starts_with("renamed -c "), "{got:?}");
 }
 
 #[test]
 fn environment_set_remove_clear() {
-    let got = stdout_of(Command::new("/usr/bin/env").env_clear().env("A", "1").env("B", "x=y"));
+    let got = stdout_of(
+        Command::new("/usr/bin/env")
+            .env_clear()
+            .env("A", "1")
+            .env("B", "x=y"),
+    );
     assert_eq!(got, "A=1\nB=x=y\n");
     std::env::var_os("PATH").expect("PATH set in tests");
-    let got = stdout_of(Command::new("/usr/bin/env").env_remove("PATH").env("XCLONE_T", "v"));
+    let got = stdout_of(
+        Command::new("/usr/bin/env")
+            .env_remove("PATH")
+            .env("XCLONE_T", "v"),
+    );
     assert!(!got.lines().any(|l| l.starts_with("PATH=")), "{got}");
     assert!(got.lines().any(|l| l == "XCLONE_T=v"), "{got}");
     // Unchanged environment: the child sees the parent's.
@@ -59,26 +80,41 @@ fn path_search_uses_the_childs_path() {
     std::fs::write(&prog, "#!/bin/sh\necho found-in-child-path\n").unwrap();
     std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("/nonexistent:{}", dir.display());
-    assert_eq!(stdout_of(Command::new("xclone-test-prog").env("PATH", &path)), "found-in-child-path\n");
+    assert_eq!(
+        stdout_of(Command::new("xclone-test-prog").env("PATH", &path)),
+        "found-in-child-path\n"
+    );
     // An earlier non-executable candidate is skipped, as execvp does.
     let dir2 = tempdir("path2");
     std::fs::write(dir2.join("xclone-test-prog"), "not executable").unwrap();
     let path = format!("{}:{}", dir2.display(), dir.display());
-    assert_eq!(stdout_of(Command::new("xclone-test-prog").env("PATH", &path)), "found-in-child-path\n");
+    assert_eq!(
+        stdout_of(Command::new("xclone-test-prog").env("PATH", &path)),
+        "found-in-child-path\n"
+    );
     // Only the non-executable one: EACCES wins over ENOENT.
     let path = format!("/nonexistent:{}", dir2.display());
-    let e = Command::new("xclone-test-prog").env("PATH", &path).spawn().unwrap_err();
+    let e = Command::new("xclone-test-prog")
+        .env("PATH", &path)
+        .spawn()
+        .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
     assert_eq!(
         e.to_string(),
-        format!("execve {}/xclone-test-prog: Permission denied", dir2.display())
+        format!(
+            "execve {}/xclone-test-prog: Permission denied",
+            dir2.display()
+        )
     );
 }
 
 #[test]
 fn current_dir_and_bad_current_dir() {
     assert_eq!(stdout_of(Command::new("pwd").current_dir("/usr")), "/usr\n");
-    let e = Command::new("pwd").current_dir("/nope").spawn().unwrap_err();
+    let e = Command::new("pwd")
+        .current_dir("/nope")
+        .spawn()
+        .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
     assert_eq!(e.to_string(), "chdir /nope: No such file or directory");
     let se = SpawnError::from_io(&e).unwrap();
@@ -96,7 +132,10 @@ fn missing_and_not_executable_programs() {
     );
     assert!(SpawnError::from_io(&e).unwrap().is_not_found());
     let e = Command::new("/no/such/x").spawn().unwrap_err();
-    assert_eq!(e.to_string(), "execve /no/such/x: No such file or directory");
+    assert_eq!(
+        e.to_string(),
+        "execve /no/such/x: No such file or directory"
+    );
 
     let dir = tempdir("noexec");
     std::fs::write(dir.join("x"), "#!/bin/sh\n").unwrap();
@@ -117,10 +156,17 @@ fn failed_spawn_leaves_no_zombie_and_no_fd() {
     // Other tests run concurrently and open descriptors, so look only at our own children.
     let before = count();
     for _ in 0..20 {
-        let _ = Command::new("/no/such/x").stdout(Stdio::piped()).stdin(Stdio::null()).spawn().unwrap_err();
+        let _ = Command::new("/no/such/x")
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_err();
     }
     let after = count();
-    assert!(after <= before + 8, "descriptors grew from {before} to {after}");
+    assert!(
+        after <= before + 8,
+        "descriptors grew from {before} to {after}"
+    );
 }
 
 #[test]
@@ -130,7 +176,12 @@ fn stdio_pipes_files_and_null() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"through cat").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"through cat")
+        .unwrap();
     let mut s = String::new();
     child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
     assert_eq!(s, "through cat");
@@ -139,7 +190,11 @@ fn stdio_pipes_files_and_null() {
     let dir = tempdir("stdio");
     let path = dir.join("out");
     let f = std::fs::File::create(&path).unwrap();
-    let st = sh("echo to-file; echo err >&2").stdout(f).stderr(Stdio::null()).status().unwrap();
+    let st = sh("echo to-file; echo err >&2")
+        .stdout(f)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(st.success());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "to-file\n");
 
@@ -148,17 +203,27 @@ fn stdio_pipes_files_and_null() {
     assert!(out.status.success() && out.stdout.is_empty());
 
     // A child's stdout feeding another child.
-    let mut a = Command::new("echo").arg("piped along").stdout(Stdio::piped()).spawn().unwrap();
-    let out = Command::new("tr").args(["a-z", "A-Z"]).stdin(a.stdout.take().unwrap()).output().unwrap();
+    let mut a = Command::new("echo")
+        .arg("piped along")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = Command::new("tr")
+        .args(["a-z", "A-Z"])
+        .stdin(a.stdout.take().unwrap())
+        .output()
+        .unwrap();
     assert_eq!(out.stdout, b"PIPED ALONG\n");
     a.wait().unwrap();
 }
 
 #[test]
 fn wait_with_output_reads_both_streams_without_deadlock() {
-    let out = sh("head -c 300000 /dev/zero; head -c 400000 /dev/zero >&2; head -c 300000 /dev/zero; exit 4")
-        .output()
-        .unwrap();
+    let out = sh(
+        "head -c 300000 /dev/zero; head -c 400000 /dev/zero >&2; head -c 300000 /dev/zero; exit 4",
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.stdout.len(), 600_000);
     assert_eq!(out.stderr.len(), 400_000);
     assert_eq!(out.status.code(), Some(4));
@@ -229,7 +294,10 @@ fn fd_map_puts_descriptors_at_chosen_numbers() {
         .collect();
     assert!(got.lines().any(|l| l == "5"));
     // At most the descriptor `ls` opens for /proc/self/fd: nothing of ours leaked.
-    assert!(extra.len() <= 1, "unexpected descriptors in the child: {extra:?}");
+    assert!(
+        extra.len() <= 1,
+        "unexpected descriptors in the child: {extra:?}"
+    );
 }
 
 #[test]
@@ -248,7 +316,11 @@ fn fd_map_handles_swapped_numbers() {
 #[test]
 fn fd_map_conflicts_are_refused() {
     let (_r, w) = pipe();
-    let e = Command::new("true").stdout(Stdio::null()).fd_map(w, 1).spawn().unwrap_err();
+    let e = Command::new("true")
+        .stdout(Stdio::null())
+        .fd_map(w, 1)
+        .spawn()
+        .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
 }
 
@@ -270,7 +342,11 @@ fn pre_exec_runs_in_the_child_before_exec() {
     drop(w);
     let mut buf = [0u8; 4];
     std::fs::File::from(r).read_exact(&mut buf).unwrap();
-    assert_eq!(i32::from_ne_bytes(buf) as u32, child.id(), "the hook ran in the child");
+    assert_eq!(
+        i32::from_ne_bytes(buf) as u32,
+        child.id(),
+        "the hook ran in the child"
+    );
     assert!(child.wait().unwrap().success());
     drop(cmd);
 
@@ -287,7 +363,11 @@ fn pre_exec_runs_in_the_child_before_exec() {
 
 fn status_field(pid: u32, key: &str) -> String {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines().find_map(|l| l.strip_prefix(key)).unwrap().trim().to_string()
+    s.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -296,10 +376,14 @@ fn signal_state_is_reset() {
     std::thread::spawn(|| {
         xclone::sys::signal::block(&xclone::sys::signal::SigSet::from_signals([libc::SIGUSR1]))
             .unwrap();
-        let out = stdout_of(&mut Command::new("grep").args(["-E", "^Sig(Blk|Ign)", "/proc/self/status"]));
+        let out =
+            stdout_of(&mut Command::new("grep").args(["-E", "^Sig(Blk|Ign)", "/proc/self/status"]));
         assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
         // The test harness ignores SIGPIPE (Rust's runtime does); the child must not.
-        let ign = out.lines().find_map(|l| l.strip_prefix("SigIgn:\t")).unwrap();
+        let ign = out
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:\t"))
+            .unwrap();
         let ign = u64::from_str_radix(ign, 16).unwrap();
         assert_eq!(ign & (1 << (libc::SIGPIPE - 1)), 0, "{out}");
         let mut c = Command::new("sleep");
@@ -322,12 +406,20 @@ fn process_group_and_session() {
         let after = &s[s.rfind(')').unwrap() + 2..];
         after.split(' ').map(str::to_string).collect()
     };
-    let mut c = Command::new("sleep").arg("1000").process_group(0).spawn().unwrap();
+    let mut c = Command::new("sleep")
+        .arg("1000")
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let f = stat(c.id());
     assert_eq!(f[2], c.id().to_string(), "pgrp");
     c.kill().unwrap();
     c.wait().unwrap();
-    let mut c = Command::new("sleep").arg("1000").setsid(true).spawn().unwrap();
+    let mut c = Command::new("sleep")
+        .arg("1000")
+        .setsid(true)
+        .spawn()
+        .unwrap();
     let f = stat(c.id());
     assert_eq!(f[3], c.id().to_string(), "session");
     c.kill().unwrap();
@@ -340,14 +432,26 @@ fn uid_gid_groups() {
         eprintln!("skipped: setuid/setgid need root");
         return;
     }
-    let out = stdout_of(Command::new("id").uid(65534).gid(65534).groups(&[65534, 100]));
+    let out = stdout_of(
+        Command::new("id")
+            .uid(65534)
+            .gid(65534)
+            .groups(&[65534, 100]),
+    );
     assert!(out.starts_with("uid=65534"), "{out}");
     assert!(out.contains("gid=65534"), "{out}");
-    assert!(out.contains("groups=65534") && out.contains("100("), "{out}");
+    assert!(
+        out.contains("groups=65534") && out.contains("100("),
+        "{out}"
+    );
     // Root dropping to a uid without naming groups loses its groups (as std).
     let out = stdout_of(Command::new("id").arg("-G").uid(65534).gid(65534));
     assert_eq!(out.trim(), "65534");
-    let e = Command::new("true").uid(65534).gid(65534).current_dir("/root").spawn();
+    let e = Command::new("true")
+        .uid(65534)
+        .gid(65534)
+        .current_dir("/root")
+        .spawn();
     if let Err(e) = e {
         // chdir happens after the identity change, as in std.
         assert!(e.to_string().starts_with("chdir /root"), "{e}");
@@ -356,14 +460,22 @@ fn uid_gid_groups() {
 
 #[test]
 fn clone_flags_pass_through() {
-    let out = stdout_of(Command::new("readlink").arg("/proc/self/ns/uts").flags(CloneFlags::empty()));
+    let out = stdout_of(
+        Command::new("readlink")
+            .arg("/proc/self/ns/uts")
+            .flags(CloneFlags::empty()),
+    );
     let ours = std::fs::read_link("/proc/self/ns/uts").unwrap();
     assert_eq!(out.trim(), ours.to_str().unwrap());
     if !is_root() {
         eprintln!("skipped: CLONE_NEWUTS needs CAP_SYS_ADMIN");
         return;
     }
-    let out = stdout_of(Command::new("readlink").arg("/proc/self/ns/uts").flags(CloneFlags::NEWUTS));
+    let out = stdout_of(
+        Command::new("readlink")
+            .arg("/proc/self/ns/uts")
+            .flags(CloneFlags::NEWUTS),
+    );
     assert_ne!(out.trim(), ours.to_str().unwrap());
 }
 
@@ -375,7 +487,13 @@ fn exit_signal_zero_is_still_waitable() {
 
 #[test]
 fn forbidden_flags_are_refused() {
-    for f in [CloneFlags::FILES, CloneFlags::SIGHAND, CloneFlags::THREAD, CloneFlags::SETTLS, CloneFlags::FS] {
+    for f in [
+        CloneFlags::FILES,
+        CloneFlags::SIGHAND,
+        CloneFlags::THREAD,
+        CloneFlags::SETTLS,
+        CloneFlags::FS,
+    ] {
         let e = Command::new("true").flags(f).spawn().unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{f:?}");
     }
@@ -388,7 +506,11 @@ fn forbidden_flags_are_refused() {
 
 #[test]
 fn kill_on_drop() {
-    let child = Command::new("sleep").arg("1000").kill_on_drop(true).spawn().unwrap();
+    let child = Command::new("sleep")
+        .arg("1000")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
     let pidfd = child.pidfd().try_clone().unwrap();
     drop(child);
     // Killed and reaped: the pidfd reports the exit, and the process is gone.
@@ -425,7 +547,12 @@ fn middle_process_entry() {
 #[test]
 fn die_with_parent_kills_the_grandchild() {
     let mut middle = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "middle_process_entry", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "middle_process_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("XCLONE_TEST_MIDDLE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -433,7 +560,10 @@ fn die_with_parent_kills_the_grandchild() {
         .unwrap();
     let mut lines = BufReader::new(middle.stdout.take().unwrap()).lines();
     let pid: u32 = loop {
-        let line = lines.next().expect("middle printed its grandchild").unwrap();
+        let line = lines
+            .next()
+            .expect("middle printed its grandchild")
+            .unwrap();
         if let Some(i) = line.find("GRANDCHILD=") {
             break line[i + "GRANDCHILD=".len()..].trim().parse().unwrap();
         }
@@ -452,7 +582,10 @@ fn die_with_parent_kills_the_grandchild() {
 #[cfg(feature = "tokio")]
 #[test]
 fn async_wait_under_tokio() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut children: Vec<_> = (0..8)
             .map(|i| sh(&format!("exit {i}")).spawn().unwrap())
@@ -464,7 +597,10 @@ fn async_wait_under_tokio() {
             assert_eq!(s.unwrap().code(), Some(i as i32));
         }
         sleeper.signal(libc::SIGTERM).unwrap();
-        assert_eq!(sleeper.wait_async().await.unwrap().signal(), Some(libc::SIGTERM));
+        assert_eq!(
+            sleeper.wait_async().await.unwrap().signal(),
+            Some(libc::SIGTERM)
+        );
     });
 }
 

@@ -64,7 +64,9 @@ impl Child {
     }
 
     fn fd(&self) -> &PidFd {
-        self.pidfd.as_ref().expect("a Child always holds its pidfd until consumed")
+        self.pidfd
+            .as_ref()
+            .expect("a Child always holds its pidfd until consumed")
     }
 
     /// The child's PID in the parent's pid namespace.
@@ -80,7 +82,9 @@ impl Child {
     /// Gives up the handle and returns the pidfd (the child is neither killed nor reaped).
     pub fn into_pidfd(mut self) -> PidFd {
         self.kill_on_drop = false;
-        self.pidfd.take().expect("a Child always holds its pidfd until consumed")
+        self.pidfd
+            .take()
+            .expect("a Child always holds its pidfd until consumed")
     }
 
     /// Sends `SIGKILL`. `Ok(())` if the child has already exited, as std.
@@ -200,7 +204,9 @@ fn read2(out: Option<OwnedFd>, err: Option<OwnedFd>) -> io::Result<(Vec<u8>, Vec
                         Err(rustix::io::Errno::INTR) => continue,
                         r => r?,
                     };
-                    pfds.iter().map(|p| !p.revents().is_empty()).collect::<Vec<_>>()
+                    pfds.iter()
+                        .map(|p| !p.revents().is_empty())
+                        .collect::<Vec<_>>()
                 };
                 let mut r = ready.into_iter();
                 for (i, slot) in files.iter_mut().enumerate() {

@@ -57,7 +57,9 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Chi
     if let Some((step, errno)) = p.child.report.failure {
         // The child exited without exec'ing; reap it so it does not linger as a zombie.
         let _ = pidfd.wait();
-        return Err(SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno).into());
+        return Err(
+            SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno).into(),
+        );
     }
     let pipes = std::mem::take(&mut p.pipes);
     Ok(Child::new(
@@ -123,12 +125,15 @@ fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> String {
 /// clone(2) fallback where clone3 is unusable and the policy allows it.
 fn launch(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
     let policy = p.clone.fallback;
-    let skip_clone3 = fallback::clone3_known_unusable()
-        .is_some_and(|errno| fallback::should_fall_back(errno, policy, fallback::clone3_availability));
+    let skip_clone3 = fallback::clone3_known_unusable().is_some_and(|errno| {
+        fallback::should_fall_back(errno, policy, fallback::clone3_availability)
+    });
     if !skip_clone3 {
         match launch_clone3(p, stack) {
             Ok(s) => return Ok(s),
-            Err(errno) if fallback::should_fall_back(errno, policy, fallback::clone3_availability) => {
+            Err(errno)
+                if fallback::should_fall_back(errno, policy, fallback::clone3_availability) =>
+            {
                 fallback::mark_clone3_unusable(errno);
             }
             // Hook for the validator: its explanation of `errno` for this request belongs in
@@ -174,7 +179,9 @@ fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, i3
                 }
                 return Ok(s);
             }
-            Err(libc::EINVAL) if implicit_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) == UNKNOWN => {
+            Err(libc::EINVAL)
+                if implicit_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) == UNKNOWN =>
+            {
                 implicit_clear = false;
             }
             Err(e) => return Err(e),

@@ -6,8 +6,8 @@
 use super::command::{Command, EnvChanges, Hook, StdioDefault, StdioKind};
 use super::report::Report;
 use crate::sys::cstr_array::{CStrArray, CStrArrayBuilder};
-use crate::sys::signal::SigSet;
 use crate::sys::flags::CloneFlags;
+use crate::sys::signal::SigSet;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -47,7 +47,11 @@ impl FdPlan {
                 .unwrap_or(0)
                 .saturating_add(1)
         });
-        let tmp = if collides { vec![-1; maps.len()] } else { Vec::new() };
+        let tmp = if collides {
+            vec![-1; maps.len()]
+        } else {
+            Vec::new()
+        };
         FdPlan {
             maps,
             tmp,
@@ -154,12 +158,11 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
     }
 
     // Exec: argv, envp, candidates.
-    let mut argv = CStrArrayBuilder::with_capacity(
-        cmd.args.len(),
-        cmd.args.iter().map(|a| a.len() + 1).sum(),
-    );
+    let mut argv =
+        CStrArrayBuilder::with_capacity(cmd.args.len(), cmd.args.iter().map(|a| a.len() + 1).sum());
     for a in &cmd.args {
-        argv.push(a.as_bytes()).map_err(|_| nul_error("argument", a))?;
+        argv.push(a.as_bytes())
+            .map_err(|_| nul_error("argument", a))?;
     }
     let (envp, child_path) = build_env(&cmd.env)?;
     let (candidates, path_searched) = candidates(&cmd.program, child_path.as_deref())?;
@@ -250,9 +253,8 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         },
     });
 
-    let drop_groups = cmd.uid.is_some()
-        && cmd.groups.is_none()
-        && rustix::process::getuid().is_root();
+    let drop_groups =
+        cmd.uid.is_some() && cmd.groups.is_none() && rustix::process::getuid().is_root();
 
     let child = ChildPlan {
         signals: SignalPlan {

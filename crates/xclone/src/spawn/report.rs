@@ -118,7 +118,8 @@ impl SpawnError {
 
     /// The `SpawnError` inside an `io::Error` returned by `spawn`, if it is one.
     pub fn from_io(e: &io::Error) -> Option<&SpawnError> {
-        e.get_ref().and_then(|inner| inner.downcast_ref::<SpawnError>())
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<SpawnError>())
     }
 
     /// Whether this is the classic "command not found" (execve failed with `ENOENT`).

@@ -44,18 +44,8 @@ pub(crate) fn dup_cloexec_above(fd: RawFd, min: RawFd) -> R<RawFd> {
 /// Clears `FD_CLOEXEC` on `fd` (for a descriptor mapped onto its own number).
 pub(crate) fn clear_cloexec(fd: RawFd) -> R {
     // SAFETY: integer arguments only.
-    result(unsafe {
-        syscall6(
-            nr::FCNTL,
-            fd as usize,
-            libc::F_SETFD as usize,
-            0,
-            0,
-            0,
-            0,
-        )
-    })
-    .map(|_| ())
+    result(unsafe { syscall6(nr::FCNTL, fd as usize, libc::F_SETFD as usize, 0, 0, 0, 0) })
+        .map(|_| ())
 }
 
 /// `chdir(path)`.

@@ -314,7 +314,8 @@ impl SignalFd {
                 "short read from signalfd",
             ));
         }
-        let u32_at = |off: usize| u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]);
+        let u32_at =
+            |off: usize| u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]);
         // struct signalfd_siginfo: ssi_signo at 0, ssi_errno at 4, ssi_code at 8, ssi_pid at 12.
         Ok(SignalInfo {
             signo: u32_at(0) as i32,

@@ -114,7 +114,11 @@ mod tests {
         // SAFETY: writing inside the usable mapping we own.
         unsafe { s.lowest().write(1) };
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let guard = format!("{:x}-{:x} ---p", s.lowest() as usize - page_size(), s.lowest() as usize);
+        let guard = format!(
+            "{:x}-{:x} ---p",
+            s.lowest() as usize - page_size(),
+            s.lowest() as usize
+        );
         assert!(maps.contains(&guard), "no guard page {guard} in\n{maps}");
     }
 
