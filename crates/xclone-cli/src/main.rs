@@ -30,13 +30,24 @@ enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Say whether the kernel would accept a clone request, and why not (creates nothing).
     Explain(cmd::explain::ExplainArgs),
+    /// Run a program as a child made with clone3 and exit with its status.
+    Run(cmd::run::RunArgs),
 }
 
 fn main() {
-    let cli = Cli::parse_from(std::env::args_os());
+    let cli = match Cli::try_parse_from(std::env::args_os()) {
+        Ok(c) => c,
+        Err(e) => {
+            // Usage errors are xclone's own failures (125), help and version are not.
+            let code = if e.use_stderr() { exit::FAILURE } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     let code = match cli.command {
         Command::Probe(a) => cmd::probe::run(a),
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Run(a) => cmd::run::run(a),
     };
     std::process::exit(code);
 }

@@ -255,7 +255,10 @@ pub fn raise(sig: i32) -> Result<(), RawErrno> {
 /// to the calling thread. Returns only if the default action does not end the process
 /// (signals whose default is to ignore or to stop).
 pub fn raise_default(sig: i32) -> io::Result<()> {
-    set_default(sig).map_err(io::Error::from_raw_os_error)?;
+    // SIGKILL and SIGSTOP cannot (and need not) be reset.
+    if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+        set_default(sig).map_err(io::Error::from_raw_os_error)?;
+    }
     raise(sig).map_err(io::Error::from_raw_os_error)?;
     unblock(&SigSet::from_signals([sig])).map_err(io::Error::from_raw_os_error)?;
     Ok(())
