@@ -377,7 +377,7 @@ fn signal_state_is_reset() {
         xclone::sys::signal::block(&xclone::sys::signal::SigSet::from_signals([libc::SIGUSR1]))
             .unwrap();
         let out =
-            stdout_of(&mut Command::new("grep").args(["-E", "^Sig(Blk|Ign)", "/proc/self/status"]));
+            stdout_of(Command::new("grep").args(["-E", "^Sig(Blk|Ign)", "/proc/self/status"]));
         assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
         // The test harness ignores SIGPIPE (Rust's runtime does); the child must not.
         let ign = out

@@ -212,12 +212,9 @@ pub fn disposition(sig: i32) -> Result<Disposition, RawErrno> {
 pub fn reset_dispositions(ignored_too: bool) -> Result<(), RawErrno> {
     let mut sig = 1;
     while sig <= NSIG {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            if ignored_too {
-                set_default(sig)?;
-            } else if disposition(sig)? == Disposition::Handler {
-                set_default(sig)?;
-            }
+        let resettable = sig != libc::SIGKILL && sig != libc::SIGSTOP;
+        if resettable && (ignored_too || disposition(sig)? == Disposition::Handler) {
+            set_default(sig)?;
         }
         sig += 1;
     }
