@@ -1,6 +1,6 @@
 //! [`Command`]: a `std::process::Command` look-alike that spawns through clone3.
 //!
-//! The builder only records what is asked; [`super::plan`] turns it into what the child
+//! The builder only records what is asked; `spawn::plan` turns it into what the child
 //! needs, and nothing is checked or allocated for the child before `spawn`.
 
 use super::child::{Child, Output};
