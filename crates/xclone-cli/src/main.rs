@@ -39,13 +39,15 @@ enum Command {
     Restore(cmd::restore::RestoreArgs),
     /// Print the manifest of a running process tree (--json for `restore`).
     Tree(cmd::tree::TreeArgs),
+    /// Run a program as a child made with clone3 and exit with its status.
+    Run(cmd::run::RunArgs),
 }
 
 fn main() {
-    // Unusable options are xclone's own failure (125), not clap's usual 2.
     let cli = match Cli::try_parse_from(std::env::args_os()) {
-        Ok(cli) => cli,
+        Ok(c) => c,
         Err(e) => {
+            // Usage errors are xclone's own failures (125), help and version are not.
             let code = if e.use_stderr() { exit::FAILURE } else { 0 };
             let _ = e.print();
             std::process::exit(code);
@@ -56,6 +58,7 @@ fn main() {
         Command::Explain(a) => cmd::explain::run(a),
         Command::Restore(a) => cmd::restore::run(a),
         Command::Tree(a) => cmd::tree::run(a),
+        Command::Run(a) => cmd::run::run(a),
     };
     std::process::exit(code);
 }

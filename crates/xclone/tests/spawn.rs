@@ -377,7 +377,7 @@ fn signal_state_is_reset() {
         xclone::sys::signal::block(&xclone::sys::signal::SigSet::from_signals([libc::SIGUSR1]))
             .unwrap();
         let out =
-            stdout_of(&mut Command::new("grep").args(["-E", "^Sig(Blk|Ign)", "/proc/self/status"]));
+            stdout_of(Command::new("grep").args(["-E", "^Sig(Blk|Ign)", "/proc/self/status"]));
         assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
         // The test harness ignores SIGPIPE (Rust's runtime does); the child must not.
         let ign = out
@@ -613,4 +613,37 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
         out.push(h.await);
     }
     out
+}
+
+#[test]
+fn set_tid_and_new_pid_namespace() {
+    if !is_root() {
+        eprintln!("skipped: set_tid and CLONE_NEWPID need CAP_SYS_ADMIN");
+        return;
+    }
+    // PID 1 of a new pid namespace, with die-with-parent (getppid() is 0 in there).
+    let out = stdout_of(
+        sh("echo $$")
+            .flags(CloneFlags::NEWPID)
+            .set_tid(&[1])
+            .die_with_parent(Some(libc::SIGKILL)),
+    );
+    assert_eq!(out, "1\n");
+    // A chosen PID in our namespace: try free-looking ones near pid_max.
+    let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for pid in (pid_max - 2000..pid_max - 1).rev().step_by(13) {
+        match sh("echo $$").set_tid(&[pid]).output() {
+            Ok(out) => {
+                assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{pid}\n"));
+                return;
+            }
+            Err(e) if e.to_string().contains("EEXIST") => continue,
+            Err(e) => panic!("set_tid {pid}: {e}"),
+        }
+    }
+    panic!("no free PID found near pid_max");
 }

@@ -64,7 +64,7 @@ fn thousand_spawns_from_four_threads_under_allocation_pressure() {
                     } else {
                         cmd.status().unwrap()
                     };
-                    assert_eq!(status.code(), Some(((t * 250 + i) % 200) as i32));
+                    assert_eq!(status.code(), Some((t * 250 + i) % 200));
                 }
             })
         })

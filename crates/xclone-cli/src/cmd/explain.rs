@@ -125,7 +125,7 @@ pub fn run(args: ExplainArgs) -> i32 {
     }
 }
 
-fn print_human(v: &Verdict, f: &Features, notes: &[String]) {
+pub(crate) fn print_human(v: &Verdict, f: &Features, notes: &[String]) {
     let kernel = if f.kernel_release.is_empty() {
         String::new()
     } else {

@@ -3,4 +3,5 @@
 pub mod explain;
 pub mod probe;
 pub mod restore;
+pub mod run;
 pub mod tree;

@@ -1,6 +1,6 @@
 //! [`Command`]: a `std::process::Command` look-alike that spawns through clone3.
 //!
-//! The builder only records what is asked; [`super::plan`] turns it into what the child
+//! The builder only records what is asked; `spawn::plan` turns it into what the child
 //! needs, and nothing is checked or allocated for the child before `spawn`.
 
 use super::child::{Child, Output};
@@ -496,15 +496,22 @@ impl Command {
             .map(|(k, v)| (k.as_os_str(), v.as_deref()))
     }
 
+    /// The clone flags as recorded (without what the spawner adds).
+    pub fn get_requested_flags(&self) -> CloneFlags {
+        self.flags
+    }
+
     pub fn get_current_dir(&self) -> Option<&Path> {
         self.cwd.as_deref()
     }
 
-    /// The clone request a spawn makes (without the stack and pidfd pointers, which are
-    /// filled in at the call): the recorded flags plus `CLONE_VM | CLONE_VFORK | CLONE_PIDFD`.
+    /// The clone3 request a spawn makes first (without the stack and pidfd pointers, which
+    /// are filled in at the call): the recorded flags plus `CLONE_VM | CLONE_VFORK |
+    /// CLONE_PIDFD`, and `CLONE_CLEAR_SIGHAND` unless this kernel is known to refuse it (then
+    /// the child resets its handlers itself).
     pub fn get_clone_args(&self) -> CloneArgs<'_> {
         let mut a = CloneArgs::new()
-            .flags(self.flags | super::SPAWN_FLAGS)
+            .flags(self.flags | super::first_attempt_flags())
             .exit_signal(self.exit_signal)
             .set_tid(self.set_tid.clone());
         if let Some(fd) = &self.cgroup {

@@ -41,6 +41,15 @@ const UNKNOWN: u8 = 0;
 const YES: u8 = 1;
 const NO: u8 = 2;
 
+/// The flags the first clone3 attempt adds to a request.
+pub(crate) fn first_attempt_flags() -> CloneFlags {
+    if CLEAR_SIGHAND.load(Ordering::Relaxed) == NO {
+        SPAWN_FLAGS
+    } else {
+        SPAWN_FLAGS | CloneFlags::CLEAR_SIGHAND
+    }
+}
+
 pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Child> {
     let mut p = plan::prepare(cmd, defaults)?;
     let stack = take_spawn_stack()?;

@@ -212,12 +212,9 @@ pub fn disposition(sig: i32) -> Result<Disposition, RawErrno> {
 pub fn reset_dispositions(ignored_too: bool) -> Result<(), RawErrno> {
     let mut sig = 1;
     while sig <= NSIG {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            if ignored_too {
-                set_default(sig)?;
-            } else if disposition(sig)? == Disposition::Handler {
-                set_default(sig)?;
-            }
+        let resettable = sig != libc::SIGKILL && sig != libc::SIGSTOP;
+        if resettable && (ignored_too || disposition(sig)? == Disposition::Handler) {
+            set_default(sig)?;
         }
         sig += 1;
     }
@@ -255,7 +252,10 @@ pub fn raise(sig: i32) -> Result<(), RawErrno> {
 /// to the calling thread. Returns only if the default action does not end the process
 /// (signals whose default is to ignore or to stop).
 pub fn raise_default(sig: i32) -> io::Result<()> {
-    set_default(sig).map_err(io::Error::from_raw_os_error)?;
+    // SIGKILL and SIGSTOP cannot (and need not) be reset.
+    if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+        set_default(sig).map_err(io::Error::from_raw_os_error)?;
+    }
     raise(sig).map_err(io::Error::from_raw_os_error)?;
     unblock(&SigSet::from_signals([sig])).map_err(io::Error::from_raw_os_error)?;
     Ok(())
