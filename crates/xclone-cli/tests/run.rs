@@ -61,10 +61,13 @@ fn exit_codes() {
     assert!(stderr_line(&out).starts_with("xclone: CLONE_FILES cannot be used"));
     let out = run(&["--exit-signal", "65", "true"]);
     assert_eq!(out.status.code(), Some(125));
-    assert_eq!(
-        stderr_line(&out),
-        "xclone: clone3: EINVAL (Invalid argument)"
+    // Refused before the call, with the validator's explanation (as `xclone explain` gives it).
+    let line = stderr_line(&out);
+    assert!(
+        line.starts_with("xclone: refused: clone3 would fail with EINVAL: exit_signal is 65"),
+        "{line}"
     );
+    assert!(line.contains("fix: "), "{line}");
     // Usage errors are xclone's own failures too.
     assert_eq!(run(&[]).status.code(), Some(125));
     assert_eq!(run(&["--fd-map", "x", "true"]).status.code(), Some(125));
@@ -271,6 +274,7 @@ fn dry_run_prints_and_runs_nothing() {
     let out = run(&[
         "--dry-run",
         "--uts",
+        "--pid",
         "--set-tid",
         "1",
         "--",
@@ -304,6 +308,18 @@ fn dry_run_prints_and_runs_nothing() {
             "{field} missing: {text}"
         );
     }
+    assert!(
+        text.contains("ok: the kernel would accept this request"),
+        "{text}"
+    );
+    // A request the kernel would refuse: the verdict says why and the exit status is 125.
+    let out = run(&["--dry-run", "-p", "--set-tid", "5", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("EINVAL") && text.contains("must be 1"),
+        "{text}"
+    );
 }
 
 #[test]
