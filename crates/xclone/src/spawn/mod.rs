@@ -145,12 +145,23 @@ fn launch(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
             {
                 fallback::mark_clone3_unusable(errno);
             }
-            // Hook for the validator: its explanation of `errno` for this request belongs in
-            // `Error::Os::explanation`.
-            Err(errno) => return Err(Error::os("clone3", crate::Errno(errno)).into()),
+            Err(errno) => return Err(explained_clone3_error(&p.clone, errno).into()),
         }
     }
     launch_clone(p, stack)
+}
+
+/// The kernel's refusal with the validator's account of it (cause and fix), computed only
+/// on this failure path so that a successful spawn never reads `/proc`.
+fn explained_clone3_error(req: &plan::CloneRequest<'_>, errno: i32) -> Error {
+    let mut args = crate::CloneArgs::new()
+        .flags(req.flags | first_attempt_flags())
+        .exit_signal(req.exit_signal)
+        .set_tid(req.set_tid.to_vec());
+    if let Some(fd) = req.cgroup {
+        args = args.cgroup(fd);
+    }
+    crate::validate::clone3_error(&args, crate::Errno(errno))
 }
 
 fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, i32> {
