@@ -27,6 +27,23 @@ fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Writes an executable file without this process ever holding a writable descriptor of it:
+/// other tests fork concurrently, and a child that inherited such a descriptor (until its exec
+/// closes it) makes executing the file fail with ETXTBSY.
+fn write_executable(path: &std::path::Path, content: &str) {
+    let st = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "printf '%s' \"$1\" > \"$2\" && chmod 755 \"$2\"",
+            "sh",
+            content,
+        ])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
 fn tempdir(tag: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("xclone-spawn-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -77,8 +94,7 @@ fn environment_set_remove_clear() {
 fn path_search_uses_the_childs_path() {
     let dir = tempdir("path");
     let prog = dir.join("xclone-test-prog");
-    std::fs::write(&prog, "#!/bin/sh\necho found-in-child-path\n").unwrap();
-    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_executable(&prog, "#!/bin/sh\necho found-in-child-path\n");
     let path = format!("/nonexistent:{}", dir.display());
     assert_eq!(
         stdout_of(Command::new("xclone-test-prog").env("PATH", &path)),
@@ -306,7 +322,9 @@ fn fd_map_handles_swapped_numbers() {
     let (r2, w2) = pipe();
     let (n1, n2) = (w1.as_raw_fd(), w2.as_raw_fd());
     // w1 goes to w2's number and w2 to w1's: needs the shuffle.
-    let script = format!("echo one >&{n2}; echo two >&{n1}");
+    // Through /proc/self/fd: dash's `>&N` takes single digits only, and under parallel tests
+    // the numbers are often larger.
+    let script = format!("echo one >/proc/self/fd/{n2}; echo two >/proc/self/fd/{n1}");
     let st = sh(&script).fd_map(w1, n2).fd_map(w2, n1).status().unwrap();
     assert!(st.success());
     assert_eq!(read_all(r1), "one\n");
