@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 use xclone::{CloneFlags, Command, SpawnError, Stdio, Step};
 
