@@ -13,6 +13,8 @@
 //! - [`pidfd`]: [`PidFd`], an owned process descriptor: signal, wait, poll, `getfd`.
 //! - [`spawn`]: [`Command`] and [`Child`], `std::process` look-alikes that spawn with one
 //!   `clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`, fast in big and multithreaded parents.
+//! - [`enter`]: [`enter::Enter`], a child of the caller created inside a running process's
+//!   namespaces and cgroup, the process pinned by a pidfd.
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
 //! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
 //!   `/proc` and created again from a JSON manifest.
@@ -32,6 +34,7 @@
 
 pub mod args;
 pub mod caller;
+pub mod enter;
 pub mod errno;
 pub mod error;
 pub mod fallback;

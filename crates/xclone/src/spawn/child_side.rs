@@ -30,8 +30,9 @@ impl VforkChild for ChildPlan<'_> {
     }
 }
 
-/// Runs every step and execs. Returns only on failure.
-fn run(p: &mut ChildPlan<'_>) -> Fail {
+/// Runs every step and execs. Returns only on failure. (`enter`'s payload runs its own
+/// steps first, then this.)
+pub(crate) fn run(p: &mut ChildPlan<'_>) -> Fail {
     if let Err(f) = setup(p) {
         return f;
     }

@@ -101,7 +101,7 @@ fn open_pidfd_late(pid: i32) -> io::Result<PidFd> {
 }
 
 /// What the failing step was working on, for the message.
-fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> String {
+pub(crate) fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> String {
     let c = &p.child;
     match step {
         Step::MapFd => c

@@ -43,6 +43,12 @@ pub enum Step {
     PreExec,
     /// `execve()`.
     Execve,
+    /// `setns()` into a target's namespaces (`enter`).
+    Setns,
+    /// `fchdir()` + `chroot(".")` into a target's root directory (`enter`).
+    Chroot,
+    /// `fchdir()` into a target's working directory (`enter`).
+    EnterDir,
 }
 
 impl Step {
@@ -62,6 +68,9 @@ impl Step {
             Step::SignalMask => "rt_sigprocmask",
             Step::PreExec => "pre_exec hook",
             Step::Execve => "execve",
+            Step::Setns => "setns",
+            Step::Chroot => "chroot",
+            Step::EnterDir => "fchdir",
         }
     }
 }

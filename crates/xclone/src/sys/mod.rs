@@ -12,6 +12,7 @@ pub mod pidfd;
 pub mod probe_calls;
 pub mod raw;
 pub mod seccomp;
+pub(crate) mod setns;
 pub mod signal;
 pub mod stack;
 pub(crate) mod syscall;

@@ -66,7 +66,7 @@ pub(crate) struct Spawned {
     pub pidfd: Option<OwnedFd>,
 }
 
-unsafe extern "C" fn entry<C: VforkChild>(arg: *mut c_void) -> i32 {
+pub(crate) unsafe extern "C" fn entry<C: VforkChild>(arg: *mut c_void) -> i32 {
     // SAFETY: `arg` is the `&mut C` that `spawn_vfork` passed; the only other user of it
     // is the calling thread, which sleeps in the kernel (CLONE_VFORK) until this child
     // has exec'd or exited, so this is the only live reference.

@@ -1,0 +1,564 @@
+//! Creating a process on behalf of a running one: in its namespaces and cgroup, with its
+//! root, working directory and environment on request — like nsenter(1), but
+//!
+//! - the target is pinned by a pidfd before anything is read about it ([`Target`]), so a
+//!   target that exits and whose PID is reused is detected, never entered;
+//! - all namespaces are joined by one `setns(pidfd, flags)` (setns(2), Linux 5.8), or one
+//!   `/proc/PID/ns/*` file at a time where the kernel lacks it;
+//! - the payload is *born* in the target's cgroup (`CLONE_INTO_CGROUP`) and pid namespace;
+//! - the payload is a child of the caller, returned as a [`Child`] like
+//!   [`Command::spawn`]'s, with all of `Command`'s stdio, environment and identity options.
+//!
+//! # How
+//!
+//! The caller's thread may share its memory with other threads, and `setns` into a user or
+//! mount namespace needs a process of its own (and joining a pid namespace only takes effect
+//! for children). So an intermediate does the joining: a `CLONE_VM | CLONE_VFORK` child that
+//! shares the caller's descriptor table (`CLONE_FILES`). It joins every requested namespace
+//! but the user and cgroup ones, then creates the payload with `CLONE_PARENT` (the payload
+//! is the caller's child), `CLONE_INTO_CGROUP` (the target's cgroup directory) and
+//! `CLONE_PIDFD` (which lands in the caller's table), and exits once the payload exec'd.
+//! The payload joins the user namespace itself — after its creation, so that placing it in
+//! the cgroup was checked against the caller's credentials — then the cgroup namespace
+//! (whose root need not contain the caller's cgroup), becomes uid/gid 0 there unless asked
+//! not to, changes root and directory, and runs the ordinary spawn steps.
+//!
+//! Not supported yet: joining a time namespace that differs from ours (the kernel wants a
+//! joiner that shares its memory with nobody, `EUSERS`, which the intermediate does).
+
+pub(crate) mod child;
+pub mod target;
+
+pub use target::{NsId, Target, ALL_NAMESPACES, NAMESPACE_KINDS};
+
+use crate::pidfd::PidFd;
+use crate::probe::Features;
+use crate::spawn::command::StdioDefault;
+use crate::spawn::{plan, Child, Command, SpawnError, Step};
+use crate::sys::flags::CloneFlags;
+use crate::sys::stack::{return_spawn_stack, take_spawn_stack};
+use child::{IntermediatePlan, Join, Outcome, PayloadPlan, Stage};
+use rustix::fs::{Mode, OFlags};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Which namespaces to join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Namespaces {
+    /// Every namespace of the target that differs from the caller's (nsenter `--all`).
+    AllDiffering,
+    /// These types (a set of `CLONE_NEW*` flags). A user or time namespace that is the
+    /// caller's own is skipped (the kernel refuses to "join" those again).
+    These(CloneFlags),
+}
+
+/// Where the payload is created in the cgroup2 hierarchy.
+#[derive(Debug)]
+pub enum Cgroup {
+    /// The target's cgroup where the system has a cgroup2 hierarchy and the kernel
+    /// `CLONE_INTO_CGROUP` (5.7); else the caller's. The default.
+    TargetIfAvailable,
+    /// The target's cgroup, or fail.
+    Target,
+    /// The caller's cgroup (as nsenter does).
+    Caller,
+    /// This cgroup2 directory.
+    Dir(OwnedFd),
+}
+
+/// A directory for the payload's root or working directory.
+#[derive(Debug)]
+pub enum Dir {
+    /// Unchanged (after joining a mount namespace: that namespace's root).
+    Keep,
+    /// The target's (`/proc/PID/root`, `/proc/PID/cwd`).
+    Target,
+    /// This directory, opened by the caller.
+    Open(OwnedFd),
+}
+
+/// How namespaces are joined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinMethod {
+    /// `setns(pidfd)` where the kernel has it (probed), else namespace files.
+    Auto,
+    /// One `setns(pidfd, flags)` (Linux 5.8).
+    Pidfd,
+    /// `setns` on each `/proc/PID/ns/*` file, opened through the pinned `/proc/PID`.
+    Files,
+}
+
+/// The source of the target.
+#[derive(Debug)]
+enum TargetSpec {
+    Pid(u32),
+    PidFd(PidFd),
+}
+
+/// Builder for creating a process inside a running one's context. See the module docs.
+///
+/// ```no_run
+/// use xclone::enter::{Enter, Dir};
+/// use xclone::{Command, PidFd};
+/// let target = PidFd::open(1234)?;
+/// let status = Enter::new(target)
+///     .root(Dir::Target)
+///     .wd(Dir::Target)
+///     .spawn(Command::new("hostname").env_clear())?
+///     .wait()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Enter {
+    target: TargetSpec,
+    namespaces: Namespaces,
+    cgroup: Cgroup,
+    root: Dir,
+    wd: Dir,
+    preserve_credentials: bool,
+    env_of_target: bool,
+    join: JoinMethod,
+}
+
+impl Enter {
+    /// Enters the process of `target` (no PID-reuse race: the pidfd names the process).
+    pub fn new(target: PidFd) -> Self {
+        Self::with(TargetSpec::PidFd(target))
+    }
+
+    /// Enters the process with this PID, pinned by `pidfd_open` at each spawn.
+    pub fn pid(pid: u32) -> Self {
+        Self::with(TargetSpec::Pid(pid))
+    }
+
+    fn with(target: TargetSpec) -> Self {
+        Enter {
+            target,
+            namespaces: Namespaces::AllDiffering,
+            cgroup: Cgroup::TargetIfAvailable,
+            root: Dir::Keep,
+            wd: Dir::Keep,
+            preserve_credentials: false,
+            env_of_target: false,
+            join: JoinMethod::Auto,
+        }
+    }
+
+    /// Which namespaces to join (default: all that differ from ours).
+    pub fn namespaces(&mut self, ns: Namespaces) -> &mut Self {
+        self.namespaces = ns;
+        self
+    }
+
+    /// Where in the cgroup2 hierarchy the payload is born (default: the target's cgroup).
+    pub fn cgroup(&mut self, c: Cgroup) -> &mut Self {
+        self.cgroup = c;
+        self
+    }
+
+    /// The payload's root directory (default: unchanged).
+    pub fn root(&mut self, d: Dir) -> &mut Self {
+        self.root = d;
+        self
+    }
+
+    /// The payload's working directory (default: unchanged; `/` of the new root after
+    /// [`root`](Enter::root)). A `Command::current_dir` applies after it.
+    pub fn wd(&mut self, d: Dir) -> &mut Self {
+        self.wd = d;
+        self
+    }
+
+    /// Keeps the caller's uid, gid and groups after joining a user namespace (default: become
+    /// uid and gid 0 of it, without supplementary groups, as nsenter).
+    pub fn preserve_credentials(&mut self, on: bool) -> &mut Self {
+        self.preserve_credentials = on;
+        self
+    }
+
+    /// Starts from the target's environment (`/proc/PID/environ`) instead of the caller's;
+    /// the command's own `env`/`env_remove` calls apply on top (`env_clear` keeps only those).
+    pub fn env_of_target(&mut self, on: bool) -> &mut Self {
+        self.env_of_target = on;
+        self
+    }
+
+    /// How to join (default: [`JoinMethod::Auto`]).
+    pub fn join_method(&mut self, m: JoinMethod) -> &mut Self {
+        self.join = m;
+        self
+    }
+
+    /// Pins the target (see [`Target`]).
+    pub fn pin(&self) -> io::Result<Target> {
+        match &self.target {
+            TargetSpec::Pid(p) => Target::from_pid(*p),
+            TargetSpec::PidFd(fd) => Target::from_pidfd(fd.try_clone()?),
+        }
+    }
+
+    /// Starts `cmd` inside the target. The command's clone options (flags, `set_tid`,
+    /// cgroup) cannot be combined with entering and make this fail with `InvalidInput`; its
+    /// exit signal is kept.
+    pub fn spawn(&self, cmd: &mut Command) -> io::Result<Child> {
+        if !cmd.flags.is_empty() || !cmd.set_tid.is_empty() || cmd.cgroup.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "enter: the command's clone flags, set_tid and cgroup cannot be used (the \
+                 payload is created by enter's own clone)",
+            ));
+        }
+        let target = self.pin()?;
+        let prep = self.prepare(&target)?;
+        let saved_env = if self.env_of_target {
+            let base = target.environ()?;
+            let saved = cmd.env.clone();
+            let mut merged = crate::spawn::command::EnvChanges {
+                clear: true,
+                vars: Default::default(),
+            };
+            if !saved.clear {
+                for (k, v) in base {
+                    merged.vars.insert(k, Some(v));
+                }
+            }
+            for (k, v) in &saved.vars {
+                match v {
+                    Some(v) => merged.vars.insert(k.clone(), Some(v.clone())),
+                    None => merged.vars.remove(k),
+                };
+            }
+            Some(std::mem::replace(&mut cmd.env, merged))
+        } else {
+            None
+        };
+        // Everything is read and opened: a last look that the target still lives (its
+        // pidfd and the pinned /proc directory would fail the joins otherwise, but an
+        // error here is clearer than a setns ESRCH).
+        let r = target.check_alive().and_then(|()| launch(&prep, cmd));
+        if let Some(env) = saved_env {
+            cmd.env = env;
+        }
+        r
+    }
+
+    fn prepare(&self, target: &Target) -> io::Result<Prepared> {
+        let features = Features::probe();
+        let mut ns = match self.namespaces {
+            Namespaces::AllDiffering => target.differing_namespaces()?,
+            Namespaces::These(f) => {
+                let bad = f - ALL_NAMESPACES;
+                if !bad.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("not namespace types: {}", bad.to_names_string()),
+                    ));
+                }
+                let differing = target.differing_namespaces()?;
+                f - ((CloneFlags::NEWUSER | CloneFlags::NEWTIME) - differing)
+            }
+        };
+        if ns.contains(CloneFlags::NEWTIME) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "joining the target's time namespace is not supported yet: the kernel lets \
+                 only a process that shares its memory with nobody join one (EUSERS), and \
+                 enter's intermediate shares the caller's",
+            ));
+        }
+        let by_pidfd = match self.join {
+            JoinMethod::Pidfd => true,
+            JoinMethod::Files => false,
+            JoinMethod::Auto => features.setns_pidfd,
+        };
+        let payload_kinds = CloneFlags::NEWUSER | CloneFlags::NEWCGROUP;
+        let mut files = Vec::new();
+        let mut joins = Vec::new();
+        let mut retry = Vec::new();
+        let mut payload_joins = Vec::new();
+        let pidfd = target.pidfd().as_fd().as_raw_fd();
+        if by_pidfd {
+            let own = ns - payload_kinds;
+            if !own.is_empty() {
+                joins.push(Join {
+                    fd: pidfd,
+                    nstype: own,
+                });
+            }
+            if ns.contains(CloneFlags::NEWUSER) && !own.is_empty() {
+                retry.push(Join {
+                    fd: pidfd,
+                    nstype: own | CloneFlags::NEWUSER,
+                });
+            }
+            for k in [CloneFlags::NEWUSER, CloneFlags::NEWCGROUP] {
+                if ns.contains(k) {
+                    payload_joins.push(Join {
+                        fd: pidfd,
+                        nstype: k,
+                    });
+                }
+            }
+        } else {
+            let mut user = None;
+            for (kind, _, _) in NAMESPACE_KINDS {
+                if !ns.contains(kind) {
+                    continue;
+                }
+                let f = target.open_ns(kind)?;
+                let j = Join {
+                    fd: f.as_raw_fd(),
+                    nstype: kind,
+                };
+                files.push(f);
+                if payload_kinds.contains(kind) {
+                    payload_joins.push(j);
+                    if kind == CloneFlags::NEWUSER {
+                        user = Some(j);
+                    }
+                } else {
+                    joins.push(j);
+                }
+            }
+            if let (Some(u), false) = (user, joins.is_empty()) {
+                retry.push(u);
+                retry.extend(joins.iter().copied());
+            }
+        }
+        // A pid namespace that is ours already changes nothing; keeping the flag would only
+        // confuse the die-with-parent check below.
+        ns &= ALL_NAMESPACES;
+        let cgroup = match &self.cgroup {
+            Cgroup::Caller => None,
+            Cgroup::Dir(fd) => Some(fd.try_clone()?),
+            Cgroup::Target => Some(target_cgroup(target, features)?),
+            Cgroup::TargetIfAvailable => {
+                if features.cgroup2_mount.is_some() && features.into_cgroup {
+                    Some(target_cgroup(target, features)?)
+                } else {
+                    None
+                }
+            }
+        };
+        let dir = |d: &Dir, which: &str| -> io::Result<Option<OwnedFd>> {
+            match d {
+                Dir::Keep => Ok(None),
+                Dir::Target => target.open_dir(which).map(Some),
+                Dir::Open(fd) => fd.try_clone().map(Some),
+            }
+        };
+        Ok(Prepared {
+            root: dir(&self.root, "root")?,
+            wd: dir(&self.wd, "cwd")?,
+            joins,
+            retry,
+            payload_joins,
+            _files: files,
+            cgroup,
+            become_root: ns.contains(CloneFlags::NEWUSER) && !self.preserve_credentials,
+            new_pid_ns: ns.contains(CloneFlags::NEWPID),
+        })
+    }
+}
+
+/// What a spawn prepared about the target before the clones.
+struct Prepared {
+    joins: Vec<Join>,
+    retry: Vec<Join>,
+    payload_joins: Vec<Join>,
+    /// Keeps the namespace files that `joins` name open.
+    _files: Vec<OwnedFd>,
+    cgroup: Option<OwnedFd>,
+    root: Option<OwnedFd>,
+    wd: Option<OwnedFd>,
+    become_root: bool,
+    new_pid_ns: bool,
+}
+
+/// The target's cgroup2 directory, opened (`CLONE_INTO_CGROUP` takes a directory fd).
+fn target_cgroup(target: &Target, features: &Features) -> io::Result<OwnedFd> {
+    let unavailable = |why: String| io::Error::new(io::ErrorKind::Unsupported, why);
+    let Some(mount) = features.cgroup2_mount.as_deref() else {
+        return Err(unavailable(
+            "the target's cgroup: no cgroup2 hierarchy is mounted (/proc/self/mountinfo)".into(),
+        ));
+    };
+    if !features.into_cgroup {
+        return Err(unavailable(
+            "the target's cgroup: this kernel has no CLONE_INTO_CGROUP (Linux 5.7)".into(),
+        ));
+    }
+    let path = target.cgroup2_path()?.ok_or_else(|| {
+        unavailable(format!(
+            "the target's cgroup: /proc/{}/cgroup has no cgroup2 (0::) line",
+            target.pid()
+        ))
+    })?;
+    let mount_root = mount_root(mount).unwrap_or_else(|| PathBuf::from("/"));
+    let dir = target::cgroup_dir(mount, &mount_root, &path).ok_or_else(|| {
+        unavailable(format!(
+            "the target's cgroup {} is outside the cgroup2 tree we can see (cgroup \
+             namespace or mount of {} at {})",
+            path.display(),
+            mount_root.display(),
+            mount.display()
+        ))
+    })?;
+    rustix::fs::open(
+        &dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("the target's cgroup {}: {e}", dir.display()),
+        )
+    })
+}
+
+/// The root of the cgroup2 hierarchy mounted at `mount` (field 4 of mountinfo).
+fn mount_root(mount: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    crate::probe::system::parse_mountinfo(&text)
+        .into_iter()
+        .rev()
+        .find(|e| e.fs_type == "cgroup2" && e.mount_point == mount)
+        .map(|e| e.root)
+}
+
+fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
+    let exit_signal = cmd.exit_signal;
+    let mut p = plan::prepare(cmd, StdioDefault::Inherit)?;
+    // The payload resets its handlers itself (no CLONE_CLEAR_SIGHAND on its clone).
+    p.child.signals.kernel_cleared = false;
+    if let Some(d) = p.child.death_signal.as_mut() {
+        // The payload's parent is the caller; seen from another pid namespace it is 0.
+        d.expected_ppid = if prep.new_pid_ns {
+            0
+        } else {
+            rustix::process::getpid().as_raw_nonzero().get()
+        };
+    }
+    let stack_i = take_spawn_stack()?;
+    let stack_p = match take_spawn_stack() {
+        Ok(s) => s,
+        Err(e) => {
+            return_spawn_stack(stack_i);
+            return Err(e);
+        }
+    };
+    let mut flags = CloneFlags::PARENT | CloneFlags::PIDFD;
+    if prep.cgroup.is_some() {
+        flags |= CloneFlags::INTO_CGROUP;
+    }
+    let mut plan_i = IntermediatePlan {
+        joins: prep.joins.clone(),
+        retry_with_user: prep.retry.clone(),
+        payload: PayloadPlan {
+            joins: prep.payload_joins.clone(),
+            user_already_joined: false,
+            become_root: prep.become_root,
+            root: prep.root.as_ref().map(AsRawFd::as_raw_fd),
+            wd: prep.wd.as_ref().map(AsRawFd::as_raw_fd),
+            child: &mut p.child,
+        },
+        payload_flags: flags,
+        cgroup: prep.cgroup.as_ref().map(AsFd::as_fd),
+        payload_stack: &stack_p,
+        out: Outcome {
+            pid: 0,
+            pidfd: -1,
+            failure: None,
+        },
+    };
+    let launched = crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, &stack_i);
+    let out = plan_i.out;
+    drop(plan_i);
+    return_spawn_stack(stack_p);
+    return_spawn_stack(stack_i);
+    drop(std::mem::take(&mut p.child_owned));
+    let inter = launched.map_err(|e| {
+        io::Error::new(
+            io::Error::from_raw_os_error(e).kind(),
+            format!(
+                "clone3 of enter's intermediate: {}",
+                crate::Errno(e).message()
+            ),
+        )
+    })?;
+    // The intermediate has exited (CLONE_VFORK): reap it.
+    if let Some(fd) = inter.pidfd {
+        let _ = PidFd::from(fd).wait();
+    }
+    let payload_pidfd = crate::sys::setns::adopt_payload_pidfd(out.pidfd).map(PidFd::from);
+    if let Some((stage, index, errno)) = out.failure {
+        return Err(intermediate_error(prep, stage, index, errno));
+    }
+    let pidfd = payload_pidfd.ok_or_else(|| io::Error::other("enter: the payload has no pidfd"))?;
+    if let Some((step, errno)) = p.child.report.failure {
+        let _ = pidfd.wait();
+        let index = p.child.report.index;
+        let detail = match step {
+            Step::Setns => prep
+                .payload_joins
+                .get(index)
+                .map(|j| j.nstype.to_names_string())
+                .unwrap_or_default(),
+            _ => crate::spawn::detail(&p, step, index, errno),
+        };
+        return Err(SpawnError::new(step, detail, errno).into());
+    }
+    let pipes = std::mem::take(&mut p.pipes);
+    Ok(Child::new(
+        out.pid as u32,
+        pidfd,
+        pipes.stdin,
+        pipes.stdout,
+        pipes.stderr,
+        p.kill_on_drop,
+    ))
+}
+
+fn intermediate_error(prep: &Prepared, stage: Stage, index: usize, errno: i32) -> io::Error {
+    let e = crate::Errno(errno);
+    let kind = io::Error::from_raw_os_error(errno).kind();
+    let msg = match stage {
+        Stage::Setns | Stage::SetnsWithUser => {
+            let list = if stage == Stage::Setns {
+                &prep.joins
+            } else {
+                &prep.retry
+            };
+            let what = list
+                .get(index)
+                .map(|j| j.nstype.to_names_string())
+                .unwrap_or_default();
+            let hint = match errno {
+                libc::ESRCH => " (the target has exited)",
+                libc::EPERM => " (needs CAP_SYS_ADMIN over the target's namespaces)",
+                _ => "",
+            };
+            format!("setns {what}: {} ({}){hint}", e.message(), e.name())
+        }
+        Stage::Clone => {
+            let hint = match errno {
+                libc::EACCES | libc::EPERM if prep.cgroup.is_some() => {
+                    " (creating it in the target's cgroup: no write access to cgroup.procs)"
+                }
+                libc::EBUSY if prep.cgroup.is_some() => {
+                    " (the target's cgroup has controllers enabled for its children)"
+                }
+                libc::ENOMEM => " (the target's pid namespace may have no init any more)",
+                _ => "",
+            };
+            format!(
+                "clone3 of the payload: {} ({}){hint}",
+                e.message(),
+                e.name()
+            )
+        }
+    };
+    io::Error::new(kind, msg)
+}

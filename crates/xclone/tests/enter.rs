@@ -1,0 +1,342 @@
+//! `xclone::enter`: real targets in their own namespaces and cgroup, entered as root.
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use xclone::enter::{Cgroup, Dir, Enter, JoinMethod, Namespaces, Target};
+use xclone::{CloneFlags, Command, Features, PidFd, Stdio};
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// A cgroup2 directory for one test, removed on drop (once empty).
+struct TestCgroup(PathBuf);
+
+impl TestCgroup {
+    fn new(name: &str) -> Option<Self> {
+        let mount = Features::probe().cgroup2_mount.clone()?;
+        let dir = mount.join(format!("xclone-test-enter-{}-{name}", std::process::id()));
+        std::fs::create_dir(&dir).ok()?;
+        Some(TestCgroup(dir))
+    }
+
+    fn fd(&self) -> OwnedFd {
+        std::fs::File::open(&self.0).unwrap().into()
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// A target: `cat` in new user, pid, mount, uts, ipc and net namespaces, in `cg`, with
+/// hostname "target" and uid/gid 0 of its user namespace mapped to 100000, blocked reading a
+/// pipe whose write end the returned `Child` holds.
+fn start_target(cg: &TestCgroup) -> xclone::Child {
+    let mut cmd = Command::new("cat");
+    cmd.add_flags(
+        CloneFlags::NEWUSER
+            | CloneFlags::NEWPID
+            | CloneFlags::NEWNS
+            | CloneFlags::NEWUTS
+            | CloneFlags::NEWIPC
+            | CloneFlags::NEWNET,
+    )
+    .into_cgroup(cg.fd())
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .kill_on_drop(true);
+    // SAFETY: one raw system call on static data.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::system::sethostname(b"target")?;
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("spawning the target");
+    let pid = child.id();
+    std::fs::write(format!("/proc/{pid}/uid_map"), "0 100000 65536\n").unwrap();
+    std::fs::write(format!("/proc/{pid}/gid_map"), "0 100000 65536\n").unwrap();
+    child
+}
+
+fn ns_inode(pid: &str, name: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{name}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn cgroup2_line(text: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with("0::"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+const SCRIPT: &str = "for n in user mnt uts ipc net pid; do readlink /proc/self/ns/$n; done; \
+    hostname; grep '^0::' /proc/self/cgroup; id -u; id -g; exit 7";
+
+fn check_entered(method: JoinMethod) {
+    if !is_root() {
+        eprintln!("skipped: entering namespaces needs root");
+        return;
+    }
+    let Some(cg) = TestCgroup::new(&format!("{method:?}")) else {
+        eprintln!("skipped: no writable cgroup2 hierarchy");
+        return;
+    };
+    let mut target = start_target(&cg);
+    let tpid = target.id().to_string();
+    let out = Enter::new(target.pidfd().try_clone().unwrap())
+        .join_method(method)
+        .cgroup(Cgroup::Target)
+        .spawn(
+            Command::new("sh")
+                .args(["-c", SCRIPT])
+                .stdout(Stdio::piped()),
+        )
+        .expect("enter")
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 10, "{text}");
+    for (i, n) in ["user", "mnt", "uts", "ipc", "net", "pid"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(lines[i], ns_inode(&tpid, n), "namespace {n}");
+        assert_ne!(lines[i], ns_inode("self", n), "namespace {n} is ours");
+    }
+    assert_eq!(lines[6], "target");
+    let tcg = cgroup2_line(&std::fs::read_to_string(format!("/proc/{tpid}/cgroup")).unwrap());
+    assert!(tcg.contains("xclone-test-enter-"), "{tcg}");
+    assert_eq!(lines[7], tcg);
+    assert_eq!(lines[8], "0", "uid in the target's user namespace");
+    assert_eq!(lines[9], "0", "gid in the target's user namespace");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+#[test]
+fn enters_every_namespace_and_the_cgroup_with_setns_pidfd() {
+    if !Features::probe().setns_pidfd {
+        eprintln!("skipped: no setns(pidfd) on this kernel");
+        return;
+    }
+    check_entered(JoinMethod::Pidfd);
+}
+
+#[test]
+fn enters_every_namespace_and_the_cgroup_with_namespace_files() {
+    check_entered(JoinMethod::Files);
+}
+
+#[test]
+fn payload_is_a_child_born_in_the_target_pid_namespace() {
+    if !is_root() {
+        eprintln!("skipped: entering namespaces needs root");
+        return;
+    }
+    let Some(cg) = TestCgroup::new("pidns") else {
+        eprintln!("skipped: no writable cgroup2 hierarchy");
+        return;
+    };
+    let mut target = start_target(&cg);
+    let mut child = Enter::pid(target.id())
+        .spawn(
+            Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        )
+        .expect("enter");
+    // Our child: waitable through its pidfd; two pid-namespace levels, the inner PID > 1
+    // (the target's cat is 1 there).
+    let levels = child.pidfd().ns_pids().unwrap();
+    assert_eq!(levels.len(), 2, "{levels:?}");
+    assert_eq!(levels[0], child.id());
+    assert!(levels[1] > 1);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let ppid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(ppid, std::process::id().to_string());
+    drop(child.stdin.take());
+    let mut s = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+    assert!(child.wait().unwrap().success());
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+#[test]
+fn preserve_credentials_and_target_root_and_env() {
+    if !is_root() {
+        eprintln!("skipped: entering namespaces needs root");
+        return;
+    }
+    let Some(cg) = TestCgroup::new("creds") else {
+        eprintln!("skipped: no writable cgroup2 hierarchy");
+        return;
+    };
+    let mut target = start_target(&cg);
+    let out = Enter::new(target.pidfd().try_clone().unwrap())
+        .preserve_credentials(true)
+        .root(Dir::Target)
+        .wd(Dir::Target)
+        .env_of_target(true)
+        .spawn(
+            Command::new("sh")
+                .args(["-c", "id -u; pwd; echo ${XCLONE_ENTER_MARK-unset}"])
+                .env("XCLONE_ENTER_MARK", "set")
+                .stdout(Stdio::piped()),
+        )
+        .expect("enter")
+        .wait_with_output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    // Kernel uid 0 is not mapped in the target's user namespace: the overflow uid.
+    let expected_cwd = std::fs::read_link(format!("/proc/{}/cwd", target.id())).unwrap();
+    assert_eq!(
+        text,
+        format!("65534\n{}\nset\n", expected_cwd.display()),
+        "{out:?}"
+    );
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+#[test]
+fn only_the_requested_namespaces() {
+    if !is_root() {
+        eprintln!("skipped: entering namespaces needs root");
+        return;
+    }
+    let Some(cg) = TestCgroup::new("some") else {
+        eprintln!("skipped: no writable cgroup2 hierarchy");
+        return;
+    };
+    let mut target = start_target(&cg);
+    let tpid = target.id().to_string();
+    let out = Enter::new(target.pidfd().try_clone().unwrap())
+        .namespaces(Namespaces::These(CloneFlags::NEWUTS | CloneFlags::NEWNET))
+        .cgroup(Cgroup::Caller)
+        .spawn(
+            Command::new("sh")
+                .args([
+                    "-c",
+                    "readlink /proc/self/ns/net /proc/self/ns/mnt; hostname",
+                ])
+                .stdout(Stdio::piped()),
+        )
+        .unwrap()
+        .wait_with_output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let l: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        l,
+        [
+            ns_inode(&tpid, "net"),
+            ns_inode("self", "mnt"),
+            "target".into()
+        ]
+    );
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+#[test]
+fn exec_failure_inside_is_reported() {
+    if !is_root() {
+        eprintln!("skipped: entering namespaces needs root");
+        return;
+    }
+    let Some(cg) = TestCgroup::new("exec") else {
+        eprintln!("skipped: no writable cgroup2 hierarchy");
+        return;
+    };
+    let mut target = start_target(&cg);
+    let e = Enter::new(target.pidfd().try_clone().unwrap())
+        .spawn(&mut Command::new("/nonexistent/xclone-enter"))
+        .unwrap_err();
+    let se = xclone::SpawnError::from_io(&e).expect("a SpawnError");
+    assert!(se.is_not_found(), "{e}");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+/// The target exits, is reaped, and a new process gets its PID: a pidfd of the old
+/// process, and a pin made before, must not enter the new one.
+#[test]
+fn reused_pid_is_detected() {
+    if !is_root() || !Features::probe().set_tid {
+        eprintln!("skipped: reusing a PID on purpose needs root and set_tid");
+        return;
+    }
+    let mut old = Command::new("cat").stdin(Stdio::piped()).spawn().unwrap();
+    let pid = old.id();
+    let stale = old.pidfd().try_clone().unwrap();
+    let enter = Enter::new(stale.try_clone().unwrap());
+    // A pin taken while the target lived.
+    let pinned = Target::from_pidfd(stale.try_clone().unwrap()).unwrap();
+    old.kill().unwrap();
+    old.wait().unwrap();
+    let mut new = match Command::new("cat")
+        .set_tid(&[pid as i32])
+        .stdin(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            eprintln!("skipped: PID {pid} was taken by another process first");
+            return;
+        }
+        Err(e) => panic!("set_tid: {e}"),
+    };
+    assert_eq!(new.id(), pid, "the PID is reused");
+    let e = enter
+        .spawn(&mut Command::new("true"))
+        .expect_err("entered a process that had exited");
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("exited"), "{e}");
+    assert!(pinned.check_alive().is_err());
+    assert!(pinned.environ().is_err(), "read /proc of the new process");
+    // The new process is untouched and still a different process than the pidfd's.
+    assert!(new.try_wait().unwrap().is_none());
+    let fresh = PidFd::open(pid).unwrap();
+    assert!(fresh.send_signal(0).is_ok());
+    assert!(stale.send_signal(0).is_err());
+    new.kill().unwrap();
+    new.wait().unwrap();
+}
+
+#[test]
+fn refuses_clone_flags_on_the_command() {
+    let e = Enter::pid(std::process::id())
+        .spawn(Command::new("true").add_flags(CloneFlags::NEWNET))
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn a_process_entering_itself_creates_a_child() {
+    // No namespace differs: nothing joined, the payload is still our child (unprivileged too).
+    let mut e = Enter::pid(std::process::id());
+    e.cgroup(Cgroup::Caller);
+    let st = e
+        .spawn(Command::new("sh").args(["-c", "exit 3"]))
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(st.code(), Some(3));
+}
