@@ -41,6 +41,9 @@ enum Command {
     Tree(cmd::tree::TreeArgs),
     /// Run a program as a child made with clone3 and exit with its status.
     Run(cmd::run::RunArgs),
+    /// Run a program inside a running process's namespaces and cgroup, as a child of xclone
+    /// (nsenter's options; the target pinned by a pidfd).
+    Enter(cmd::enter::EnterArgs),
 }
 
 fn main() {
@@ -59,6 +62,7 @@ fn main() {
         Command::Restore(a) => cmd::restore::run(a),
         Command::Tree(a) => cmd::tree::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Enter(a) => cmd::enter::run(a),
     };
     std::process::exit(code);
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod enter;
 pub mod explain;
 pub mod probe;
 pub mod restore;

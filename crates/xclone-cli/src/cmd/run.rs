@@ -13,7 +13,7 @@ use xclone::sys::signal::{self, SigSet, SignalFd, SI_KERNEL};
 use xclone::{Child, Command, ExitStatus, FallbackPolicy, SpawnError, Step};
 
 /// The signals xclone passes on to the program.
-const FORWARDED: [i32; 6] = [
+pub(crate) const FORWARDED: [i32; 6] = [
     libc::SIGINT,
     libc::SIGTERM,
     libc::SIGHUP,
@@ -134,32 +134,21 @@ pub fn run(a: RunArgs) -> i32 {
         Err(e) => return spawn_failed(&e),
     };
     if let Some(j) = json.as_mut() {
-        let pids = child.pidfd().ns_pids().unwrap_or_default();
-        let line = serde_json::json!({ "child-pid": child.id(), "ns-pids": pids });
-        let _ = writeln!(j, "{line}").and_then(|_| j.flush());
+        json_started(j, &child);
     }
     let status = match supervise(child, &sigfd) {
         Ok(s) => s,
         Err(e) => return exit::fail(format!("waiting for the program: {}", errno_text(&e))),
     };
     if let Some(j) = json.as_mut() {
-        let line = match (status.code(), status.signal()) {
-            (Some(c), _) => serde_json::json!({ "exit-code": c }),
-            (None, Some(s)) => serde_json::json!({
-                "signal": s,
-                "signal-name": signal_name(s),
-                "core-dumped": status.core_dumped(),
-            }),
-            _ => serde_json::json!({ "exit-code": status.shell_code() }),
-        };
-        let _ = writeln!(j, "{line}").and_then(|_| j.flush());
+        json_ended(j, status);
     }
     drop(json);
     exit_like(status)
 }
 
 /// The status descriptor, made close-on-exec so the program does not hold it open.
-fn open_status_fd(fd: RawFd) -> io::Result<File> {
+pub(crate) fn open_status_fd(fd: RawFd) -> io::Result<File> {
     let owned = dup_number(fd)?;
     set_cloexec_number(fd)?;
     Ok(File::from(owned))
@@ -208,7 +197,7 @@ fn build(a: &RunArgs) -> Result<Command, String> {
 }
 
 /// `EBADF (Bad file descriptor)` for an OS error, else the error's text.
-fn errno_text(e: &io::Error) -> String {
+pub(crate) fn errno_text(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(n) => xclone::Errno(n).to_string(),
         None => e.to_string(),
@@ -217,7 +206,7 @@ fn errno_text(e: &io::Error) -> String {
 
 /// One line naming the step and errno; 127 when the program was not found, 126 when it
 /// could not be executed, 125 for everything else.
-fn spawn_failed(e: &io::Error) -> i32 {
+pub(crate) fn spawn_failed(e: &io::Error) -> i32 {
     match SpawnError::from_io(e) {
         Some(se) => {
             let what = if se.detail().is_empty() {
@@ -237,7 +226,7 @@ fn spawn_failed(e: &io::Error) -> i32 {
 }
 
 /// Waits for the child on its pidfd while passing the forwarded signals on to it.
-fn supervise(mut child: Child, sigfd: &SignalFd) -> io::Result<ExitStatus> {
+pub(crate) fn supervise(mut child: Child, sigfd: &SignalFd) -> io::Result<ExitStatus> {
     use rustix::event::{poll, PollFd, PollFlags};
     loop {
         let (child_ready, sig_ready) = {
@@ -272,7 +261,7 @@ fn supervise(mut child: Child, sigfd: &SignalFd) -> io::Result<ExitStatus> {
 
 /// Exits the way the program did: with its code, or killed by its signal (re-raised on
 /// xclone itself, as util-linux unshare does), else 128+N.
-fn exit_like(status: ExitStatus) -> i32 {
+pub(crate) fn exit_like(status: ExitStatus) -> i32 {
     if let Some(c) = status.code() {
         return c;
     }
@@ -290,6 +279,28 @@ fn exit_like(status: ExitStatus) -> i32 {
     let _ = io::stdout().flush();
     let _ = signal::raise_default(sig);
     128 + sig
+}
+
+/// The `--json-status-fd` line once the program exists: its PID and its PID at every
+/// pid-namespace level from ours inwards.
+pub(crate) fn json_started(j: &mut File, child: &Child) {
+    let pids = child.pidfd().ns_pids().unwrap_or_default();
+    let line = serde_json::json!({ "child-pid": child.id(), "ns-pids": pids });
+    let _ = writeln!(j, "{line}").and_then(|_| j.flush());
+}
+
+/// The `--json-status-fd` line when the program has ended.
+pub(crate) fn json_ended(j: &mut File, status: ExitStatus) {
+    let line = match (status.code(), status.signal()) {
+        (Some(c), _) => serde_json::json!({ "exit-code": c }),
+        (None, Some(s)) => serde_json::json!({
+            "signal": s,
+            "signal-name": signal_name(s),
+            "core-dumped": status.core_dumped(),
+        }),
+        _ => serde_json::json!({ "exit-code": status.shell_code() }),
+    };
+    let _ = writeln!(j, "{line}").and_then(|_| j.flush());
 }
 
 fn dry_run(cmd: &Command) -> i32 {
