@@ -32,7 +32,7 @@ fn pipe() -> (OwnedFd, OwnedFd) {
 fn exit_codes() {
     assert_eq!(run(&["true"]).status.code(), Some(0));
     assert_eq!(run(&["--", "sh", "-c", "exit 42"]).status.code(), Some(42));
-    let out = run(&["xclone-no-such-program"]);
+    let out = run(&["--env", "PATH=/usr/bin:/bin", "xclone-no-such-program"]);
     assert_eq!(out.status.code(), Some(127));
     assert_eq!(
         stderr_line(&out),
@@ -178,6 +178,26 @@ fn json_status_fd() {
 }
 
 #[test]
+fn json_status_lists_pids_of_every_namespace_level() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: CLONE_NEWPID needs CAP_SYS_ADMIN");
+        return;
+    }
+    let (r, w) = pipe();
+    let st = Command::new(XCLONE)
+        .args(["run", "-p", "--json-status-fd", "3", "--", "true"])
+        .fd_map(w, 3)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut s = String::new();
+    std::fs::File::from(r).read_to_string(&mut s).unwrap();
+    let first: serde_json::Value = serde_json::from_str(s.lines().next().unwrap()).unwrap();
+    let pid = first["child-pid"].as_u64().unwrap();
+    assert_eq!(first["ns-pids"], serde_json::json!([pid, 1]), "{s}");
+}
+
+#[test]
 fn fd_map() {
     let (r, w) = pipe();
     let st = Command::new(XCLONE)
@@ -208,8 +228,10 @@ fn fd_map() {
 /// Starts `xclone run` with a shell that reports on descriptor 7 (and traps `sig`).
 fn trapping_child(sig: &str) -> (xclone::Child, std::io::Lines<BufReader<std::fs::File>>) {
     let (r, w) = pipe();
+    // SIGKILL for the background sleep: a catchable signal can hit dash's forked child in the
+    // moment before it drops the inherited trap and execs, and be lost.
     let script = format!(
-        "trap 'kill $p; echo got-{sig} >&7; exit 0' {sig}; sleep 1000 & p=$!; echo ready >&7; wait $p"
+        "trap 'kill -KILL $p; echo got-{sig} >&7; exit 0' {sig}; sleep 1000 & p=$!; echo ready >&7; wait $p"
     );
     let xc = Command::new(XCLONE)
         .args(["run", "--fd-map", "7:7", "--", "sh", "-c", &script])

@@ -139,7 +139,12 @@ fn current_dir_and_bad_current_dir() {
 
 #[test]
 fn missing_and_not_executable_programs() {
-    let e = Command::new("xclone-no-such-program").spawn().unwrap_err();
+    // A PATH of readable directories only: an inaccessible entry would make it EACCES, as
+    // with execvp.
+    let e = Command::new("xclone-no-such-program")
+        .env("PATH", "/usr/bin:/bin")
+        .spawn()
+        .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
     assert_eq!(
         e.to_string(),

@@ -28,7 +28,8 @@ pub(crate) const FORWARDED: [i32; 6] = [
     then kills itself with the same signal where it can); 125 if xclone failed, 126 if the \
     program could not be executed, 127 if it was not found.\n\nForwards SIGINT, SIGTERM, SIGHUP, \
     SIGQUIT, SIGUSR1 and SIGUSR2 to the program (not those a terminal already sent to the \
-    whole process group)."
+    whole process group). Signals ignored when xclone starts (nohup, background jobs) stay \
+    ignored in the program and are not forwarded."
 )]
 pub struct RunArgs {
     #[command(flatten)]

@@ -223,3 +223,24 @@ fn launch_clone(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned>
     spawn_vfork(CloneCall::Legacy { flags: word }, &mut p.child, stack)
         .map_err(|e| Error::os("clone", crate::Errno(e)).into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Command>();
+        send_sync::<Child>();
+        send_sync::<PidFd>();
+        send_sync::<SpawnError>();
+    }
+
+    #[test]
+    fn first_attempt_adds_spawn_flags() {
+        let f = Command::new("x").get_clone_args().get_flags();
+        assert!(f.contains(SPAWN_FLAGS));
+        assert_eq!(Command::new("x").get_requested_flags(), CloneFlags::empty());
+    }
+}
