@@ -340,3 +340,55 @@ fn a_process_entering_itself_creates_a_child() {
         .unwrap();
     assert_eq!(st.code(), Some(3));
 }
+
+/// A target in its own cgroup namespace too: the payload is created into the target's
+/// cgroup before it joins that namespace (whose root does not contain our cgroup), and then
+/// sees itself at the namespace's root.
+#[test]
+fn joins_the_cgroup_namespace_after_being_born_in_the_cgroup() {
+    if !is_root() {
+        eprintln!("skipped: entering namespaces needs root");
+        return;
+    }
+    let Some(cg) = TestCgroup::new("cgns") else {
+        eprintln!("skipped: no writable cgroup2 hierarchy");
+        return;
+    };
+    let mut target = Command::new("cat")
+        .add_flags(CloneFlags::NEWCGROUP | CloneFlags::NEWNET)
+        .into_cgroup(cg.fd())
+        .stdin(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let tpid = target.id().to_string();
+    let mut child = Enter::new(target.pidfd().try_clone().unwrap())
+        .spawn(
+            Command::new("sh")
+                .args([
+                    "-c",
+                    "readlink /proc/self/ns/cgroup; grep '^0::' /proc/self/cgroup; read x || true",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        )
+        .expect("enter");
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = Vec::new();
+    // Two lines, then the payload waits on stdin: read them while it lives.
+    let mut byte = [0u8; 1];
+    while buf.iter().filter(|&&b| b == b'\n').count() < 2 {
+        assert_eq!(out.read(&mut byte).unwrap(), 1, "{buf:?}");
+        buf.push(byte[0]);
+    }
+    let seen_from_outside =
+        std::fs::read_to_string(format!("/proc/{}/cgroup", child.id())).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let text = String::from_utf8(buf).unwrap();
+    assert_eq!(text, format!("{}\n0::/\n", ns_inode(&tpid, "cgroup")));
+    let target_cg = cgroup2_line(&std::fs::read_to_string(format!("/proc/{tpid}/cgroup")).unwrap());
+    assert_eq!(cgroup2_line(&seen_from_outside), target_cg);
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
