@@ -256,6 +256,10 @@ impl MapPlan {
 
     fn explain_write(&self, kind: Kind, text: &str, errno: Errno) -> (String, String) {
         let w = &self.writer;
+        let privileged = match kind {
+            Kind::Uid => w.cap_setuid,
+            Kind::Gid => w.cap_setgid,
+        };
         let maps_outside_root = text.lines().any(|l| {
             let f: Vec<u64> = l
                 .split_whitespace()
@@ -281,6 +285,18 @@ impl MapPlan {
                     .into(),
                 "map another outside uid, or run with CAP_SETFCAP".into(),
             ),
+            libc::EPERM if privileged => (
+                format!(
+                    "an outside {} has no mapping in the writer's own user namespace (see \
+                     /proc/self/{}), or the map was written already",
+                    kind.ids(),
+                    kind.file()
+                ),
+                format!(
+                    "map only {}s that exist in the caller's namespace",
+                    kind.ids()
+                ),
+            ),
             libc::EPERM => (
                 format!(
                     "the kernel refused the map: it can be written only once, the writer must be \
@@ -292,10 +308,8 @@ impl MapPlan {
                 format!("use {} or run with {}", kind.helper(), kind.cap()),
             ),
             libc::EINVAL => (
-                "the map is malformed, has overlapping ranges or more than 340 lines, or names \
-                 ids that have no mapping in the parent namespace"
-                    .into(),
-                "map only ids that exist in the caller's namespace".into(),
+                "the map is malformed, has overlapping ranges or more than 340 lines".into(),
+                "give at most 340 non-overlapping ranges".into(),
             ),
             libc::EACCES => (
                 "the child's /proc files are not writable by the parent (the child is not \

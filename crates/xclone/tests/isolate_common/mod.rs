@@ -88,20 +88,35 @@ pub fn probe_program() -> Option<&'static Path> {
     static PROBE: OnceLock<Option<PathBuf>> = OnceLock::new();
     PROBE
         .get_or_init(|| {
-            let dir = std::env::temp_dir().join(format!("xclone-probe-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).ok()?;
-            let src = dir.join("probe.c");
-            std::fs::write(&src, PROBE_C).ok()?;
+            // One build per version of the source, shared by the test binaries; built under
+            // a private name and renamed into place, so a concurrent build never shows a
+            // half-written file.
+            let hash = PROBE_C.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
+            let dir = std::env::temp_dir().join(format!("xclone-probe-{hash:016x}"));
             let out = dir.join("probe");
+            if out.exists() {
+                return Some(out);
+            }
+            std::fs::create_dir_all(&dir).ok()?;
+            let src = dir.join(format!("probe-{}.c", std::process::id()));
+            std::fs::write(&src, PROBE_C).ok()?;
+            let tmp = dir.join(format!("probe-{}", std::process::id()));
             // gcc writes the file in its own process: this one never holds a writable
             // descriptor of it (no ETXTBSY for concurrently forked children).
             let st = std::process::Command::new("gcc")
                 .args(["-static", "-O2", "-o"])
-                .arg(&out)
+                .arg(&tmp)
                 .arg(&src)
                 .status()
                 .ok()?;
-            st.success().then_some(out)
+            let _ = std::fs::remove_file(&src);
+            if !st.success() {
+                return None;
+            }
+            std::fs::rename(&tmp, &out).ok()?;
+            Some(out)
         })
         .as_deref()
 }
@@ -147,17 +162,26 @@ pub fn run_inner(name: &str, setup: impl FnOnce(&mut Command)) -> xclone::Output
     cmd.output().expect("spawn the inner test run")
 }
 
-/// Whether this is the inner run of test `name`.
+/// Whether this is the inner run of test `name`. Check it before any skip condition: the
+/// inner run's own conditions differ (another uid, other namespaces).
 pub fn is_inner(name: &str) -> bool {
     std::env::var("XCLONE_INNER").is_ok_and(|v| v == name)
 }
 
-/// Asserts that the inner run of a test passed (and really ran the test).
-pub fn assert_inner_passed(out: &xclone::Output) {
+/// Marks the inner run as complete (the outer run checks for the mark, so an inner run
+/// that returned early does not pass for one that did the work).
+pub fn inner_done(name: &str) {
+    println!("xclone-inner-done {name}");
+}
+
+/// Asserts that the inner run of test `name` did its work and passed.
+pub fn assert_inner_passed(name: &str, out: &xclone::Output) {
     let so = String::from_utf8_lossy(&out.stdout);
     let se = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success() && so.contains("1 passed"),
+        out.status.success()
+            && so.contains("1 passed")
+            && so.contains(&format!("xclone-inner-done {name}")),
         "inner run failed: {:?}\nstdout:\n{so}\nstderr:\n{se}",
         out.status
     );
