@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod explain;
+pub mod init;
 pub mod probe;
 pub mod restore;
 pub mod run;

@@ -105,6 +105,49 @@ impl Isolation {
     }
 }
 
+impl Isolation {
+    /// The child's isolation steps in the order it runs them, one line each (for dry runs).
+    /// `nnp_by_flag`: `no_new_privs` is carried by `CLONE_NNP`.
+    pub fn describe_child_steps(&self, nnp_by_flag: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.time_offsets.is_empty() {
+            out.push(format!(
+                "write '{}' to /proc/self/timens_offsets (before exec: the program starts in \
+                 the new time namespace with these offsets)",
+                self.time_offsets
+                    .to_proc_text()
+                    .trim_end()
+                    .replace('\n', ", ")
+            ));
+        }
+        let m = &self.mounts;
+        if let Some(p) = m.propagation.filter(|p| *p != Propagation::Unchanged) {
+            out.push(format!("make every mount {p} (mount / with MS_REC)"));
+        }
+        match &m.root {
+            Some((d, RootMode::Chroot)) => out.push(format!("chroot {}; chdir /", d.display())),
+            Some((d, RootMode::PivotRoot)) => out.push(format!(
+                "bind-mount {0} onto itself, pivot_root {0}, detach the old root; chdir /",
+                d.display()
+            )),
+            None => {}
+        }
+        if let Some(d) = &m.proc_dir {
+            out.push(format!(
+                "mount proc on {} (nosuid,nodev,noexec)",
+                d.display()
+            ));
+        }
+        if let Some(h) = &self.hostname {
+            out.push(format!("sethostname {}", h.to_string_lossy()));
+        }
+        if self.no_new_privs && !nnp_by_flag {
+            out.push("prctl(PR_SET_NO_NEW_PRIVS, 1)".into());
+        }
+        out
+    }
+}
+
 /// The child's isolation steps, prepared before the clone.
 #[derive(Debug, Default)]
 pub(crate) struct ChildSteps {

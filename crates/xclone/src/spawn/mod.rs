@@ -79,9 +79,15 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Chi
     if let Some((step, errno)) = p.child.report.failure {
         // The child exited without exec'ing; reap it so it does not linger as a zombie.
         let _ = pidfd.wait();
-        return Err(
-            SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno).into(),
-        );
+        let mut e = SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno);
+        if step == Step::Execve && errno == libc::ENOENT && p.child.exec.fd.is_some() {
+            e = e.with_hint(
+                "the file itself was open; what is missing is its interpreter under the \
+                 child's root: the ELF loader and libraries of a dynamically linked program, \
+                 or the #! program of a script",
+            );
+        }
+        return Err(e.into());
     }
     let pipes = std::mem::take(&mut p.pipes);
     Ok(Child::new(

@@ -128,6 +128,11 @@ impl SpawnError {
         }
     }
 
+    pub(crate) fn with_hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
     /// The usual cause of this failure and what to do, where there is one to give (for the
     /// isolation steps).
     pub fn hint(&self) -> Option<&'static str> {
