@@ -334,17 +334,27 @@ fn unprivileged_ranges_through_newuidmap() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("granted"), "nobody:200000:1000\n").unwrap();
     std::fs::write(dir.join("none"), "").unwrap();
-    let inner = |file: &str| {
+    // A newuidmap that fails, first on PATH: the waiting child is killed, the error says why.
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let fake = dir.join("bin").join("newuidmap");
+    StdCommand::new("sh")
+        .args(["-c", r#"printf '%s\n' '#!/bin/sh' 'echo "newuidmap: no way" >&2' 'exit 1' > "$1" && chmod 755 "$1""#, "sh"])
+        .arg(&fake)
+        .status()
+        .unwrap();
+    let inner = |file: &str, path: &str| {
         format!(
             "mount --bind {d}/{file} /etc/subuid && mount --bind {d}/{file} /etc/subgid && \
-             exec setpriv {nobody} {x} run --map-users 0:65534:1 --map-users 1:200000:1000 \
+             PATH={path} exec setpriv {nobody} {x} run --map-users 0:65534:1 --map-users 1:200000:1000 \
              --map-groups 0:65534:1 --map-groups 1:200000:1000 -- cat /proc/self/uid_map /proc/self/gid_map",
             d = dir.display(),
             nobody = NOBODY.join(" "),
             x = XCLONE
         )
     };
-    let out = run(&["-m", "--", "sh", "-c", &inner("granted")]);
+    let path = std::env::var("PATH").unwrap();
+    let fake_first = format!("{}:{path}", dir.join("bin").display());
+    let out = run(&["-m", "--", "sh", "-c", &inner("granted", &path)]);
     assert!(
         out.status.success(),
         "{:?}: {}",
@@ -355,7 +365,14 @@ fn unprivileged_ranges_through_newuidmap() {
         words(&String::from_utf8(out.stdout).unwrap()),
         ["0", "65534", "1", "1", "200000", "1000", "0", "65534", "1", "1", "200000", "1000"]
     );
-    let out = run(&["-m", "--", "sh", "-c", &inner("none")]);
+    let out = run(&["-m", "--", "sh", "-c", &inner("granted", &fake_first)]);
+    assert_eq!(out.status.code(), Some(125));
+    let line = stderr_line(&out);
+    assert!(
+        line.contains("the helper failed (exit status: 1): newuidmap: no way"),
+        "{line}"
+    );
+    let out = run(&["-m", "--", "sh", "-c", &inner("none", &path)]);
     assert_eq!(out.status.code(), Some(125));
     let line = stderr_line(&out);
     assert!(
@@ -516,6 +533,23 @@ fn into_cgroup_from_birth() {
         ]),
     };
     assert!(out.lines().any(|l| l == want), "{want} not in\n{out}");
+    // Without write access to its cgroup.procs: refused before the clone, explained.
+    if have_setpriv() {
+        let out = as_nobody(&[
+            "run",
+            "--into-cgroup",
+            cg.path().to_str().unwrap(),
+            "--",
+            "true",
+        ]);
+        assert_eq!(out.status.code(), Some(125));
+        let line = stderr_line(&out);
+        assert!(
+            line.starts_with("xclone: refused: clone3 would fail with EACCES")
+                && line.contains("cgroup.procs"),
+            "{line}"
+        );
+    }
     cg.remove().unwrap();
 }
 

@@ -1,9 +1,10 @@
 //! The mount side of isolation: propagation of the new mount namespace, a new root
 //! (`chroot` or `pivot_root`), and a fresh `proc` for the new pid namespace.
 //!
-//! [`MountRequest`] is what a [`Command`](crate::Command) records; [`MountPlan`] is the same
-//! prepared for the child (every path a `CString`, every flag word computed), and
-//! [`MountPlan::apply`] is what the child runs between clone and exec, in this order:
+//! [`MountRequest`] is what a [`Command`](crate::Command) records; the crate-private
+//! `MountPlan` is the same prepared for the child (every path a `CString`, every flag word
+//! computed), and `MountPlan::apply` is what the child runs between clone and exec, in this
+//! order:
 //!
 //! 1. propagation of every mount (mount(2) `MS_REC | MS_PRIVATE` and friends on `/`), so
 //!    that nothing the child mounts reaches the parent's namespace;

@@ -350,6 +350,11 @@ impl Command {
     /// are seen by the parent. std's contract for `pre_exec` is similar (there the child has
     /// a copy of the memory instead). An error returned with an OS error code is reported
     /// by `spawn` as step "pre_exec hook"; other errors are reported as `EINVAL`.
+    ///
+    /// In a handshake spawn ([`id_maps`](Command::id_maps)) the spawning thread does not
+    /// sleep but writes the maps meanwhile: `f` must then also leave alone any memory that
+    /// thread may use, and must not close descriptors it did not open (the spawner learns
+    /// that the child exec'd from one of them closing).
     pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
     where
         F: FnMut() -> io::Result<()> + Send + Sync + 'static,
