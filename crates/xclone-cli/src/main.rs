@@ -6,6 +6,7 @@
 //! found. `explain` exits 0 when the kernel would accept the request and 1 when not.
 
 mod cmd;
+mod isolation;
 // Parts of the scaffold wait for `run`/`explain`; drop these allows when they are used.
 #[allow(dead_code)]
 mod exit;
@@ -40,10 +41,13 @@ enum Command {
     /// Print the manifest of a running process tree (--json for `restore`).
     Tree(cmd::tree::TreeArgs),
     /// Run a program as a child made with clone3 and exit with its status.
-    Run(cmd::run::RunArgs),
+    Run(Box<cmd::run::RunArgs>),
     /// Run a program inside a running process's namespaces and cgroup, as a child of xclone
     /// (nsenter's options; the target pinned by a pidfd).
     Enter(cmd::enter::EnterArgs),
+    /// PID 1 for `run --init`: runs the program, forwards signals, reaps orphans.
+    #[command(name = "__init", hide = true)]
+    Init(cmd::init::InitArgs),
 }
 
 fn main() {
@@ -61,8 +65,9 @@ fn main() {
         Command::Explain(a) => cmd::explain::run(a),
         Command::Restore(a) => cmd::restore::run(a),
         Command::Tree(a) => cmd::tree::run(a),
-        Command::Run(a) => cmd::run::run(a),
+        Command::Run(a) => cmd::run::run(*a),
         Command::Enter(a) => cmd::enter::run(a),
+        Command::Init(a) => cmd::init::run(a),
     };
     std::process::exit(code);
 }

@@ -2,11 +2,12 @@
 //! requested clone3 options, forward signals to it, and exit with its status.
 
 use crate::exit;
+use crate::isolation::{kernel_accepts, Ids, IsolationOpts, Resolved};
 use crate::options::{parse_signal, signal_name, CloneOpts};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use xclone::sys::fdnum::{dup_number, set_cloexec_number};
 use xclone::sys::signal::{self, SigSet, SignalFd, SI_KERNEL};
@@ -34,6 +35,8 @@ pub(crate) const FORWARDED: [i32; 6] = [
 pub struct RunArgs {
     #[command(flatten)]
     pub clone: CloneOpts,
+    #[command(flatten)]
+    pub isolation: IsolationOpts,
     /// Kill the program with SIG (default SIGKILL) when xclone dies (PR_SET_PDEATHSIG).
     #[arg(long, value_name = "SIG", num_args = 0..=1, require_equals = true,
           default_missing_value = "SIGKILL", value_parser = parse_signal)]
@@ -95,12 +98,12 @@ pub fn run(a: RunArgs) -> i32 {
             ))
         }
     };
-    let mut cmd = match build(&a) {
+    let (mut cmd, resolved) = match build(&a) {
         Ok(c) => c,
         Err(msg) => return exit::fail(msg),
     };
     if a.dry_run {
-        return dry_run(&cmd);
+        return dry_run(&cmd, &resolved);
     }
 
     // Block the forwarded signals before the child exists, so none is lost or kills xclone;
@@ -155,28 +158,36 @@ pub(crate) fn open_status_fd(fd: RawFd) -> io::Result<File> {
     Ok(File::from(owned))
 }
 
-fn build(a: &RunArgs) -> Result<Command, String> {
+fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
     let (program, args) = a.command.split_first().ok_or("no program given")?;
-    let mut cmd = Command::new(program);
-    cmd.args(args);
+    let o = &a.clone;
+    let resolved = a
+        .isolation
+        .resolve(o.clone_flags(), Ids::current(), kernel_accepts)?;
+    let mut cmd = if resolved.init {
+        init_command(program, args)?
+    } else {
+        let mut c = Command::new(program);
+        c.args(args);
+        c
+    };
     for (k, v) in &a.env {
         cmd.env(k, v);
     }
     if let Some(d) = &a.wd {
         cmd.current_dir(d);
     }
-    let o = &a.clone;
-    cmd.flags(o.clone_flags());
-    if let Some(sig) = o.exit_signal {
+    cmd.flags(resolved.flags);
+    cmd.isolation(resolved.isolation.clone());
+    if let Some(sig) = o.exit_signal.or(resolved.exit_signal) {
         cmd.exit_signal(sig);
     }
     if let Some(t) = &o.set_tid {
         cmd.set_tid(&t.0);
     }
     if let Some(dir) = &o.into_cgroup {
-        let f =
-            File::open(dir).map_err(|e| format!("open {}: {}", dir.display(), errno_text(&e)))?;
-        cmd.into_cgroup(OwnedFd::from(f));
+        let fd = xclone::isolate::open_cgroup2_dir(dir).map_err(|e| e.to_string())?;
+        cmd.into_cgroup(fd);
     }
     if let Some(sig) = a.kill_child {
         cmd.die_with_parent(Some(sig));
@@ -194,7 +205,30 @@ fn build(a: &RunArgs) -> Result<Command, String> {
         }
         cmd.fd_map(fd, child);
     }
-    Ok(cmd)
+    Ok((cmd, resolved))
+}
+
+/// `xclone __init -- PROGRAM ARGS…`, executed from this very binary through a descriptor
+/// opened now (so neither a new root nor new mounts can hide it).
+fn init_command(program: &OsString, args: &[OsString]) -> Result<Command, String> {
+    let exe = rustix::fs::open(
+        "/proc/self/exe",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| {
+        format!(
+            "--init: open /proc/self/exe: {}",
+            xclone::Errno(e.raw_os_error())
+        )
+    })?;
+    let mut c = Command::new("xclone");
+    c.program_fd(exe)
+        .arg("__init")
+        .arg("--")
+        .arg(program)
+        .args(args);
+    Ok(c)
 }
 
 /// `EBADF (Bad file descriptor)` for an OS error, else the error's text.
@@ -215,7 +249,10 @@ pub(crate) fn spawn_failed(e: &io::Error) -> i32 {
             } else {
                 format!("{} {}", se.step().name(), se.detail())
             };
-            eprintln!("xclone: {what}: {}", se.errno());
+            match se.hint() {
+                Some(h) => eprintln!("xclone: {what}: {} ({h})", se.errno()),
+                None => eprintln!("xclone: {what}: {}", se.errno()),
+            }
             match se.step() {
                 Step::Execve if se.is_not_found() => exit::NOT_FOUND,
                 Step::Execve => exit::CANNOT_EXECUTE,
@@ -304,7 +341,7 @@ pub(crate) fn json_ended(j: &mut File, status: ExitStatus) {
     let _ = writeln!(j, "{line}").and_then(|_| j.flush());
 }
 
-fn dry_run(cmd: &Command) -> i32 {
+fn dry_run(cmd: &Command, resolved: &Resolved) -> i32 {
     let args = cmd.get_clone_args();
     let mut pidfd_slot = -1;
     let enc = args.encode(Some(&mut pidfd_slot));
@@ -340,6 +377,7 @@ fn dry_run(cmd: &Command) -> i32 {
     if raw.flags & xclone::CloneFlags::CLEAR_SIGHAND.bits() != 0 && !cmd_asked_clear_sighand(cmd) {
         println!("  (CLONE_CLEAR_SIGHAND is added by the spawner; without it the child resets handlers itself)");
     }
+    print_isolation(cmd, resolved);
     match judge(cmd) {
         Ok((verdict, features)) => {
             println!();
@@ -351,6 +389,48 @@ fn dry_run(cmd: &Command) -> i32 {
             }
         }
         Err(e) => exit::fail(format!("cannot judge the request: {e}")),
+    }
+}
+
+/// What happens around the clone besides the clone_args: the maps handshake, the child's
+/// isolation steps, the init.
+fn print_isolation(cmd: &Command, resolved: &Resolved) {
+    let iso = cmd.get_isolation();
+    let mut lines = Vec::new();
+    if cmd.uses_handshake() {
+        lines.push(
+            "handshake spawn: CLONE_VM without CLONE_VFORK; the child waits on a socket until \
+             the parent has written its id maps"
+                .to_string(),
+        );
+        if let Some(m) = &iso.id_maps {
+            match xclone::isolate::MapPlan::prepare(m) {
+                Ok(plan) => {
+                    lines.extend(plan.describe().into_iter().map(|l| format!("parent: {l}")))
+                }
+                Err(e) => lines.push(format!("parent: cannot write the maps: {e}")),
+            }
+        }
+    }
+    lines.extend(
+        iso.describe_child_steps(cmd.no_new_privs_by_flag())
+            .into_iter()
+            .map(|l| format!("child: {l}")),
+    );
+    if resolved.init {
+        lines.push(
+            "exec: xclone __init (PID 1 of the new pid namespace: forwards signals to the \
+             program, reaps orphans), which runs the program as PID 2"
+                .into(),
+        );
+    }
+    lines.extend(resolved.notes.iter().cloned());
+    if !lines.is_empty() {
+        println!();
+        println!("isolation, in this order:");
+        for l in lines {
+            println!("  {l}");
+        }
     }
 }
 

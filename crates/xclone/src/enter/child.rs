@@ -60,10 +60,10 @@ impl PayloadPlan<'_, '_> {
             sc::setuid(0).map_err(|e| (Step::Setuid, 0, e))?;
         }
         if let Some(root) = self.root {
-            fchdir(root).map_err(|e| (Step::Chroot, 0, e))?;
-            chroot(c".").map_err(|e| (Step::Chroot, 0, e))?;
+            fchdir(root).map_err(|e| (Step::EnterRoot, 0, e))?;
+            chroot(c".").map_err(|e| (Step::EnterRoot, 0, e))?;
             if self.wd.is_none() {
-                sc::chdir(c"/").map_err(|e| (Step::Chroot, 0, e))?;
+                sc::chdir(c"/").map_err(|e| (Step::EnterRoot, 0, e))?;
             }
         }
         if let Some(wd) = self.wd {

@@ -1,8 +1,314 @@
 //! Isolation: namespaces, id maps, time offsets, cgroup placement and mounts. Each part is a
 //! parent-side preparation plus the child-side steps that the spawn plan schedules.
+//!
+//! The namespaces themselves are clone flags (`CLONE_NEW*`): the child is *created* inside
+//! them by the one clone3 call, so no extra fork is needed (util-linux `unshare` has to fork
+//! after `unshare(CLONE_NEWPID)`). What a namespace needs besides its flag is recorded in an
+//! [`Isolation`] on the [`Command`](crate::Command) and carried out around the clone:
+//!
+//! | what | who | when |
+//! |---|---|---|
+//! | uid/gid maps, `setgroups` ([`userns`]) | the parent (or `newuidmap`/`newgidmap`) | after the clone, while the child waits (handshake spawn) |
+//! | time offsets ([`timens`]) | the child, `/proc/self/timens_offsets` | before exec: a `CLONE_VM` child enters its new time namespace only at `execve` |
+//! | mount propagation, new root, `proc` ([`mounts`]) | the child | before exec |
+//! | host name | the child, `sethostname(2)` | before exec |
+//! | `no_new_privs` | the kernel (`CLONE_NNP`, Linux 7.1) or the child (`prctl`) | at clone / before exec |
+//! | cgroup ([`cgroup`]) | the kernel (`CLONE_INTO_CGROUP`) | at clone: the child is born in it |
+//!
+//! The child's steps run in this order, after the handshake and before the spawn's usual
+//! setup (signals, descriptors, identity, working directory, `pre_exec` hooks): time
+//! offsets, mount propagation, new root, `proc`, host name, `no_new_privs`.
 
+pub mod cgroup;
+pub mod error;
 pub mod idmap;
+pub mod init;
+pub mod mounts;
 pub mod timens;
+pub mod userns;
 
+pub use cgroup::{open_cgroup2_dir, Cgroup};
+pub use error::IsolationError;
 pub use idmap::{IdMap, IdMaps, IdRange, SetGroups};
+pub use mounts::{MountRequest, Propagation, RootMode};
 pub use timens::{ClockOffset, TimeOffsets};
+pub use userns::MapPlan;
+
+use crate::spawn::Step;
+use crate::sys::flags::CloneFlags;
+use crate::sys::isolate as si;
+use mounts::MountPlan;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+
+/// `HOST_NAME_MAX`.
+pub const HOST_NAME_MAX: usize = 64;
+
+/// What a [`Command`](crate::Command) asks for beyond the clone flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Isolation {
+    /// Maps of the new user namespace (needs `CLONE_NEWUSER`).
+    pub id_maps: Option<IdMaps>,
+    /// Offsets of the new time namespace (needs `CLONE_NEWTIME`).
+    pub time_offsets: TimeOffsets,
+    pub mounts: MountRequest,
+    /// Host name in the new UTS namespace (needs `CLONE_NEWUTS`).
+    pub hostname: Option<OsString>,
+    /// Set `no_new_privs` on the child: `CLONE_NNP` where the kernel has it, else
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` in the child before exec (same effect for the program).
+    pub no_new_privs: bool,
+}
+
+impl Isolation {
+    pub fn is_empty(&self) -> bool {
+        *self == Isolation::default()
+    }
+
+    /// Whether the spawn needs the parent to act while the child waits (id maps).
+    pub fn needs_handshake(&self) -> bool {
+        self.id_maps.as_ref().is_some_and(|m| !m.is_empty())
+    }
+
+    /// What the request lacks among the clone `flags` for these settings to make sense
+    /// (`None`: nothing).
+    pub fn check(&self, flags: CloneFlags) -> Result<(), String> {
+        let has = |f: CloneFlags| flags.intersects(f);
+        if self.id_maps.as_ref().is_some_and(|m| !m.is_empty()) && !has(CloneFlags::NEWUSER) {
+            return Err("id maps need a new user namespace (CLONE_NEWUSER)".into());
+        }
+        if !self.time_offsets.is_empty() && !has(CloneFlags::NEWTIME) {
+            return Err("time offsets need a new time namespace (CLONE_NEWTIME)".into());
+        }
+        if let Some(h) = &self.hostname {
+            if !has(CloneFlags::NEWUTS) {
+                return Err(
+                    "a host name needs a new UTS namespace (CLONE_NEWUTS), or it would rename \
+                     the parent's host"
+                        .into(),
+                );
+            }
+            if h.len() > HOST_NAME_MAX {
+                return Err(format!(
+                    "host name {h:?} is longer than {HOST_NAME_MAX} bytes"
+                ));
+            }
+        }
+        if self.mounts.needs_mount_namespace() && !has(CloneFlags::NEWNS | CloneFlags::EMPTY_MNTNS)
+        {
+            return Err(
+                "mount propagation, a new proc and pivot_root need a new mount namespace \
+                 (CLONE_NEWNS), or they would change the parent's mounts"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Isolation {
+    /// The child's isolation steps in the order it runs them, one line each (for dry runs).
+    /// `nnp_by_flag`: `no_new_privs` is carried by `CLONE_NNP`.
+    pub fn describe_child_steps(&self, nnp_by_flag: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.time_offsets.is_empty() {
+            out.push(format!(
+                "write '{}' to /proc/self/timens_offsets (before exec: the program starts in \
+                 the new time namespace with these offsets)",
+                self.time_offsets
+                    .to_proc_text()
+                    .trim_end()
+                    .replace('\n', ", ")
+            ));
+        }
+        let m = &self.mounts;
+        if let Some(p) = m.propagation.filter(|p| *p != Propagation::Unchanged) {
+            out.push(format!("make every mount {p} (mount / with MS_REC)"));
+        }
+        match &m.root {
+            Some((d, RootMode::Chroot)) => out.push(format!("chroot {}; chdir /", d.display())),
+            Some((d, RootMode::PivotRoot)) => out.push(format!(
+                "bind-mount {0} onto itself, pivot_root {0}, detach the old root; chdir /",
+                d.display()
+            )),
+            None => {}
+        }
+        if let Some(d) = &m.proc_dir {
+            out.push(format!(
+                "mount proc on {} (nosuid,nodev,noexec)",
+                d.display()
+            ));
+        }
+        if let Some(h) = &self.hostname {
+            out.push(format!("sethostname {}", h.to_string_lossy()));
+        }
+        if self.no_new_privs && !nnp_by_flag {
+            out.push("prctl(PR_SET_NO_NEW_PRIVS, 1)".into());
+        }
+        out
+    }
+}
+
+/// The child's isolation steps, prepared before the clone.
+#[derive(Debug, Default)]
+pub(crate) struct ChildSteps {
+    pub time_offsets: Option<Vec<u8>>,
+    pub mounts: MountPlan,
+    pub hostname: Option<Vec<u8>>,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` in the child (when `CLONE_NNP` is not used).
+    pub no_new_privs: bool,
+}
+
+/// A failed child step: which, which item of it, errno.
+pub(crate) type StepFail = (Step, usize, i32);
+
+impl ChildSteps {
+    pub(crate) fn prepare(iso: &Isolation, nnp_by_flag: bool) -> Result<Self, String> {
+        Ok(ChildSteps {
+            time_offsets: (!iso.time_offsets.is_empty())
+                .then(|| iso.time_offsets.to_proc_text().into_bytes()),
+            mounts: MountPlan::prepare(&iso.mounts)?,
+            hostname: iso.hostname.as_ref().map(|h| h.as_bytes().to_vec()),
+            no_new_privs: iso.no_new_privs && !nnp_by_flag,
+        })
+    }
+
+    /// Runs in the `CLONE_VM` child between clone and exec: raw calls on prepared data.
+    pub(crate) fn run(&self) -> Result<(), StepFail> {
+        if let Some(text) = &self.time_offsets {
+            // The new time namespace is this child's for-children one until execve, and
+            // nobody has entered it yet: its offsets can still be written.
+            si::write_file(c"/proc/self/timens_offsets", text)
+                .map_err(|e| (Step::TimeOffsets, 0, e))?;
+        }
+        self.mounts.apply()?;
+        if let Some(name) = &self.hostname {
+            si::sethostname(name).map_err(|e| (Step::Sethostname, 0, e))?;
+        }
+        if self.no_new_privs {
+            si::set_no_new_privs().map_err(|e| (Step::NoNewPrivs, 0, e))?;
+        }
+        Ok(())
+    }
+
+    /// What a failed step was working on, for the message.
+    pub(crate) fn describe(&self, step: Step, index: usize) -> String {
+        match step {
+            Step::TimeOffsets => self
+                .time_offsets
+                .as_deref()
+                .map(|t| {
+                    format!(
+                        "/proc/self/timens_offsets '{}'",
+                        String::from_utf8_lossy(t).trim_end().replace('\n', ", ")
+                    )
+                })
+                .unwrap_or_default(),
+            Step::Sethostname => self
+                .hostname
+                .as_deref()
+                .map(|h| String::from_utf8_lossy(h).into_owned())
+                .unwrap_or_default(),
+            _ => mounts::describe(step, index, &self.mounts),
+        }
+    }
+}
+
+/// A hint for the usual cause of a failed isolation step, if there is one to give.
+pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
+    match (step, errno) {
+        (Step::TimeOffsets, libc::EPERM) => Some(
+            "time offsets need CAP_SYS_TIME over the new time namespace: run as root or add \
+             a user namespace (-U)",
+        ),
+        (Step::TimeOffsets, libc::EACCES) => {
+            Some("the time namespace was entered already, its offsets are frozen")
+        }
+        (Step::TimeOffsets, libc::ERANGE) => Some(
+            "the clock plus the offset must stay between 0 and about 146 years (negative \
+             offsets larger than the uptime are refused)",
+        ),
+        (Step::Sethostname, libc::EPERM) => {
+            Some("sethostname needs CAP_SYS_ADMIN over the UTS namespace: add -U or run as root")
+        }
+        (Step::Handshake, _) => Some("the parent went away before it released the child"),
+        _ => mounts::hint(step, errno),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_name_the_missing_namespace() {
+        let mut iso = Isolation {
+            id_maps: Some(IdMaps::root(0, 0)),
+            ..Default::default()
+        };
+        assert!(iso.needs_handshake());
+        assert!(iso
+            .check(CloneFlags::empty())
+            .unwrap_err()
+            .contains("CLONE_NEWUSER"));
+        assert!(iso.check(CloneFlags::NEWUSER).is_ok());
+        iso.hostname = Some("h".into());
+        assert!(iso
+            .check(CloneFlags::NEWUSER)
+            .unwrap_err()
+            .contains("CLONE_NEWUTS"));
+        iso.hostname = Some("x".repeat(65).into());
+        assert!(iso
+            .check(CloneFlags::NEWUSER | CloneFlags::NEWUTS)
+            .unwrap_err()
+            .contains("longer than 64"));
+        let t = Isolation {
+            time_offsets: TimeOffsets {
+                monotonic: Some("1".parse().unwrap()),
+                boottime: None,
+            },
+            ..Default::default()
+        };
+        assert!(t
+            .check(CloneFlags::empty())
+            .unwrap_err()
+            .contains("CLONE_NEWTIME"));
+        let m = Isolation {
+            mounts: MountRequest {
+                proc_dir: Some("/proc".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(m
+            .check(CloneFlags::NEWPID)
+            .unwrap_err()
+            .contains("CLONE_NEWNS"));
+        assert!(m.check(CloneFlags::NEWNS).is_ok());
+        assert!(Isolation::default().is_empty());
+    }
+
+    #[test]
+    fn child_steps_prepared() {
+        let iso = Isolation {
+            time_offsets: TimeOffsets {
+                monotonic: Some("-1.5".parse().unwrap()),
+                boottime: None,
+            },
+            hostname: Some("box".into()),
+            no_new_privs: true,
+            ..Default::default()
+        };
+        let s = ChildSteps::prepare(&iso, false).unwrap();
+        assert_eq!(
+            s.time_offsets.as_deref(),
+            Some(&b"monotonic -2 500000000\n"[..])
+        );
+        assert_eq!(s.hostname.as_deref(), Some(&b"box"[..]));
+        assert!(s.no_new_privs);
+        assert!(!ChildSteps::prepare(&iso, true).unwrap().no_new_privs);
+        assert_eq!(
+            s.describe(Step::TimeOffsets, 0),
+            "/proc/self/timens_offsets 'monotonic -2 500000000'"
+        );
+    }
+}

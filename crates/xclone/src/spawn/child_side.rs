@@ -7,12 +7,17 @@
 //! panic, no libc. A failure is written into the plan's report slot and the child exits
 //! with [`SETUP_FAILED`].
 //!
-//! The steps run in a fixed order, each a small function; a step that must wait for the
-//! parent (say, for id maps to be written) slots in as one more function in [`run`].
+//! The steps run in a fixed order, each a small function: in a handshake spawn the wait for
+//! the parent (which writes the id maps meanwhile), then the isolation steps
+//! ([`crate::isolate`]), then the usual setup, then exec.
+//!
+//! In a handshake spawn the parent runs concurrently: the child still touches nothing but
+//! its plan (which the parent leaves alone until the child exec'd or exited) and its stack.
 
 use super::plan::{ChildPlan, FdPlan};
 use super::report::Step;
 use crate::sys::child as sc;
+use crate::sys::isolate as isys;
 use crate::sys::signal;
 use crate::sys::vfork::VforkChild;
 
@@ -40,6 +45,8 @@ pub(crate) fn run(p: &mut ChildPlan<'_>) -> Fail {
 }
 
 fn setup(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
+    handshake(p)?;
+    p.isolation.run()?;
     reset_signal_dispositions(p)?;
     sessions(p)?;
     map_fds(&mut p.fds)?;
@@ -50,6 +57,21 @@ fn setup(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
     }
     signal::set_mask(&p.signals.mask).map_err(|e| (Step::SignalMask, 0, e))?;
     run_hooks(p)
+}
+
+/// In a handshake spawn: wait until the parent has written the id maps. The parent's end is
+/// closed first, so that a parent that dies makes the read end with end of file instead of
+/// blocking for ever.
+fn handshake(p: &ChildPlan<'_>) -> Result<(), Fail> {
+    if let Some(h) = p.handshake {
+        let _ = isys::close(h.parent_end);
+        match isys::read_byte(h.child_end) {
+            Ok(true) => {}
+            Ok(false) => return Err((Step::Handshake, 0, libc::EPIPE)),
+            Err(e) => return Err((Step::Handshake, 0, e)),
+        }
+    }
+    Ok(())
 }
 
 fn reset_signal_dispositions(p: &ChildPlan<'_>) -> Result<(), Fail> {
@@ -160,6 +182,9 @@ fn run_hooks(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
 /// else works, any other error stops the search.
 fn exec(p: &ChildPlan<'_>) -> Fail {
     let e = &p.exec;
+    if let Some(fd) = e.fd {
+        return (Step::Execve, 0, isys::execveat_fd(fd, &e.argv, &e.envp));
+    }
     let mut eacces: Option<usize> = None;
     let mut last = (0usize, libc::ENOENT);
     for (i, path) in e.candidates.iter().enumerate() {

@@ -6,6 +6,7 @@
 use super::child::{Child, Output};
 use crate::args::CloneArgs;
 use crate::fallback::FallbackPolicy;
+use crate::isolate::{IdMaps, Isolation, Propagation, RootMode, TimeOffsets};
 use crate::pidfd::ExitStatus;
 use crate::sys::flags::CloneFlags;
 use crate::sys::signal::SigSet;
@@ -153,6 +154,8 @@ pub struct Command {
     pub(crate) death_signal: Option<i32>,
     pub(crate) kill_on_drop: bool,
     pub(crate) fallback: FallbackPolicy,
+    pub(crate) isolation: Isolation,
+    pub(crate) program_fd: Option<OwnedFd>,
     /// A builder error reported by every `spawn` (as std does for NUL bytes).
     pub(crate) deferred: Option<(io::ErrorKind, String)>,
 }
@@ -168,6 +171,7 @@ impl fmt::Debug for Command {
             .field("exit_signal", &self.exit_signal)
             .field("fd_maps", &self.fd_maps)
             .field("pre_exec_hooks", &self.hooks.len())
+            .field("isolation", &self.isolation)
             .finish_non_exhaustive()
     }
 }
@@ -202,6 +206,8 @@ impl Command {
             death_signal: None,
             kill_on_drop: false,
             fallback: FallbackPolicy::Auto,
+            isolation: Isolation::default(),
+            program_fd: None,
             deferred: None,
         }
     }
@@ -344,6 +350,11 @@ impl Command {
     /// are seen by the parent. std's contract for `pre_exec` is similar (there the child has
     /// a copy of the memory instead). An error returned with an OS error code is reported
     /// by `spawn` as step "pre_exec hook"; other errors are reported as `EINVAL`.
+    ///
+    /// In a handshake spawn ([`id_maps`](Command::id_maps)) the spawning thread does not
+    /// sleep but writes the maps meanwhile: `f` must then also leave alone any memory that
+    /// thread may use, and must not close descriptors it did not open (the spawner learns
+    /// that the child exec'd from one of them closing).
     pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
     where
         F: FnMut() -> io::Result<()> + Send + Sync + 'static,
@@ -477,6 +488,112 @@ impl Command {
         self
     }
 
+    // --- isolation (see crate::isolate) ---
+
+    /// Everything beyond the clone flags at once (replaces what the single setters below
+    /// recorded).
+    pub fn isolation(&mut self, iso: Isolation) -> &mut Self {
+        self.isolation = iso;
+        self
+    }
+
+    /// The uid and gid maps (and `setgroups`) of the child's new user namespace
+    /// (user_namespaces(7); needs `CLONE_NEWUSER`).
+    ///
+    /// The parent writes them while the child waits, so the program starts with its ids
+    /// mapped: the spawn becomes a *handshake spawn* — `CLONE_VM` without `CLONE_VFORK`, the
+    /// child blocked on a socket until the parent has written `/proc/PID/setgroups`,
+    /// `gid_map` and `uid_map` (or run `newuidmap`/`newgidmap` for ranges an unprivileged
+    /// caller may not write itself; see [`crate::isolate::userns`]) — and `spawn` returns
+    /// once the child has exec'd. Like the vfork spawn it copies no memory.
+    pub fn id_maps(&mut self, maps: IdMaps) -> &mut Self {
+        self.isolation.id_maps = Some(maps);
+        self
+    }
+
+    /// Offsets of `CLOCK_MONOTONIC` and `CLOCK_BOOTTIME` in the child's new time namespace
+    /// (time_namespaces(7); needs `CLONE_NEWTIME`). The child writes them to
+    /// `/proc/self/timens_offsets` before exec — a `CLONE_VM` child enters its new time
+    /// namespace only at `execve` — so the program's first instruction sees them.
+    pub fn time_offsets(&mut self, offsets: TimeOffsets) -> &mut Self {
+        self.isolation.time_offsets = offsets;
+        self
+    }
+
+    /// Propagation of every mount in the child's new mount namespace, set recursively on
+    /// `/` (mount_namespaces(7); needs `CLONE_NEWNS`). Unset, mounts keep what they had
+    /// (util-linux `unshare -m` makes them private; so does `xclone run -m`).
+    pub fn mount_propagation(&mut self, p: Propagation) -> &mut Self {
+        self.isolation.mounts.propagation = Some(p);
+        self
+    }
+
+    /// Mounts a fresh `proc` on `dir` in the child (`nosuid,nodev,noexec`; needs
+    /// `CLONE_NEWNS`). It shows the child's pid namespace: with `CLONE_NEWPID`, only the
+    /// child's own tree. With [`root`](Self::root), `dir` is inside the new root.
+    pub fn mount_proc(&mut self, dir: impl AsRef<Path>) -> &mut Self {
+        self.isolation.mounts.proc_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Changes the child's root directory to `dir` before exec, with `chroot(2)` or
+    /// `pivot_root(2)` (the latter needs `CLONE_NEWNS`); the working directory becomes the
+    /// new `/` (then [`current_dir`](Self::current_dir), if set, inside it). `PATH` search
+    /// results are looked up inside the new root.
+    pub fn root(&mut self, dir: impl AsRef<Path>, mode: RootMode) -> &mut Self {
+        self.isolation.mounts.root = Some((dir.as_ref().to_path_buf(), mode));
+        self
+    }
+
+    /// The host name in the child's new UTS namespace (`sethostname(2)`; needs
+    /// `CLONE_NEWUTS`).
+    pub fn hostname(&mut self, name: impl AsRef<OsStr>) -> &mut Self {
+        self.isolation.hostname = Some(name.as_ref().to_os_string());
+        self
+    }
+
+    /// Sets `no_new_privs` on the child (prctl(2)): with `CLONE_NNP` where the kernel has it
+    /// (Linux 7.1, decided by [`Features::probe`](crate::Features::probe)), else by
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` in the child just before exec — the same for the program.
+    pub fn no_new_privs(&mut self, on: bool) -> &mut Self {
+        self.isolation.no_new_privs = on;
+        self
+    }
+
+    /// Executes this open file (`execveat(fd, "", …, AT_EMPTY_PATH)`; an `O_PATH` descriptor
+    /// will do) instead of looking the program up; `argv[0]` stays the program name. The
+    /// file is then found even when the child's root or mounts changed.
+    pub fn program_fd(&mut self, fd: OwnedFd) -> &mut Self {
+        self.program_fd = Some(fd);
+        self
+    }
+
+    /// The isolation recorded so far.
+    pub fn get_isolation(&self) -> &Isolation {
+        &self.isolation
+    }
+
+    /// Whether `no_new_privs` goes through `CLONE_NNP` (else through `prctl` in the child).
+    pub fn no_new_privs_by_flag(&self) -> bool {
+        self.isolation.no_new_privs && crate::Features::probe().clone3_accepts(CloneFlags::NNP)
+    }
+
+    /// The flags of the clone request: the recorded ones, plus `CLONE_NNP` when it carries
+    /// [`no_new_privs`](Self::no_new_privs).
+    pub(crate) fn request_flags(&self) -> CloneFlags {
+        if self.no_new_privs_by_flag() {
+            self.flags | CloneFlags::NNP
+        } else {
+            self.flags
+        }
+    }
+
+    /// Whether the spawn is a handshake spawn (`CLONE_VM` without `CLONE_VFORK`: the parent
+    /// writes id maps while the child waits), see [`id_maps`](Self::id_maps).
+    pub fn uses_handshake(&self) -> bool {
+        self.isolation.needs_handshake()
+    }
+
     // --- getters ---
 
     pub fn get_program(&self) -> &OsStr {
@@ -507,11 +624,15 @@ impl Command {
 
     /// The clone3 request a spawn makes first (without the stack and pidfd pointers, which
     /// are filled in at the call): the recorded flags plus `CLONE_VM | CLONE_VFORK |
-    /// CLONE_PIDFD`, and `CLONE_CLEAR_SIGHAND` unless this kernel is known to refuse it (then
+    /// CLONE_PIDFD` (without `CLONE_VFORK` for a [handshake spawn](Self::uses_handshake)),
+    /// `CLONE_NNP` for [`no_new_privs`](Self::no_new_privs) where the kernel has it, and `CLONE_CLEAR_SIGHAND` unless this kernel is known to refuse it (then
     /// the child resets its handlers itself).
     pub fn get_clone_args(&self) -> CloneArgs<'_> {
         let mut a = CloneArgs::new()
-            .flags(self.flags | super::first_attempt_flags())
+            .flags(super::attempt_flags(
+                self.request_flags(),
+                self.uses_handshake(),
+            ))
             .exit_signal(self.exit_signal)
             .set_tid(self.set_tid.clone());
         if let Some(fd) = &self.cgroup {

@@ -21,7 +21,9 @@ use crate::pidfd::PidFd;
 use crate::sys::abi::{CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 use crate::sys::flags::CloneFlags;
 use crate::sys::stack::{return_spawn_stack, take_spawn_stack, ChildStack};
-use crate::sys::vfork::{spawn_vfork, CloneCall, Spawned};
+use crate::sys::vfork::{
+    spawn_handshake, spawn_vfork, CloneCall, HandshakeError, HandshakeSocket, Spawned,
+};
 use command::StdioDefault;
 use plan::Prepared;
 use report::Report;
@@ -50,6 +52,17 @@ pub(crate) fn first_attempt_flags() -> CloneFlags {
     }
 }
 
+/// The flag word of the first clone3 attempt for `requested` flags: a handshake spawn (the
+/// parent runs while the child waits) has no `CLONE_VFORK`.
+pub(crate) fn attempt_flags(requested: CloneFlags, handshake: bool) -> CloneFlags {
+    let f = requested | first_attempt_flags();
+    if handshake {
+        f - CloneFlags::VFORK
+    } else {
+        f
+    }
+}
+
 pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Child> {
     let mut p = plan::prepare(cmd, defaults)?;
     let stack = take_spawn_stack()?;
@@ -66,9 +79,15 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Chi
     if let Some((step, errno)) = p.child.report.failure {
         // The child exited without exec'ing; reap it so it does not linger as a zombie.
         let _ = pidfd.wait();
-        return Err(
-            SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno).into(),
-        );
+        let mut e = SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno);
+        if step == Step::Execve && errno == libc::ENOENT && p.child.exec.fd.is_some() {
+            e = e.with_hint(
+                "the file itself was open; what is missing is its interpreter under the \
+                 child's root: the ELF loader and libraries of a dynamically linked program, \
+                 or the #! program of a script",
+            );
+        }
+        return Err(e.into());
     }
     let pipes = std::mem::take(&mut p.pipes);
     Ok(Child::new(
@@ -116,6 +135,16 @@ pub(crate) fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> 
             .map(|d| String::from_utf8_lossy(d.to_bytes()).into_owned())
             .unwrap_or_default(),
         Step::PreExec => format!("#{index}"),
+        Step::TimeOffsets
+        | Step::MountPropagation
+        | Step::Chroot
+        | Step::PivotRoot
+        | Step::MountProc
+        | Step::Sethostname => c.isolation.describe(step, index),
+        Step::Execve if c.exec.fd.is_some() => format!(
+            "{} (from a descriptor)",
+            String::from_utf8_lossy(p.program.as_bytes())
+        ),
         Step::Execve if p.path_searched && errno == libc::ENOENT => format!(
             "{} (searched PATH)",
             String::from_utf8_lossy(p.program.as_bytes())
@@ -130,6 +159,14 @@ pub(crate) fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> 
     }
 }
 
+/// Why one clone attempt failed.
+enum Failed {
+    /// The clone call (nothing was created).
+    Clone(i32),
+    /// The parent's side of a handshake spawn (the child was killed and reaped).
+    Parent(io::Error),
+}
+
 /// The clone call itself: clone3 (with `CLONE_CLEAR_SIGHAND` where the kernel has it), or the
 /// clone(2) fallback where clone3 is unusable and the policy allows it.
 fn launch(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
@@ -140,22 +177,55 @@ fn launch(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
     if !skip_clone3 {
         match launch_clone3(p, stack) {
             Ok(s) => return Ok(s),
-            Err(errno)
+            Err(Failed::Parent(e)) => return Err(e),
+            Err(Failed::Clone(errno))
                 if fallback::should_fall_back(errno, policy, fallback::clone3_availability) =>
             {
                 fallback::mark_clone3_unusable(errno);
             }
-            Err(errno) => return Err(explained_clone3_error(&p.clone, errno).into()),
+            Err(Failed::Clone(errno)) => return Err(explained_clone3_error(&p.clone, errno).into()),
         }
     }
     launch_clone(p, stack)
+}
+
+/// One clone: the vfork spawn, or the handshake spawn in which the parent writes the id maps
+/// while the child waits.
+fn clone_once(
+    child: &mut plan::ChildPlan<'_>,
+    handshake: Option<&mut HandshakeSocket>,
+    maps: Option<&crate::isolate::MapPlan>,
+    call: CloneCall<'_>,
+    stack: &ChildStack,
+) -> Result<Spawned, Failed> {
+    let Some(sock) = handshake else {
+        return spawn_vfork(call, child, stack).map_err(Failed::Clone);
+    };
+    let between = |s: &Spawned| -> io::Result<()> {
+        match maps {
+            Some(m) => m.apply(s.pid as u32).map_err(io::Error::from),
+            None => Ok(()),
+        }
+    };
+    match spawn_handshake(call, child, stack, sock, between) {
+        Ok(s) => Ok(s),
+        Err(HandshakeError::Clone(e)) => Err(Failed::Clone(e)),
+        Err(HandshakeError::Parent { spawned, error }) => {
+            // The child was killed; reap it so it does not linger as a zombie.
+            if let Some(pid) = rustix::process::Pid::from_raw(spawned.pid) {
+                let wall = rustix::process::WaitOptions::from_bits_retain(0x4000_0000);
+                let _ = rustix::process::waitpid(Some(pid), wall);
+            }
+            Err(Failed::Parent(error))
+        }
+    }
 }
 
 /// The kernel's refusal with the validator's account of it (cause and fix), computed only
 /// on this failure path so that a successful spawn never reads `/proc`.
 fn explained_clone3_error(req: &plan::CloneRequest<'_>, errno: i32) -> Error {
     let mut args = crate::CloneArgs::new()
-        .flags(req.flags | first_attempt_flags())
+        .flags(attempt_flags(req.flags, req.handshake))
         .exit_signal(req.exit_signal)
         .set_tid(req.set_tid.to_vec());
     if let Some(fd) = req.cgroup {
@@ -164,7 +234,7 @@ fn explained_clone3_error(req: &plan::CloneRequest<'_>, errno: i32) -> Error {
     crate::validate::clone3_error(&args, crate::Errno(errno))
 }
 
-fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, i32> {
+fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, Failed> {
     let req = &p.clone;
     let user_clear = req.flags.contains(CloneFlags::CLEAR_SIGHAND);
     let mut implicit_clear = !user_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) != NO;
@@ -189,7 +259,13 @@ fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, i3
             cgroup: req.cgroup,
             size,
         };
-        match spawn_vfork(call, &mut p.child, stack) {
+        match clone_once(
+            &mut p.child,
+            p.handshake.as_mut(),
+            p.maps.as_ref(),
+            call,
+            stack,
+        ) {
             Ok(s) => {
                 if implicit_clear {
                     CLEAR_SIGHAND.store(YES, Ordering::Relaxed);
@@ -199,7 +275,7 @@ fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, i3
                 }
                 return Ok(s);
             }
-            Err(libc::EINVAL)
+            Err(Failed::Clone(libc::EINVAL))
                 if implicit_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) == UNKNOWN =>
             {
                 implicit_clear = false;
@@ -220,8 +296,17 @@ fn launch_clone(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned>
     .map_err(io::Error::from)?;
     p.child.signals.kernel_cleared = false;
     p.child.report = Report::default();
-    spawn_vfork(CloneCall::Legacy { flags: word }, &mut p.child, stack)
-        .map_err(|e| Error::os("clone", crate::Errno(e)).into())
+    match clone_once(
+        &mut p.child,
+        p.handshake.as_mut(),
+        p.maps.as_ref(),
+        CloneCall::Legacy { flags: word },
+        stack,
+    ) {
+        Ok(s) => Ok(s),
+        Err(Failed::Clone(e)) => Err(Error::os("clone", crate::Errno(e)).into()),
+        Err(Failed::Parent(e)) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 
 use super::command::{Command, EnvChanges, Hook, StdioDefault, StdioKind};
 use super::report::Report;
+use crate::isolate::{ChildSteps, MapPlan};
 use crate::sys::cstr_array::{CStrArray, CStrArrayBuilder};
 use crate::sys::flags::CloneFlags;
 use crate::sys::signal::SigSet;
+use crate::sys::vfork::HandshakeSocket;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -81,12 +83,25 @@ pub(crate) struct DeathSignal {
 pub(crate) struct ExecPlan {
     /// Paths to try in order (one unless the program is searched in `PATH`).
     pub candidates: CStrArray,
+    /// Execute this descriptor instead (`execveat(fd, "", …, AT_EMPTY_PATH)`).
+    pub fd: Option<RawFd>,
     pub argv: CStrArray,
     pub envp: CStrArray,
 }
 
+/// The child's descriptors of a handshake spawn (see `sys::vfork::spawn_handshake`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HandshakeFds {
+    /// Read the go byte here; kept open until exec.
+    pub child_end: RawFd,
+    /// The parent's end, closed in the child first thing.
+    pub parent_end: RawFd,
+}
+
 /// What the child reads (and the report it writes).
 pub(crate) struct ChildPlan<'a> {
+    pub handshake: Option<HandshakeFds>,
+    pub isolation: ChildSteps,
     pub signals: SignalPlan,
     pub setsid: bool,
     pub pgroup: Option<i32>,
@@ -123,12 +138,20 @@ pub(crate) struct Prepared<'a> {
     pub path_searched: bool,
     pub clone: CloneRequest<'a>,
     pub kill_on_drop: bool,
+    /// How the parent writes the id maps during a handshake spawn.
+    pub maps: Option<MapPlan>,
+    /// The socket of a handshake spawn.
+    pub handshake: Option<HandshakeSocket>,
 }
 
 /// The clone3 fields a spawn passes through.
 #[derive(Debug)]
 pub(crate) struct CloneRequest<'a> {
+    /// The recorded flags (plus `CLONE_NNP` where it carries no_new_privs), without what
+    /// the spawner adds.
     pub flags: CloneFlags,
+    /// A handshake spawn (no `CLONE_VFORK`).
+    pub handshake: bool,
     pub exit_signal: u64,
     pub set_tid: &'a [i32],
     pub cgroup: Option<std::os::fd::BorrowedFd<'a>>,
@@ -156,6 +179,18 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
             forbidden.to_names_string()
         )));
     }
+
+    let flags = cmd.request_flags();
+    cmd.isolation.check(flags).map_err(invalid)?;
+    // CLONE_NNP (added by request_flags where the kernel has it, or asked for directly)
+    // makes the child's prctl unnecessary.
+    let isolation =
+        ChildSteps::prepare(&cmd.isolation, flags.contains(CloneFlags::NNP)).map_err(invalid)?;
+    let handshake = cmd.isolation.needs_handshake();
+    let id_map_plan = match (&cmd.isolation.id_maps, handshake) {
+        (Some(m), true) => Some(MapPlan::prepare(m).map_err(io::Error::from)?),
+        _ => None,
+    };
 
     // Exec: argv, envp, candidates.
     let mut argv =
@@ -242,6 +277,46 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         });
     }
 
+    // Descriptors the child must still hold at exec (the handshake socket, the program
+    // file) are moved above every mapping target, so no mapping closes them early.
+    let above = maps
+        .iter()
+        .map(|m| m.dst)
+        .max()
+        .unwrap_or(2)
+        .saturating_add(1);
+    let clear_of_targets = |fd: OwnedFd| -> io::Result<OwnedFd> {
+        if maps.iter().any(|m| m.dst == fd.as_raw_fd()) {
+            Ok(rustix::io::fcntl_dupfd_cloexec(&fd, above)?)
+        } else {
+            Ok(fd)
+        }
+    };
+    let mut sock = if handshake {
+        Some(HandshakeSocket::new()?)
+    } else {
+        None
+    };
+    let mut handshake_fds = None;
+    if let Some(s) = sock.as_mut() {
+        if let Some(c) = s.child.take() {
+            s.child = Some(clear_of_targets(c)?);
+        }
+        handshake_fds = s.child.as_ref().map(|c| HandshakeFds {
+            child_end: c.as_raw_fd(),
+            parent_end: s.parent.as_raw_fd(),
+        });
+    }
+    let exec_fd = match &cmd.program_fd {
+        Some(fd) => {
+            let fd = clear_of_targets(fd.try_clone()?)?;
+            let n = fd.as_raw_fd();
+            child_owned.push(fd);
+            Some(n)
+        }
+        None => None,
+    };
+
     let death_signal = cmd.death_signal.map(|signal| DeathSignal {
         signal,
         expected_ppid: if cmd.flags.contains(CloneFlags::NEWPID) {
@@ -257,6 +332,8 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         cmd.uid.is_some() && cmd.groups.is_none() && rustix::process::getuid().is_root();
 
     let child = ChildPlan {
+        handshake: handshake_fds,
+        isolation,
         signals: SignalPlan {
             kernel_cleared: false,
             reset_ignored: cmd.reset_ignored_signals,
@@ -275,6 +352,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         hooks: &mut cmd.hooks,
         exec: ExecPlan {
             candidates,
+            fd: exec_fd,
             argv: argv.finish(),
             envp,
         },
@@ -287,13 +365,16 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         program: &cmd.program,
         path_searched,
         clone: CloneRequest {
-            flags: cmd.flags,
+            flags,
+            handshake,
             exit_signal: cmd.exit_signal,
             set_tid: &cmd.set_tid,
             cgroup: cmd.cgroup.as_ref().map(std::os::fd::AsFd::as_fd),
             fallback: cmd.fallback,
         },
         kill_on_drop: cmd.kill_on_drop,
+        maps: id_map_plan,
+        handshake: sock,
     })
 }
 

@@ -5,9 +5,9 @@
 //! the plan — no pipe, no extra system call. The child fills it in just before it exits;
 //! after a successful exec it stays empty.
 //!
-//! (A variant where the parent runs on while the child waits — needed to write user
-//! namespace id maps — would add a close-on-exec pipe whose EOF says "exec'd"; the slot
-//! stays the place where the failure is described.)
+//! In the handshake variant (the parent writes user-namespace id maps while the child waits)
+//! the parent runs on, and learns that the child exec'd or exited from the end of file on a
+//! close-on-exec socket; the slot stays the place where the failure is described.
 
 use crate::errno::Errno;
 use std::fmt;
@@ -17,6 +17,22 @@ use std::io;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Step {
+    /// Waiting for the parent to write the user-namespace id maps (handshake spawn).
+    Handshake,
+    /// Writing `/proc/self/timens_offsets` (time-namespace offsets).
+    TimeOffsets,
+    /// Setting the propagation of every mount (`mount(NULL, "/", NULL, MS_REC|MS_…)`).
+    MountPropagation,
+    /// Changing root with `chroot(2)`.
+    Chroot,
+    /// Changing root with `pivot_root(2)`.
+    PivotRoot,
+    /// Mounting a fresh `proc`.
+    MountProc,
+    /// `sethostname()`.
+    Sethostname,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)`.
+    NoNewPrivs,
     /// `prctl(PR_SET_PDEATHSIG)`.
     DieWithParent,
     /// The parent was gone by the time the death signal was armed.
@@ -46,7 +62,7 @@ pub enum Step {
     /// `setns()` into a target's namespaces (`enter`).
     Setns,
     /// `fchdir()` + `chroot(".")` into a target's root directory (`enter`).
-    Chroot,
+    EnterRoot,
     /// `fchdir()` into a target's working directory (`enter`).
     EnterDir,
 }
@@ -55,6 +71,14 @@ impl Step {
     /// The system call or action, as messages name it.
     pub fn name(self) -> &'static str {
         match self {
+            Step::Handshake => "waiting for the id maps",
+            Step::TimeOffsets => "write",
+            Step::MountPropagation => "mount propagation",
+            Step::Chroot => "chroot",
+            Step::PivotRoot => "pivot_root",
+            Step::MountProc => "mount proc",
+            Step::Sethostname => "sethostname",
+            Step::NoNewPrivs => "prctl PR_SET_NO_NEW_PRIVS",
             Step::DieWithParent => "prctl PR_SET_PDEATHSIG",
             Step::ParentGone => "die-with-parent",
             Step::ResetSignals => "rt_sigaction",
@@ -69,7 +93,7 @@ impl Step {
             Step::PreExec => "pre_exec hook",
             Step::Execve => "execve",
             Step::Setns => "setns",
-            Step::Chroot => "chroot",
+            Step::EnterRoot => "chroot",
             Step::EnterDir => "fchdir",
         }
     }
@@ -100,6 +124,7 @@ pub struct SpawnError {
     step: Step,
     detail: String,
     errno: Errno,
+    hint: Option<&'static str>,
 }
 
 impl SpawnError {
@@ -108,7 +133,19 @@ impl SpawnError {
             step,
             detail,
             errno: Errno(errno),
+            hint: crate::isolate::hint(step, errno),
         }
+    }
+
+    pub(crate) fn with_hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    /// The usual cause of this failure and what to do, where there is one to give (for the
+    /// isolation steps).
+    pub fn hint(&self) -> Option<&'static str> {
+        self.hint
     }
 
     pub fn step(&self) -> Step {
@@ -143,7 +180,11 @@ impl fmt::Display for SpawnError {
         if !self.detail.is_empty() {
             write!(f, " {}", self.detail)?;
         }
-        write!(f, ": {}", self.errno.message())
+        write!(f, ": {}", self.errno.message())?;
+        if let Some(h) = self.hint {
+            write!(f, " ({h})")?;
+        }
+        Ok(())
     }
 }
 

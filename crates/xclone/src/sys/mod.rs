@@ -7,6 +7,7 @@ pub mod cstr_array;
 pub mod fdnum;
 pub mod flags;
 pub mod fork;
+pub(crate) mod isolate;
 pub mod ns;
 pub mod pidfd;
 pub mod probe_calls;

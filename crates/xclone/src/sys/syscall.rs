@@ -54,6 +54,9 @@ pub(crate) unsafe fn syscall6(
 
 /// System call numbers used by the crate (x86_64).
 pub(crate) mod nr {
+    pub const READ: usize = 0;
+    pub const WRITE: usize = 1;
+    pub const CLOSE: usize = 3;
     pub const RT_SIGACTION: usize = 13;
     pub const RT_SIGPROCMASK: usize = 14;
     pub const GETPID: usize = 39;
@@ -66,10 +69,17 @@ pub(crate) mod nr {
     pub const GETPPID: usize = 110;
     pub const SETSID: usize = 112;
     pub const SETGROUPS: usize = 116;
+    pub const PIVOT_ROOT: usize = 155;
     pub const PRCTL: usize = 157;
+    pub const CHROOT: usize = 161;
+    pub const MOUNT: usize = 165;
+    pub const UMOUNT2: usize = 166;
+    pub const SETHOSTNAME: usize = 170;
     pub const GETTID: usize = 186;
     pub const TGKILL: usize = 234;
+    pub const OPENAT: usize = 257;
     pub const SIGNALFD4: usize = 289;
     pub const DUP3: usize = 292;
+    pub const EXECVEAT: usize = 322;
     pub const PIDFD_SEND_SIGNAL: usize = 424;
 }

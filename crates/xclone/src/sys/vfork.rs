@@ -81,7 +81,29 @@ pub(crate) fn spawn_vfork<C: VforkChild>(
     child: &mut C,
     stack: &ChildStack,
 ) -> Result<Spawned, RawErrno> {
-    let vm_vfork = CloneFlags::VM | CloneFlags::VFORK;
+    // SAFETY: with CLONE_VFORK the calling thread sleeps until the child has exec'd or
+    // exited, so `child` and `stack` are the child's alone for its whole life before exec,
+    // and both outlive this call.
+    unsafe { clone_child(call, child, stack, true) }
+}
+
+/// Clones a `CLONE_VM` child running `child.run_child()` on `stack`, with `CLONE_VFORK` when
+/// `vfork`.
+///
+/// # Safety
+/// Without `vfork` the child runs concurrently with the caller: the caller must neither
+/// touch `*child` nor reuse or free `stack` until the child has exec'd or exited.
+unsafe fn clone_child<C: VforkChild>(
+    call: CloneCall<'_>,
+    child: &mut C,
+    stack: &ChildStack,
+    vfork: bool,
+) -> Result<Spawned, RawErrno> {
+    let vm_vfork = if vfork {
+        CloneFlags::VM | CloneFlags::VFORK
+    } else {
+        CloneFlags::VM
+    };
     let mut pidfd: i32 = -1;
     let arg = child as *mut C as *mut c_void;
     let f = entry::<C>;
@@ -96,7 +118,7 @@ pub(crate) fn spawn_vfork<C: VforkChild>(
             if flags.intersects(SPAWN_FORBIDDEN) {
                 return Err(libc::EINVAL);
             }
-            let flags = flags | vm_vfork;
+            let flags = (flags - CloneFlags::VFORK) | vm_vfork;
             let args = clone_args {
                 flags: flags.bits(),
                 pidfd: if flags.contains(CloneFlags::PIDFD) {
@@ -119,11 +141,11 @@ pub(crate) fn spawn_vfork<C: VforkChild>(
             let size = size.min(core::mem::size_of::<clone_args>());
             let _blocked = BlockAll::new()?;
             // SAFETY: the stack is a mapping reserved for this child (the caller holds it
-            // until we return, which is after the child exec'd or exited: CLONE_VFORK);
-            // `entry` never unwinds and runs a `VforkChild`, whose contract is raw calls
-            // only; every signal is blocked so no handler runs on the child's stack; the
-            // forbidden flags are refused above, so the kernel writes through no pointer but
-            // `pidfd` (a live local) and reads `set_tid` (a live slice).
+            // until the child exec'd or exited, by CLONE_VFORK or by this function's
+            // contract); `entry` never unwinds and runs a `VforkChild`, whose contract is raw
+            // calls only; every signal is blocked so no handler runs on the child's stack;
+            // the forbidden flags are refused above, so the kernel writes through no pointer
+            // but `pidfd` (a live local) and reads `set_tid` (a live slice).
             unsafe { clone3_on_stack(&args, size, f, arg) }
         }
         CloneCall::Legacy { flags } => {
@@ -131,7 +153,7 @@ pub(crate) fn spawn_vfork<C: VforkChild>(
             if cf.intersects(SPAWN_FORBIDDEN) {
                 return Err(libc::EINVAL);
             }
-            let flags = flags | vm_vfork.bits();
+            let flags = (flags & !CloneFlags::VFORK.bits()) | vm_vfork.bits();
             let ptid = if cf.contains(CloneFlags::PIDFD) {
                 &mut pidfd as *mut i32
             } else {
@@ -150,6 +172,174 @@ pub(crate) fn spawn_vfork<C: VforkChild>(
         None
     };
     Ok(Spawned { pid: ret, pidfd })
+}
+
+/// The socket pair of a handshake spawn (`AF_UNIX`, `SOCK_SEQPACKET`, both ends
+/// close-on-exec). The child closes its copy of `parent` first, then reads one byte from
+/// `child` before going on (end of file: the parent is gone); it keeps `child` open until
+/// exec closes it, so the parent's end reads end-of-file exactly when the child no longer
+/// runs in the shared memory.
+#[derive(Debug)]
+pub(crate) struct HandshakeSocket {
+    pub parent: OwnedFd,
+    /// Taken (and closed in the parent) once a child holds its copy.
+    pub child: Option<OwnedFd>,
+}
+
+impl HandshakeSocket {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        let mut fds = [-1i32; 2];
+        // SAFETY: `fds` has room for the two descriptors socketpair(2) writes.
+        let r = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: socketpair succeeded and returned two new descriptors owned by nobody else.
+        Ok(unsafe {
+            HandshakeSocket {
+                parent: OwnedFd::from_raw_fd(fds[0]),
+                child: Some(OwnedFd::from_raw_fd(fds[1])),
+            }
+        })
+    }
+}
+
+/// Why a handshake spawn failed.
+#[derive(Debug)]
+pub(crate) enum HandshakeError {
+    /// The clone call itself (nothing was created).
+    Clone(RawErrno),
+    /// The parent's work between clone and release failed; the child was killed and no
+    /// longer runs in the shared memory, but still has to be reaped.
+    Parent {
+        spawned: Spawned,
+        error: std::io::Error,
+    },
+}
+
+/// Kills a handshake child whose parent side did not finish (an error or an unwinding
+/// panic) and waits until it no longer runs in the shared memory.
+struct Running<'a> {
+    pid: i32,
+    sock: &'a OwnedFd,
+    finished: bool,
+}
+
+impl Running<'_> {
+    fn kill_and_wait(&mut self) {
+        if let Some(p) = rustix::process::Pid::from_raw(self.pid) {
+            // Our unreaped child: the PID cannot have been reused.
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+        wait_done(self.pid, self.sock);
+        self.finished = true;
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.kill_and_wait();
+        }
+    }
+}
+
+/// Returns once the child has exec'd or exited: end of file on the parent's end of the
+/// socket. Should reading fail for another reason, the child is killed and its exit awaited
+/// (without reaping it), which is as certain.
+fn wait_done(pid: i32, sock: &OwnedFd) {
+    let mut buf = [0u8; 8];
+    loop {
+        match rustix::io::read(sock, &mut buf) {
+            Ok(0) => break,
+            Ok(_) | Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => {
+                if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                    loop {
+                        let r = rustix::process::waitid(
+                            rustix::process::WaitId::Pid(p),
+                            rustix::process::WaitIdOptions::EXITED
+                                | rustix::process::WaitIdOptions::NOWAIT,
+                        );
+                        if !matches!(r, Err(rustix::io::Errno::INTR)) {
+                            break;
+                        }
+                    }
+                }
+                break;
+            }
+        }
+    }
+    // The child's last writes into the shared memory (its report) come before its exec or
+    // exit, which come before the end of file we just read.
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+}
+
+/// Sends the go byte without raising `SIGPIPE` (the child may already be dead).
+fn send_go(sock: &OwnedFd) {
+    let b = [b'g'];
+    // SAFETY: one readable byte; MSG_NOSIGNAL turns a closed peer into EPIPE, not a signal.
+    unsafe {
+        libc::send(
+            sock.as_raw_fd(),
+            b.as_ptr() as *const c_void,
+            1,
+            libc::MSG_NOSIGNAL,
+        )
+    };
+}
+
+/// The handshake variant of a spawn: `CLONE_VM` *without* `CLONE_VFORK`, so the parent runs
+/// while the child waits. After the clone, `between` runs in the parent (say, writing the
+/// child's user-namespace id maps); then the child is released and this returns once it
+/// has exec'd or exited. The cost does not depend on the parent's memory (nothing is copied).
+///
+/// `child.run_child()` must first close its copy of `sock.parent` and read the go byte from
+/// `sock.child` (stopping at end of file), and must keep `sock.child` open until exec.
+///
+/// If `between` fails the child is killed, and the error comes back with the [`Spawned`]
+/// child, to be reaped by the caller.
+pub(crate) fn spawn_handshake<C: VforkChild>(
+    call: CloneCall<'_>,
+    child: &mut C,
+    stack: &ChildStack,
+    sock: &mut HandshakeSocket,
+    between: impl FnOnce(&Spawned) -> std::io::Result<()>,
+) -> Result<Spawned, HandshakeError> {
+    if sock.child.is_none() {
+        // Used already: a child waiting on it would never see end of file from us.
+        return Err(HandshakeError::Clone(libc::EINVAL));
+    }
+    // SAFETY: `child` and `stack` stay borrowed for this whole function, and it returns
+    // (or unwinds, through `Running::drop`) only after `wait_done` saw the child exec or
+    // exit; `between` cannot reach `child` (it is mutably borrowed here).
+    let spawned =
+        unsafe { clone_child(call, child, stack, false) }.map_err(HandshakeError::Clone)?;
+    // Only the child may hold its end, or the end of file would never come. (On a failed
+    // clone it stays, for another attempt.)
+    drop(sock.child.take());
+    let parent = &sock.parent;
+    let mut running = Running {
+        pid: spawned.pid,
+        sock: parent,
+        finished: false,
+    };
+    if let Err(error) = between(&spawned) {
+        running.kill_and_wait();
+        return Err(HandshakeError::Parent { spawned, error });
+    }
+    send_go(parent);
+    wait_done(spawned.pid, parent);
+    running.finished = true;
+    Ok(spawned)
 }
 
 /// What `clone3` answers to a call the kernel must refuse before looking at anything (size

@@ -1,0 +1,112 @@
+//! Time-namespace offsets: the program's first clock reading is already shifted.
+
+mod isolate_common;
+
+use isolate_common::stdout_of;
+use rustix::time::{clock_gettime, ClockId, Timespec};
+use xclone::isolate::{ClockOffset, IdMaps, TimeOffsets};
+use xclone::{CloneFlags, Command};
+
+fn nanos(t: Timespec) -> i128 {
+    t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128
+}
+
+/// The probe's (monotonic, boottime) readings in nanoseconds, with the parent's readings of
+/// both clocks just before the spawn and just after the child ended.
+fn shifted_readings(cmd: &mut Command) -> ([i128; 2], [i128; 2], [i128; 2]) {
+    let before = [
+        nanos(clock_gettime(ClockId::Monotonic)),
+        nanos(clock_gettime(ClockId::Boottime)),
+    ];
+    let out = stdout_of(cmd);
+    let after = [
+        nanos(clock_gettime(ClockId::Monotonic)),
+        nanos(clock_gettime(ClockId::Boottime)),
+    ];
+    let f: Vec<i128> = out.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    (
+        before,
+        [f[0] * 1_000_000_000 + f[1], f[2] * 1_000_000_000 + f[3]],
+        after,
+    )
+}
+
+/// Child reading minus offset must fall between the parent's readings before and after
+/// (give or take a millisecond): the clocks are the same clocks, shifted.
+fn assert_shift(name: &str, before: i128, child: i128, after: i128, offset: ClockOffset) {
+    const MS: i128 = 1_000_000;
+    let unshifted = child - offset.as_nanos();
+    assert!(
+        before - MS <= unshifted && unshifted <= after + MS,
+        "{name}: child {child} - offset {offset} = {unshifted}, not within [{before}, {after}] ± 1 ms"
+    );
+}
+
+#[test]
+fn monotonic_and_boottime_offsets_seen_by_the_first_instruction() {
+    need_root!();
+    let probe = need_probe!();
+    let mono: ClockOffset = "86400.25".parse().unwrap();
+    let boot: ClockOffset = "-3.5".parse().unwrap();
+    let (b, c, a) = shifted_readings(
+        Command::new(probe)
+            .arg("time")
+            .flags(CloneFlags::NEWTIME)
+            .time_offsets(TimeOffsets {
+                monotonic: Some(mono),
+                boottime: Some(boot),
+            }),
+    );
+    assert_shift("CLOCK_MONOTONIC", b[0], c[0], a[0], mono);
+    assert_shift("CLOCK_BOOTTIME", b[1], c[1], a[1], boot);
+}
+
+#[test]
+fn offsets_with_a_user_namespace_and_only_one_clock() {
+    need_root!();
+    let probe = need_probe!();
+    let mono: ClockOffset = "-1.000000001".parse().unwrap();
+    let (b, c, a) = shifted_readings(
+        Command::new(probe)
+            .arg("time")
+            .flags(CloneFlags::NEWTIME | CloneFlags::NEWUSER)
+            .id_maps(IdMaps::root(0, 0))
+            .time_offsets(TimeOffsets {
+                monotonic: Some(mono),
+                boottime: None,
+            }),
+    );
+    assert_shift("CLOCK_MONOTONIC", b[0], c[0], a[0], mono);
+    assert_shift("CLOCK_BOOTTIME", b[1], c[1], a[1], ClockOffset::ZERO);
+}
+
+#[test]
+fn a_new_time_namespace_without_offsets_is_unshifted_and_bad_offsets_are_explained() {
+    need_root!();
+    let probe = need_probe!();
+    let (b, c, a) = shifted_readings(Command::new(probe).arg("time").flags(CloneFlags::NEWTIME));
+    assert_shift("CLOCK_MONOTONIC", b[0], c[0], a[0], ClockOffset::ZERO);
+    // Far below zero: the kernel refuses (ERANGE), the child reports the step.
+    let e = Command::new(probe)
+        .arg("time")
+        .flags(CloneFlags::NEWTIME)
+        .time_offsets(TimeOffsets {
+            monotonic: Some("-100000000".parse().unwrap()),
+            boottime: None,
+        })
+        .spawn()
+        .unwrap_err();
+    let se = xclone::SpawnError::from_io(&e).expect("a SpawnError");
+    assert_eq!(se.step(), xclone::Step::TimeOffsets);
+    assert_eq!(se.errno(), xclone::Errno::ERANGE);
+    assert!(e.to_string().contains("monotonic -100000000 0"), "{e}");
+    // Offsets without the namespace: refused before the clone.
+    let e = Command::new("true")
+        .time_offsets(TimeOffsets {
+            monotonic: Some("1".parse().unwrap()),
+            boottime: None,
+        })
+        .spawn()
+        .unwrap_err();
+    assert!(e.to_string().contains("CLONE_NEWTIME"), "{e}");
+}
