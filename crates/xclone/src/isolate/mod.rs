@@ -17,7 +17,27 @@
 //!
 //! The child's steps run in this order, after the handshake and before the spawn's usual
 //! setup (signals, descriptors, identity, working directory, `pre_exec` hooks): time
-//! offsets, mount propagation, new root, `proc`, host name, `no_new_privs`.
+//! offsets, mount propagation, new root, `proc` (inside the new root, as util-linux `unshare
+//! --root --mount-proc` does), host name, `no_new_privs`.
+//!
+//! ```no_run
+//! use xclone::isolate::{IdMaps, Propagation, TimeOffsets};
+//! use xclone::{CloneFlags, Command};
+//! let (euid, egid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
+//! // What `xclone run -Urpmu -T --mount-proc --hostname box --monotonic 86400 -- ps -e` does.
+//! let out = Command::new("ps")
+//!     .arg("-e")
+//!     .flags(CloneFlags::NEWUSER | CloneFlags::NEWPID | CloneFlags::NEWNS
+//!         | CloneFlags::NEWUTS | CloneFlags::NEWTIME)
+//!     .id_maps(IdMaps::root(euid, egid)) // works unprivileged: one line, your own ids
+//!     .mount_propagation(Propagation::Private)
+//!     .mount_proc("/proc")
+//!     .hostname("box")
+//!     .time_offsets(TimeOffsets { monotonic: Some("86400".parse().unwrap()), boottime: None })
+//!     .output()?;
+//! assert!(String::from_utf8_lossy(&out.stdout).lines().count() == 2); // header and ps, PID 1
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 pub mod cgroup;
 pub mod error;
