@@ -160,6 +160,61 @@ fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     }
 }
 
+/// `waitid(id, &info, options | __WALL)`, retried on `EINTR`, as a [`ChildEvent`].
+fn waitid_event(
+    id: rustix::process::WaitId<'_>,
+    options: WaitOptions,
+) -> io::Result<Option<ChildEvent>> {
+    use rustix::process::{waitid, WaitIdOptions};
+    let opts = WaitIdOptions::from_bits_retain(options.bits() | WALL);
+    let st = loop {
+        match waitid(id.clone(), opts) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => break r?,
+        }
+    };
+    let Some(st) = st else { return Ok(None) };
+    let sig = |v: Option<i32>| v.unwrap_or(0);
+    Ok(Some(if st.exited() {
+        ChildEvent::Exited(ExitStatus::from_code(sig(st.exit_status())))
+    } else if st.killed() || st.dumped() {
+        ChildEvent::Exited(ExitStatus::from_signal(
+            sig(st.terminating_signal()),
+            st.dumped(),
+        ))
+    } else if st.stopped() {
+        ChildEvent::Stopped(sig(st.stopping_signal()))
+    } else if st.trapped() {
+        ChildEvent::Trapped(sig(st.trapping_signal()))
+    } else if st.continued() {
+        ChildEvent::Continued
+    } else {
+        // WNOHANG with nothing to report leaves si_pid = 0; rustix maps that to None,
+        // so anything else here is a code we do not know.
+        return Err(io::Error::other(format!(
+            "waitid: unknown si_code {}",
+            st.raw_code()
+        )));
+    }))
+}
+
+/// Waits for the child `pid` to end and reaps it: `waitid(P_PID, pid, WEXITED | __WALL)`.
+///
+/// Only for a child of the calling process that nobody else reaps: until it is reaped its
+/// PID cannot name another process. `ECHILD` when it is not (or no longer) our child,
+/// e.g. auto-reaped because `SIGCHLD` is ignored (waitid(2)); the call then returns only
+/// once the child is gone.
+pub(crate) fn wait_child_pid(pid: i32) -> io::Result<ExitStatus> {
+    let p = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+    match waitid_event(rustix::process::WaitId::Pid(p), WaitOptions::EXITED)? {
+        Some(ChildEvent::Exited(s)) => Ok(s),
+        other => Err(io::Error::other(format!(
+            "waitid returned {other:?} for WEXITED"
+        ))),
+    }
+}
+
 impl PidFd {
     /// `pidfd_open(pid, 0)` (Linux 5.3). Racy by nature when `pid` is not a child of the
     /// caller that it has not yet waited for: the PID may have been reused.
@@ -222,32 +277,7 @@ impl PidFd {
     /// `waitid(P_PIDFD, fd, &info, options | __WALL)`: waits for the events in `options`.
     /// `Ok(None)` only with [`WaitOptions::NOHANG`] when nothing happened yet.
     pub fn wait_for(&self, options: WaitOptions) -> io::Result<Option<ChildEvent>> {
-        use rustix::process::{waitid, WaitId, WaitIdOptions};
-        let opts = WaitIdOptions::from_bits_retain(options.bits() | WALL);
-        let st = retry(|| Ok(waitid(WaitId::PidFd(self.0.as_fd()), opts)?))?;
-        let Some(st) = st else { return Ok(None) };
-        let sig = |v: Option<i32>| v.unwrap_or(0);
-        Ok(Some(if st.exited() {
-            ChildEvent::Exited(ExitStatus::from_code(sig(st.exit_status())))
-        } else if st.killed() || st.dumped() {
-            ChildEvent::Exited(ExitStatus::from_signal(
-                sig(st.terminating_signal()),
-                st.dumped(),
-            ))
-        } else if st.stopped() {
-            ChildEvent::Stopped(sig(st.stopping_signal()))
-        } else if st.trapped() {
-            ChildEvent::Trapped(sig(st.trapping_signal()))
-        } else if st.continued() {
-            ChildEvent::Continued
-        } else {
-            // WNOHANG with nothing to report leaves si_pid = 0; rustix maps that to None,
-            // so anything else here is a code we do not know.
-            return Err(io::Error::other(format!(
-                "waitid: unknown si_code {}",
-                st.raw_code()
-            )));
-        }))
+        waitid_event(rustix::process::WaitId::PidFd(self.0.as_fd()), options)
     }
 
     /// Whether the process has ended, waiting at most `timeout` (`None`: forever) — poll(2)

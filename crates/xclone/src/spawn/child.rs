@@ -175,7 +175,7 @@ impl Drop for Child {
 }
 
 /// Reads two pipes to their ends at the same time.
-fn read2(out: Option<OwnedFd>, err: Option<OwnedFd>) -> io::Result<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn read2(out: Option<OwnedFd>, err: Option<OwnedFd>) -> io::Result<(Vec<u8>, Vec<u8>)> {
     use rustix::event::{poll, PollFd, PollFlags};
     let mut bufs = (Vec::new(), Vec::new());
     match (out, err) {

@@ -632,6 +632,7 @@ impl Command {
             .flags(super::attempt_flags(
                 self.request_flags(),
                 self.uses_handshake(),
+                false,
             ))
             .exit_signal(self.exit_signal)
             .set_tid(self.set_tid.clone());
@@ -650,14 +651,26 @@ impl Command {
 
     /// Runs the child to completion and collects its output (stdin defaults to `/dev/null`,
     /// stdout and stderr to pipes).
+    ///
+    /// Without `pre_exec` hooks or id maps this is a *run-to-end spawn*: `CLONE_VM` without
+    /// `CLONE_VFORK` or `CLONE_PIDFD`, the parent reading the pipes while the child sets up
+    /// and execs, then reaping it by PID (see [`status`](Self::status)).
     pub fn output(&mut self) -> io::Result<Output> {
-        super::spawn(self, StdioDefault::Output)?.wait_with_output()
+        super::run_to_end(self, StdioDefault::Output, true)
     }
 
     /// Runs the child to completion (streams default to inherit).
+    ///
+    /// Without `pre_exec` hooks or id maps this is a *run-to-end spawn*: `CLONE_VM` without
+    /// `CLONE_VFORK` or `CLONE_PIDFD`. The calling thread does not sleep until the child's
+    /// exec but goes straight to `waitid(P_PID, pid, WEXITED | __WALL)` (waitid(2)) — safe
+    /// because a child's PID is not reused before it is reaped; as with
+    /// `std::process::Command::status`, another thread of the process must not reap it
+    /// (`waitpid(-1)`). A setup or exec failure is reported as by [`spawn`](Self::spawn).
+    /// With `SIGCHLD` ignored the kernel reaps the child itself and this returns `ECHILD`
+    /// once it is gone, as std does.
     pub fn status(&mut self) -> io::Result<ExitStatus> {
-        let mut child = super::spawn(self, StdioDefault::Inherit)?;
-        child.wait()
+        super::run_to_end(self, StdioDefault::Inherit, false).map(|o| o.status)
     }
 }
 

@@ -21,8 +21,10 @@ use crate::pidfd::PidFd;
 use crate::sys::abi::{CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 use crate::sys::flags::CloneFlags;
 use crate::sys::stack::{return_spawn_stack, take_spawn_stack, ChildStack};
+use crate::pidfd::ExitStatus;
 use crate::sys::vfork::{
-    spawn_handshake, spawn_vfork, CloneCall, HandshakeError, HandshakeSocket, Spawned,
+    spawn_and_reap, spawn_handshake, spawn_vfork, CloneCall, HandshakeError, HandshakeSocket,
+    ReapError, Reaped, Spawned,
 };
 use command::StdioDefault;
 use plan::Prepared;
@@ -52,11 +54,19 @@ pub(crate) fn first_attempt_flags() -> CloneFlags {
     }
 }
 
+/// The flags a run-to-end spawn ([`Command::status`], [`Command::output`]) adds: neither
+/// `CLONE_VFORK` (the parent waits for the child's exit, not its exec) nor `CLONE_PIDFD`
+/// (it waits by PID, which cannot be reused while the child is unreaped).
+pub const TO_END_FLAGS: CloneFlags = CloneFlags::VM;
+
 /// The flag word of the first clone3 attempt for `requested` flags: a handshake spawn (the
-/// parent runs while the child waits) has no `CLONE_VFORK`.
-pub(crate) fn attempt_flags(requested: CloneFlags, handshake: bool) -> CloneFlags {
+/// parent runs while the child waits) has no `CLONE_VFORK`; a run-to-end spawn has neither
+/// `CLONE_VFORK` nor `CLONE_PIDFD`.
+pub(crate) fn attempt_flags(requested: CloneFlags, handshake: bool, to_end: bool) -> CloneFlags {
     let f = requested | first_attempt_flags();
-    if handshake {
+    if to_end {
+        f - (SPAWN_FLAGS - TO_END_FLAGS)
+    } else if handshake {
         f - CloneFlags::VFORK
     } else {
         f
@@ -66,12 +76,15 @@ pub(crate) fn attempt_flags(requested: CloneFlags, handshake: bool) -> CloneFlag
 pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Child> {
     let mut p = plan::prepare(cmd, defaults)?;
     let stack = take_spawn_stack()?;
-    let launched = launch(&mut p, &stack);
+    let launched = launch(&mut p, &stack, None);
     // The child has exec'd or exited (CLONE_VFORK): its stack and plan are free again, and
     // the descriptors made for it can be closed in the parent.
     return_spawn_stack(stack);
     drop(std::mem::take(&mut p.child_owned));
-    let Spawned { pid, pidfd } = launched?;
+    let Spawned { pid, pidfd } = match launched? {
+        Launched::Spawned(s) => s,
+        Launched::Reaped(_) => unreachable!("a spawn without a parent step is never reaped"),
+    };
     let pidfd = match pidfd {
         Some(fd) => PidFd::from(fd),
         None => open_pidfd_late(pid)?,
@@ -79,15 +92,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Chi
     if let Some((step, errno)) = p.child.report.failure {
         // The child exited without exec'ing; reap it so it does not linger as a zombie.
         let _ = pidfd.wait();
-        let mut e = SpawnError::new(step, detail(&p, step, p.child.report.index, errno), errno);
-        if step == Step::Execve && errno == libc::ENOENT && p.child.exec.fd.is_some() {
-            e = e.with_hint(
-                "the file itself was open; what is missing is its interpreter under the \
-                 child's root: the ELF loader and libraries of a dynamically linked program, \
-                 or the #! program of a script",
-            );
-        }
-        return Err(e.into());
+        return Err(spawn_error(&p, step, errno));
     }
     let pipes = std::mem::take(&mut p.pipes);
     Ok(Child::new(
@@ -99,6 +104,103 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Chi
         p.kill_on_drop,
     ))
 }
+
+/// The error for a child that reported a failed `step` instead of exec'ing.
+fn spawn_error(p: &Prepared<'_>, step: Step, errno: i32) -> io::Error {
+    let mut e = SpawnError::new(step, detail(p, step, p.child.report.index, errno), errno);
+    if step == Step::Execve && errno == libc::ENOENT && p.child.exec.fd.is_some() {
+        e = e.with_hint(
+            "the file itself was open; what is missing is its interpreter under the \
+             child's root: the ELF loader and libraries of a dynamically linked program, \
+             or the #! program of a script",
+        );
+    }
+    e.into()
+}
+
+/// [`Command::status`] and [`Command::output`]: runs the child to its end and reaps it.
+///
+/// The common case is a *run-to-end spawn*: `CLONE_VM` without `CLONE_VFORK` and without
+/// `CLONE_PIDFD` (see [`spawn_and_reap`]). The parent does not sleep until the child's exec
+/// — it goes straight to reading the output pipes or to `waitid(P_PID)` — which saves a
+/// wake-up per spawn (a cross-CPU one when the child runs on another CPU), and no pidfd is
+/// created and released. The child's side is the same as a vfork spawn's; a failure before
+/// exec is in the report slot once the child is reaped, and comes back as the same error.
+///
+/// Commands with `pre_exec` hooks keep the vfork spawn: a hook's contract
+/// ([`Command::pre_exec`]) promises that the spawning thread waits while it runs (a hook
+/// may share the thread's TLS, `errno` included). Handshake spawns (id maps) keep theirs.
+pub(crate) fn run_to_end(
+    cmd: &mut Command,
+    defaults: StdioDefault,
+    collect: bool,
+) -> io::Result<Output> {
+    if !cmd.hooks.is_empty() || cmd.uses_handshake() {
+        let mut child = spawn(cmd, defaults)?;
+        return if collect {
+            child.wait_with_output()
+        } else {
+            child.wait().map(|status| Output {
+                status,
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            })
+        };
+    }
+    let mut p = plan::prepare(cmd, defaults)?;
+    p.clone.to_end = true;
+    let stack = take_spawn_stack()?;
+    let mut owned = std::mem::take(&mut p.child_owned);
+    let mut pipes = std::mem::take(&mut p.pipes);
+    let mut out = (Vec::new(), Vec::new());
+    // Runs in the parent while the child sets up and execs: the child has its own copy of
+    // the descriptor table by now, so the parent closes its copies of the child's ends
+    // (the pipes then reach end of file when the child's side closes) and stdin, as std's
+    // wait does.
+    let mut parent = |_pid: i32| -> io::Result<()> {
+        drop(std::mem::take(&mut owned));
+        drop(pipes.stdin.take());
+        if collect {
+            out = child::read2(pipes.stdout.take(), pipes.stderr.take())?;
+        }
+        Ok(())
+    };
+    let launched = launch(&mut p, &stack, Some(&mut parent));
+    let reaped = match launched {
+        Ok(Launched::Reaped(r)) => r,
+        Ok(Launched::Spawned(s)) => Reaped {
+            // Not reached (the handshake spawn is left out above); still our unreaped
+            // child, so waiting by PID is right.
+            status: crate::pidfd::wait_child_pid(s.pid),
+        },
+        Err(e) => {
+            // No child runs on the stack any more (none was made, or it was reaped).
+            return_spawn_stack(stack);
+            return Err(e);
+        }
+    };
+    // The child was reaped: its stack and plan are free again.
+    return_spawn_stack(stack);
+    drop(pipes);
+    if let Some((step, errno)) = p.child.report.failure {
+        return Err(spawn_error(&p, step, errno));
+    }
+    let status: ExitStatus = reaped.status?;
+    Ok(Output {
+        status,
+        stdout: out.0,
+        stderr: out.1,
+    })
+}
+
+/// What [`launch`] made: a child that exec'd (or exited), or one already reaped.
+enum Launched {
+    Spawned(Spawned),
+    Reaped(Reaped),
+}
+
+/// The parent's step of a run-to-end spawn, see [`spawn_and_reap`].
+type ParentStep<'a, 'f> = &'a mut (dyn FnMut(i32) -> io::Result<()> + 'f);
 
 /// The pidfd of a child made by clone(2) on a kernel that ignored `CLONE_PIDFD` (see the
 /// race documented in [`crate::fallback`]). Without any pidfd support the child cannot be
@@ -169,13 +271,17 @@ enum Failed {
 
 /// The clone call itself: clone3 (with `CLONE_CLEAR_SIGHAND` where the kernel has it), or the
 /// clone(2) fallback where clone3 is unusable and the policy allows it.
-fn launch(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
+fn launch(
+    p: &mut Prepared<'_>,
+    stack: &ChildStack,
+    mut to_end: Option<ParentStep<'_, '_>>,
+) -> io::Result<Launched> {
     let policy = p.clone.fallback;
     let skip_clone3 = fallback::clone3_known_unusable().is_some_and(|errno| {
         fallback::should_fall_back(errno, policy, fallback::clone3_availability)
     });
     if !skip_clone3 {
-        match launch_clone3(p, stack) {
+        match launch_clone3(p, stack, to_end.as_deref_mut()) {
             Ok(s) => return Ok(s),
             Err(Failed::Parent(e)) => return Err(e),
             Err(Failed::Clone(errno))
@@ -186,20 +292,30 @@ fn launch(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
             Err(Failed::Clone(errno)) => return Err(explained_clone3_error(&p.clone, errno).into()),
         }
     }
-    launch_clone(p, stack)
+    launch_clone(p, stack, to_end)
 }
 
-/// One clone: the vfork spawn, or the handshake spawn in which the parent writes the id maps
-/// while the child waits.
+/// One clone: the vfork spawn, the run-to-end spawn (with a parent step), or the handshake
+/// spawn in which the parent writes the id maps while the child waits.
 fn clone_once(
     child: &mut plan::ChildPlan<'_>,
     handshake: Option<&mut HandshakeSocket>,
     maps: Option<&crate::isolate::MapPlan>,
     call: CloneCall<'_>,
     stack: &ChildStack,
-) -> Result<Spawned, Failed> {
+    to_end: Option<ParentStep<'_, '_>>,
+) -> Result<Launched, Failed> {
     let Some(sock) = handshake else {
-        return spawn_vfork(call, child, stack).map_err(Failed::Clone);
+        return match to_end {
+            None => spawn_vfork(call, child, stack)
+                .map(Launched::Spawned)
+                .map_err(Failed::Clone),
+            Some(parent) => match spawn_and_reap(call, child, stack, parent) {
+                Ok(r) => Ok(Launched::Reaped(r)),
+                Err(ReapError::Clone(e)) => Err(Failed::Clone(e)),
+                Err(ReapError::Parent(e)) => Err(Failed::Parent(e)),
+            },
+        };
     };
     let between = |s: &Spawned| -> io::Result<()> {
         match maps {
@@ -208,7 +324,7 @@ fn clone_once(
         }
     };
     match spawn_handshake(call, child, stack, sock, between) {
-        Ok(s) => Ok(s),
+        Ok(s) => Ok(Launched::Spawned(s)),
         Err(HandshakeError::Clone(e)) => Err(Failed::Clone(e)),
         Err(HandshakeError::Parent { spawned, error }) => {
             // The child was killed; reap it so it does not linger as a zombie.
@@ -225,7 +341,7 @@ fn clone_once(
 /// on this failure path so that a successful spawn never reads `/proc`.
 fn explained_clone3_error(req: &plan::CloneRequest<'_>, errno: i32) -> Error {
     let mut args = crate::CloneArgs::new()
-        .flags(attempt_flags(req.flags, req.handshake))
+        .flags(attempt_flags(req.flags, req.handshake, req.to_end))
         .exit_signal(req.exit_signal)
         .set_tid(req.set_tid.to_vec());
     if let Some(fd) = req.cgroup {
@@ -234,10 +350,19 @@ fn explained_clone3_error(req: &plan::CloneRequest<'_>, errno: i32) -> Error {
     crate::validate::clone3_error(&args, crate::Errno(errno))
 }
 
-fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, Failed> {
+fn launch_clone3(
+    p: &mut Prepared<'_>,
+    stack: &ChildStack,
+    mut to_end: Option<ParentStep<'_, '_>>,
+) -> Result<Launched, Failed> {
     let req = &p.clone;
     let user_clear = req.flags.contains(CloneFlags::CLEAR_SIGHAND);
     let mut implicit_clear = !user_clear && CLEAR_SIGHAND.load(Ordering::Relaxed) != NO;
+    let base = if to_end.is_some() {
+        TO_END_FLAGS
+    } else {
+        SPAWN_FLAGS
+    };
     let size = if req.cgroup.is_some() || req.flags.contains(CloneFlags::INTO_CGROUP) {
         CLONE_ARGS_SIZE_VER2
     } else if !req.set_tid.is_empty() {
@@ -246,7 +371,7 @@ fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, Fa
         CLONE_ARGS_SIZE_VER0
     };
     loop {
-        let mut flags = req.flags | SPAWN_FLAGS;
+        let mut flags = req.flags | base;
         if implicit_clear {
             flags |= CloneFlags::CLEAR_SIGHAND;
         }
@@ -265,6 +390,7 @@ fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, Fa
             p.maps.as_ref(),
             call,
             stack,
+            to_end.as_deref_mut(),
         ) {
             Ok(s) => {
                 if implicit_clear {
@@ -285,10 +411,19 @@ fn launch_clone3(p: &mut Prepared<'_>, stack: &ChildStack) -> Result<Spawned, Fa
     }
 }
 
-fn launch_clone(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned> {
+fn launch_clone(
+    p: &mut Prepared<'_>,
+    stack: &ChildStack,
+    to_end: Option<ParentStep<'_, '_>>,
+) -> io::Result<Launched> {
     let req = &p.clone;
+    let pidfd = if to_end.is_some() {
+        CloneFlags::empty()
+    } else {
+        CloneFlags::PIDFD
+    };
     let word = fallback::legacy_flags(
-        req.flags | CloneFlags::PIDFD,
+        req.flags | pidfd,
         req.exit_signal,
         req.set_tid,
         fallback::clone3_availability(),
@@ -302,6 +437,7 @@ fn launch_clone(p: &mut Prepared<'_>, stack: &ChildStack) -> io::Result<Spawned>
         p.maps.as_ref(),
         CloneCall::Legacy { flags: word },
         stack,
+        to_end,
     ) {
         Ok(s) => Ok(s),
         Err(Failed::Clone(e)) => Err(Error::os("clone", crate::Errno(e)).into()),

@@ -152,6 +152,9 @@ pub(crate) struct CloneRequest<'a> {
     pub flags: CloneFlags,
     /// A handshake spawn (no `CLONE_VFORK`).
     pub handshake: bool,
+    /// A run-to-end spawn (neither `CLONE_VFORK` nor `CLONE_PIDFD`), set by
+    /// `spawn::run_to_end`.
+    pub to_end: bool,
     pub exit_signal: u64,
     pub set_tid: &'a [i32],
     pub cgroup: Option<std::os::fd::BorrowedFd<'a>>,
@@ -367,6 +370,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         clone: CloneRequest {
             flags,
             handshake,
+            to_end: false,
             exit_signal: cmd.exit_signal,
             set_tid: &cmd.set_tid,
             cgroup: cmd.cgroup.as_ref().map(std::os::fd::AsFd::as_fd),

@@ -342,6 +342,98 @@ pub(crate) fn spawn_handshake<C: VforkChild>(
     Ok(spawned)
 }
 
+/// A child that ran to its end under [`spawn_and_reap`].
+#[derive(Debug)]
+pub(crate) struct Reaped {
+    /// What waiting for it gave: its status, or why there is none (`ECHILD` when someone
+    /// else reaped it, e.g. the kernel because `SIGCHLD` is ignored). Either way it no
+    /// longer runs.
+    pub status: std::io::Result<crate::pidfd::ExitStatus>,
+}
+
+/// Why [`spawn_and_reap`] has no status to give.
+#[derive(Debug)]
+pub(crate) enum ReapError {
+    /// The clone call itself (nothing was created).
+    Clone(RawErrno),
+    /// The parent's work while the child ran failed; the child was killed and reaped.
+    Parent(std::io::Error),
+}
+
+/// Kills and reaps a child of [`spawn_and_reap`] that is still unreaped when the parent's
+/// side fails or unwinds, so its stack and plan are never freed under it.
+struct Unreaped {
+    pid: i32,
+    armed: bool,
+}
+
+impl Unreaped {
+    fn kill_and_reap(&mut self) {
+        self.armed = false;
+        if let Some(p) = rustix::process::Pid::from_raw(self.pid) {
+            // Our unreaped child: the PID cannot have been reused.
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+        // Returns once the child is gone, reaped by us or (ECHILD) by someone else.
+        let _ = crate::pidfd::wait_child_pid(self.pid);
+    }
+}
+
+impl Drop for Unreaped {
+    fn drop(&mut self) {
+        if self.armed {
+            self.kill_and_reap();
+        }
+    }
+}
+
+/// A spawn that runs to the child's end: `CLONE_VM` *without* `CLONE_VFORK`, so the calling
+/// thread does not sleep until the child's exec but runs `parent(pid)` at once (say,
+/// reading the child's output pipes), then reaps the child by PID. Returns only once the
+/// child is gone — whatever `parent` does, a panic included — so `child` and `stack`
+/// are the child's alone for its whole life, and the child's last writes into them (a
+/// failure report) are visible to the caller afterwards.
+///
+/// Compared with [`spawn_vfork`] followed by a wait, this saves the parent's wake-up at the
+/// child's exec, and as no pidfd is asked for, its allocation and release.
+///
+/// `parent` must not reap the child (it may signal it by PID). If it fails the child is
+/// killed and reaped, and the error returned.
+pub(crate) fn spawn_and_reap<C: VforkChild>(
+    call: CloneCall<'_>,
+    child: &mut C,
+    stack: &ChildStack,
+    parent: &mut dyn FnMut(i32) -> std::io::Result<()>,
+) -> Result<Reaped, ReapError> {
+    // SAFETY: `child` and `stack` stay borrowed for this whole function, which returns (or
+    // unwinds, through `Unreaped::drop`) only after the child was reaped, i.e. no longer
+    // runs; `parent` cannot reach `child` (it is mutably borrowed here).
+    let spawned =
+        unsafe { clone_child(call, child, stack, false) }.map_err(ReapError::Clone)?;
+    // No pidfd is asked for; should a caller's flags have produced one, it is not needed.
+    drop(spawned.pidfd);
+    let mut guard = Unreaped {
+        pid: spawned.pid,
+        armed: true,
+    };
+    if let Err(e) = parent(spawned.pid) {
+        guard.kill_and_reap();
+        return Err(ReapError::Parent(e));
+    }
+    let status = crate::pidfd::wait_child_pid(spawned.pid);
+    match &status {
+        // Reaped by us, or (ECHILD) by someone else: either way the child no longer runs.
+        Ok(_) => guard.armed = false,
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => guard.armed = false,
+        // waitid has no other failure for a valid call; should one happen, make sure.
+        Err(_) => guard.kill_and_reap(),
+    }
+    // The child's last writes into the shared memory (its report) come before its exit,
+    // which comes before the wait's return.
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    Ok(Reaped { status })
+}
+
 /// What `clone3` answers to a call the kernel must refuse before looking at anything (size
 /// 0 → `EINVAL`). Any other answer comes from a filter (seccomp) or a kernel without clone3
 /// (`ENOSYS`). Creates nothing.
