@@ -459,6 +459,17 @@ mod tests {
     }
 
     #[test]
+    fn run_to_end_spawn_has_neither_vfork_nor_pidfd() {
+        let asked = CloneFlags::NEWUTS | CloneFlags::PIDFD;
+        let f = attempt_flags(asked, false, true);
+        assert!(f.contains(CloneFlags::VM | CloneFlags::NEWUTS));
+        assert!(!f.intersects(CloneFlags::VFORK | CloneFlags::PIDFD));
+        let h = attempt_flags(CloneFlags::NEWUSER, true, false);
+        assert!(h.contains(CloneFlags::VM | CloneFlags::PIDFD) && !h.contains(CloneFlags::VFORK));
+        assert!(attempt_flags(CloneFlags::empty(), false, false).contains(SPAWN_FLAGS));
+    }
+
+    #[test]
     fn first_attempt_adds_spawn_flags() {
         let f = Command::new("x").get_clone_args().get_flags();
         assert!(f.contains(SPAWN_FLAGS));

@@ -1,0 +1,140 @@
+//! `status()` and `output()` as run-to-end spawns (`CLONE_VM` without `CLONE_VFORK` or
+//! `CLONE_PIDFD`, reaped by PID): failures before exec still come back as errors, nothing is
+//! left behind, big outputs arrive whole, and many threads spawning at once each get their
+//! own child's status.
+
+use std::io::ErrorKind;
+use xclone::{Command, SpawnError, Stdio, Step};
+
+/// The children of the calling thread (a child's parent is the thread that cloned it).
+fn children_of_this_thread() -> String {
+    let tid = rustix::thread::gettid().as_raw_nonzero().get();
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/children")).unwrap()
+}
+
+#[test]
+fn exec_failures_are_errors_and_leave_no_zombie() {
+    for collect in [false, true] {
+        let run = |c: &mut Command| -> std::io::Error {
+            if collect {
+                c.output().map(|o| o.status).unwrap_err()
+            } else {
+                c.status().unwrap_err()
+            }
+        };
+        let e = run(Command::new("/no/such/x").stdin(Stdio::null()));
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        assert_eq!(e.to_string(), "execve /no/such/x: No such file or directory");
+        let se = SpawnError::from_io(&e).unwrap();
+        assert_eq!(se.step(), Step::Execve);
+
+        let e = run(Command::new("xclone-no-such-program").env("PATH", "/usr/bin:/bin"));
+        assert_eq!(
+            e.to_string(),
+            "execve xclone-no-such-program (searched PATH): No such file or directory"
+        );
+
+        let e = run(&mut Command::new("/"));
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+
+        let e = run(Command::new("pwd").current_dir("/nope"));
+        assert_eq!(e.to_string(), "chdir /nope: No such file or directory");
+        assert_eq!(SpawnError::from_io(&e).unwrap().step(), Step::Chdir);
+
+        assert_eq!(children_of_this_thread().trim(), "", "collect={collect}");
+    }
+}
+
+#[test]
+fn statuses_and_success_leave_no_zombie() {
+    let st = Command::new("sh").args(["-c", "exit 7"]).status().unwrap();
+    assert_eq!(st.code(), Some(7));
+    let st = Command::new("sh")
+        .args(["-c", "kill -TERM $$"])
+        .status()
+        .unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGTERM));
+    let out = Command::new("sh")
+        .args(["-c", "echo out; echo err >&2; exit 3"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), &out.stdout[..], &out.stderr[..]),
+        (Some(3), &b"out\n"[..], &b"err\n"[..])
+    );
+    assert_eq!(children_of_this_thread().trim(), "");
+}
+
+#[test]
+fn output_collects_large_streams_whole() {
+    // Several times a pipe's capacity on both streams, interleaved: the parent must read
+    // both while the child runs, or the child blocks on a full pipe for ever.
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "head -c 1000000 /dev/zero; head -c 2000000 /dev/zero >&2; \
+             head -c 1500000 /dev/zero; exit 5",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout.len(), 2_500_000);
+    assert_eq!(out.stderr.len(), 2_000_000);
+    assert!(out.stdout.iter().all(|&b| b == 0));
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn output_stdin_is_null_and_piped_stdin_is_closed() {
+    // Default stdin of output(): /dev/null, so cat ends at once.
+    let out = Command::new("cat").output().unwrap();
+    assert!(out.status.success() && out.stdout.is_empty());
+    // A piped stdin is closed by the parent (as std's output does), so cat sees end of file
+    // instead of waiting for ever.
+    let out = Command::new("cat").stdin(Stdio::piped()).output().unwrap();
+    assert!(out.status.success() && out.stdout.is_empty());
+    // status() with a piped stdin: the same.
+    let st = Command::new("cat").stdin(Stdio::piped()).status().unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn status_from_many_threads_gets_each_childs_own_status() {
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let code = (t * 25 + i) % 200;
+                    let st = Command::new("sh")
+                        .args(["-c", "exit $1", "sh"])
+                        .arg(code.to_string())
+                        .status()
+                        .unwrap();
+                    assert_eq!(st.code(), Some(code), "thread {t} spawn {i}");
+                    if i % 5 == 0 {
+                        let out = Command::new("echo").arg(format!("{t}-{i}")).output().unwrap();
+                        assert_eq!(out.stdout, format!("{t}-{i}\n").into_bytes());
+                    }
+                }
+                assert_eq!(children_of_this_thread().trim(), "");
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn exit_signal_other_than_sigchld_is_reaped() {
+    // waitid by PID needs __WALL for a child that does not signal SIGCHLD (SIGURG is
+    // ignored by default, so it cannot hurt the test process).
+    for sig in [0u64, libc::SIGURG as u64] {
+        let st = Command::new("sh")
+            .args(["-c", "exit 9"])
+            .exit_signal(sig)
+            .status()
+            .unwrap();
+        assert_eq!(st.code(), Some(9));
+    }
+    assert_eq!(children_of_this_thread().trim(), "");
+}
