@@ -46,28 +46,32 @@ fn os(v: &[&str]) -> Vec<OsString> {
 
 /// The option sets compared: util-linux spelling, xclone spelling (the same short options).
 /// `unshare --fork` makes unshare's program a child as `xclone run`'s is (and the new pid
-/// namespace's PID 1); `--propagation unchanged` keeps unshare from remounting `/` private,
-/// which `xclone run` does not do either.
+/// namespace's PID 1). Both make a new mount namespace's mounts private by default.
 pub fn option_sets() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         ("no namespace", vec![]),
         ("uts", vec!["-u"]),
+        ("ipc", vec!["-i"]),
         ("user", vec!["-U"]),
+        ("user, root mapped (-U -r)", vec!["-U", "-r"]),
         ("pid", vec!["-p"]),
         ("mnt", vec!["-m"]),
         ("net", vec!["-n"]),
+        ("cgroup", vec!["-C"]),
+        ("time", vec!["-T"]),
+        (CONTAINER_SET, vec!["-U", "-r", "-p", "-m", "-u", "-i", "-n"]),
         (
-            "container set (-U -p -m -u -i -n)",
+            "container set, no id map (-U -p -m -u -i -n)",
             vec!["-U", "-p", "-m", "-u", "-i", "-n"],
         ),
     ]
 }
 
+/// The label of the container set the target is judged on.
+pub const CONTAINER_SET: &str = "container set (-U -r -p -m -u -i -n)";
+
 pub fn unshare_args(opts: &[&str], prog: &Path) -> Vec<OsString> {
     let mut a = os(&["--fork"]);
-    if opts.contains(&"-m") {
-        a.extend(os(&["--propagation", "unchanged"]));
-    }
     a.extend(os(opts));
     a.push(prog.into());
     a
@@ -179,6 +183,10 @@ impl Drop for Sleeper {
     }
 }
 
+/// The enter row the comparison is judged on: the same namespaces, no cgroup change.
+pub const ENTER: &str = "xclone enter (-U -p -m -u -i -n --cgroup-of-caller)";
+const ENTER_DEFAULT: &str = "xclone enter (-U -p -m -u -i -n, into the target's cgroup)";
+
 pub fn enter_vs_nsenter(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Table {
     let mut table = Table::new(
         "commands/enter-vs-nsenter",
@@ -202,23 +210,33 @@ pub fn enter_vs_nsenter(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Ta
         .into_iter()
         .chain([target.into()])
         .collect::<Vec<OsString>>();
-    let xargs: Vec<OsString> = os(&["enter", &pid, "--"])
-        .into_iter()
-        .chain([target.into()])
-        .collect();
+    // The same namespaces, and (like nsenter) no cgroup change; then xclone's default, which
+    // also creates the program in the target's cgroup (CLONE_INTO_CGROUP).
+    let enter_args = |extra: &[&str]| -> Vec<OsString> {
+        let mut a = os(&["enter", "-t", &pid, "-U", "-p", "-m", "-u", "-i", "-n"]);
+        a.extend(os(extra));
+        a.push("--".into());
+        a.push(target.into());
+        a
+    };
+    let rows = [
+        (ENTER, enter_args(&["--cgroup-of-caller"])),
+        (ENTER_DEFAULT, enter_args(&[])),
+    ];
     let mut cs = vec![Contender::new("nsenter", || run(&nsenter, &nargs))];
-    table.pairs.push(("nsenter".into(), "xclone enter".into()));
-    match xclone {
-        None => table.missing.push((
-            "xclone enter".into(),
-            "target/release/xclone is not built".into(),
-        )),
-        Some(x) => match run(x, &xargs) {
-            Ok(()) => cs.push(Contender::new("xclone enter", || run(x, &xargs))),
-            Err(e) => table
+    for (label, xargs) in rows {
+        table.pairs.push(("nsenter".into(), label.into()));
+        match xclone {
+            None => table
                 .missing
-                .push(("xclone enter".into(), format!("not available yet ({e})"))),
-        },
+                .push((label.into(), "target/release/xclone is not built".into())),
+            Some(x) => match run(x, &xargs) {
+                Ok(()) => cs.push(Contender::new(label, move || run(x, &xargs))),
+                Err(e) => table
+                    .missing
+                    .push((label.into(), format!("not available yet ({e})"))),
+            },
+        }
     }
     table.intro = format!(
         "Target: a `sleep` in its own user (root mapped), pid, mount, uts, ipc and net \

@@ -11,6 +11,8 @@ use xclone::{CloneFlags, Command};
 
 pub const SPAWN: &str = "xclone::Command";
 pub const SPAWN_PRE_EXEC: &str = "xclone::Command + pre_exec";
+pub const SPAWN_WAIT: &str = "xclone::Command spawn()+wait()";
+pub const SPAWN_HANDSHAKE: &str = "xclone: user ns + root map (handshake)";
 
 /// Rows that cannot be measured (yet), and why.
 #[derive(Clone, Debug)]
@@ -59,10 +61,27 @@ fn row(
     })
 }
 
-/// `xclone::Command::new(path).status()` and the same with an empty pre_exec hook.
+/// `xclone::Command::new(path).status()` (the run-to-end spawn), `spawn()` + `wait()` (the
+/// vfork spawn with a pidfd), the same with an empty pre_exec hook, and — as root, where
+/// creating a user namespace is certain — the handshake spawn (user namespace with root
+/// mapped, the parent writing the maps while the child waits).
 pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
-    Ok(vec![
+    let mut rows = vec![
         row(SPAWN, path, |_| Ok(())),
+        {
+            let path = path.to_path_buf();
+            Contender::new(SPAWN_WAIT, move || {
+                let st = Command::new(&path)
+                    .spawn()
+                    .and_then(|mut c| c.wait())
+                    .map_err(|e| format!("xclone spawn: {e}"))?;
+                if st.success() {
+                    Ok(())
+                } else {
+                    Err(format!("child ended with {st}"))
+                }
+            })
+        },
         row(SPAWN_PRE_EXEC, path, |c| {
             // SAFETY: the hook does nothing, which is async-signal-safe.
             unsafe {
@@ -70,7 +89,19 @@ pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
             }
             Ok(())
         }),
-    ])
+    ];
+    if rustix::process::geteuid().is_root() {
+        let (uid, gid) = (
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getegid().as_raw(),
+        );
+        rows.push(row(SPAWN_HANDSHAKE, path, move |c| {
+            c.add_flags(CloneFlags::NEWUSER)
+                .id_maps(xclone::isolate::IdMaps::root(uid, gid));
+            Ok(())
+        }));
+    }
+    Ok(rows)
 }
 
 /// The throughput operation: one status() spawn.
