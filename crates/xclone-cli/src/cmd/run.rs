@@ -117,24 +117,24 @@ pub fn run(a: RunArgs) -> i32 {
         Err(e) => return exit::fail(format!("signalfd: {}", errno_text(&e))),
     };
 
-    // Refuse what the kernel would refuse, with the validator's explanation (the same one
-    // `xclone explain` gives), before anything is created.
-    match judge(&cmd) {
-        Ok((v, _)) if !v.is_ok() => {
-            let p = &v.problems[0];
-            return exit::fail(format!(
-                "refused: clone3 would fail with {}: {}; fix: {}",
-                p.errno.name(),
-                p.cause,
-                p.fix
-            ));
-        }
-        Ok(_) => {}
-        Err(e) => return exit::fail(format!("cannot judge the request: {e}")),
-    }
-
+    // The kernel is the judge: the request is not validated beforehand, since probing the
+    // kernel and reading the caller from /proc would cost more than the spawn itself (about
+    // a millisecond, see BENCHMARKS.md). When clone3 refuses, nothing was created, and the
+    // validator explains the refusal as `xclone explain` would.
     let child = match cmd.spawn() {
         Ok(c) => c,
+        Err(e) if SpawnError::from_io(&e).is_none() => match judge(&cmd) {
+            Ok((v, _)) if !v.is_ok() => {
+                let p = &v.problems[0];
+                return exit::fail(format!(
+                    "refused: clone3 would fail with {}: {}; fix: {}",
+                    p.errno.name(),
+                    p.cause,
+                    p.fix
+                ));
+            }
+            _ => return spawn_failed(&e),
+        },
         Err(e) => return spawn_failed(&e),
     };
     if let Some(j) = json.as_mut() {

@@ -244,7 +244,6 @@ impl Enter {
     }
 
     fn prepare(&self, target: &Target) -> io::Result<Prepared> {
-        let features = Features::probe();
         let mut ns = match self.namespaces {
             Namespaces::AllDiffering => target.differing_namespaces()?,
             Namespaces::These(f) => {
@@ -270,7 +269,8 @@ impl Enter {
         let by_pidfd = match self.join {
             JoinMethod::Pidfd => true,
             JoinMethod::Files => false,
-            JoinMethod::Auto => features.setns_pidfd,
+            // Not the whole probe: a command line entering a target pays for what it uses.
+            JoinMethod::Auto => Features::setns_pidfd_supported(),
         };
         let payload_kinds = CloneFlags::NEWUSER | CloneFlags::NEWCGROUP;
         let mut files = Vec::new();
@@ -332,8 +332,9 @@ impl Enter {
         let cgroup = match &self.cgroup {
             Cgroup::Caller => None,
             Cgroup::Dir(fd) => Some(fd.try_clone()?),
-            Cgroup::Target => Some(target_cgroup(target, features)?),
+            Cgroup::Target => Some(target_cgroup(target, Features::probe())?),
             Cgroup::TargetIfAvailable => {
+                let features = Features::probe();
                 if features.cgroup2_mount.is_some() && features.into_cgroup {
                     Some(target_cgroup(target, features)?)
                 } else {
