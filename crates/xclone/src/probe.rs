@@ -346,8 +346,8 @@ mod tests {
 
     #[test]
     fn setns_pidfd_alone_agrees_with_the_whole_probe() {
-        // In a thread of its own: the whole probe may already be cached by another test,
-        // which would make the short answer the cached one; the uncached probe is compared.
+        // Another test may have cached the whole probe, which then gives the short answer;
+        // either way it must agree with a fresh whole probe.
         let short = std::thread::spawn(Features::setns_pidfd_supported)
             .join()
             .unwrap();

@@ -85,7 +85,19 @@ pub fn xclone_run_args(opts: &[&str], prog: &Path) -> Vec<OsString> {
     a
 }
 
-pub fn run_vs_unshare(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Table {
+/// The label of a static build's row.
+pub fn static_label(label: &str) -> String {
+    format!("{label} [static build]")
+}
+
+/// `xclone run` (and, for the option sets where the comparison is judged, its static build)
+/// against `unshare --fork` with the same options.
+pub fn run_vs_unshare(
+    xclone: Option<&Path>,
+    xclone_static: Option<&Path>,
+    target: &Path,
+    cfg: Rounds,
+) -> Table {
     let mut table = Table::new(
         "commands/run-vs-unshare",
         "`xclone run` vs util-linux `unshare`, whole command",
@@ -107,21 +119,31 @@ pub fn run_vs_unshare(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Tabl
         table
             .pairs
             .push((format!("unshare: {name}"), label.clone()));
-        match xclone {
-            None => table
-                .missing
-                .push((label, "target/release/xclone is not built".into())),
-            Some(x) => {
-                let xa = xclone_run_args(&opts, target);
-                // A probe run decides whether `xclone run` can do this yet.
-                match run(x, &xa) {
-                    Ok(()) => {
-                        let x = x.to_path_buf();
-                        cs.push(Contender::new(label, move || run(&x, &xa)));
+        let mut bins = vec![(label, xclone)];
+        if name == "no namespace" || name == CONTAINER_SET {
+            if let Some(xs) = xclone_static {
+                let l = static_label(&format!("xclone run: {name}"));
+                table.pairs.push((format!("unshare: {name}"), l.clone()));
+                bins.push((l, Some(xs)));
+            }
+        }
+        for (label, bin) in bins {
+            match bin {
+                None => table
+                    .missing
+                    .push((label, "target/release/xclone is not built".into())),
+                Some(x) => {
+                    let xa = xclone_run_args(&opts, target);
+                    // A probe run decides whether `xclone run` can do this yet.
+                    match run(x, &xa) {
+                        Ok(()) => {
+                            let x = x.to_path_buf();
+                            cs.push(Contender::new(label, move || run(&x, &xa)));
+                        }
+                        Err(e) => table
+                            .missing
+                            .push((label, format!("not available yet ({e})"))),
                     }
-                    Err(e) => table
-                        .missing
-                        .push((label, format!("not available yet ({e})"))),
                 }
             }
         }
@@ -187,7 +209,12 @@ impl Drop for Sleeper {
 pub const ENTER: &str = "xclone enter (-U -p -m -u -i -n --cgroup-of-caller)";
 const ENTER_DEFAULT: &str = "xclone enter (-U -p -m -u -i -n, into the target's cgroup)";
 
-pub fn enter_vs_nsenter(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Table {
+pub fn enter_vs_nsenter(
+    xclone: Option<&Path>,
+    xclone_static: Option<&Path>,
+    target: &Path,
+    cfg: Rounds,
+) -> Table {
     let mut table = Table::new(
         "commands/enter-vs-nsenter",
         "`xclone enter` vs util-linux `nsenter`, whole command",
@@ -219,14 +246,21 @@ pub fn enter_vs_nsenter(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Ta
         a.push(target.into());
         a
     };
-    let rows = [
-        (ENTER, enter_args(&["--cgroup-of-caller"])),
-        (ENTER_DEFAULT, enter_args(&[])),
+    let mut rows = vec![
+        (ENTER.to_string(), xclone, enter_args(&["--cgroup-of-caller"])),
+        (ENTER_DEFAULT.to_string(), xclone, enter_args(&[])),
     ];
+    if xclone_static.is_some() {
+        rows.push((
+            static_label(ENTER),
+            xclone_static,
+            enter_args(&["--cgroup-of-caller"]),
+        ));
+    }
     let mut cs = vec![Contender::new("nsenter", || run(&nsenter, &nargs))];
-    for (label, xargs) in rows {
-        table.pairs.push(("nsenter".into(), label.into()));
-        match xclone {
+    for (label, bin, xargs) in rows {
+        table.pairs.push(("nsenter".into(), label.clone()));
+        match bin {
             None => table
                 .missing
                 .push((label.into(), "target/release/xclone is not built".into())),

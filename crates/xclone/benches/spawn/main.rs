@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo bench -p xclone --bench spawn -- [--quick] [--write FILE] [--only SECTIONS]
-//!                                        [--xclone-bin PATH]
+//!                                        [--xclone-bin PATH] [--xclone-static-bin PATH]
 //! ```
 //!
 //! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`.
@@ -40,11 +40,13 @@ struct Opts {
     write: Option<PathBuf>,
     only: Vec<String>,
     xclone_bin: Option<PathBuf>,
+    xclone_static_bin: Option<PathBuf>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH]",
+        "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH] \
+         [--xclone-static-bin PATH]",
         SECTIONS.join(",")
     );
     std::process::exit(2)
@@ -56,6 +58,7 @@ fn parse_opts() -> Opts {
         write: None,
         only: SECTIONS.iter().map(|s| s.to_string()).collect(),
         xclone_bin: None,
+        xclone_static_bin: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -65,6 +68,9 @@ fn parse_opts() -> Opts {
             "--quick" => o.quick = true,
             "--write" => o.write = Some(args.next().unwrap_or_else(|| usage()).into()),
             "--xclone-bin" => o.xclone_bin = Some(args.next().unwrap_or_else(|| usage()).into()),
+            "--xclone-static-bin" => {
+                o.xclone_static_bin = Some(args.next().unwrap_or_else(|| usage()).into())
+            }
             "--only" => {
                 let list = args.next().unwrap_or_else(|| usage());
                 o.only = list.split(',').map(str::to_string).collect();
@@ -310,12 +316,29 @@ fn run_commands(r: &mut Results, p: &Plan, o: &Opts, target: &Path) {
                 .into(),
         );
     }
+    // The statically linked build (bench/run.sh makes it): the same code without the
+    // dynamic loader's work at start-up.
+    let xs = o.xclone_static_bin.clone().or_else(|| {
+        let p = targets::out_dir()
+            .parent()?
+            .parent()?
+            .join("static/release/xclone");
+        p.is_file().then_some(p)
+    });
     eprintln!("commands: xclone run vs unshare");
-    r.commands
-        .push(commands::run_vs_unshare(x.as_deref(), target, p.rounds));
+    r.commands.push(commands::run_vs_unshare(
+        x.as_deref(),
+        xs.as_deref(),
+        target,
+        p.rounds,
+    ));
     eprintln!("commands: xclone enter vs nsenter");
-    r.commands
-        .push(commands::enter_vs_nsenter(x.as_deref(), target, p.rounds));
+    r.commands.push(commands::enter_vs_nsenter(
+        x.as_deref(),
+        xs.as_deref(),
+        target,
+        p.rounds,
+    ));
 }
 
 fn run_api(r: &mut Results, p: &Plan) {
