@@ -24,7 +24,10 @@ fn exec_failures_are_errors_and_leave_no_zombie() {
         };
         let e = run(Command::new("/no/such/x").stdin(Stdio::null()));
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-        assert_eq!(e.to_string(), "execve /no/such/x: No such file or directory");
+        assert_eq!(
+            e.to_string(),
+            "execve /no/such/x: No such file or directory"
+        );
         let se = SpawnError::from_io(&e).unwrap();
         assert_eq!(se.step(), Step::Execve);
 
@@ -111,7 +114,10 @@ fn status_from_many_threads_gets_each_childs_own_status() {
                         .unwrap();
                     assert_eq!(st.code(), Some(code), "thread {t} spawn {i}");
                     if i % 5 == 0 {
-                        let out = Command::new("echo").arg(format!("{t}-{i}")).output().unwrap();
+                        let out = Command::new("echo")
+                            .arg(format!("{t}-{i}"))
+                            .output()
+                            .unwrap();
                         assert_eq!(out.stdout, format!("{t}-{i}\n").into_bytes());
                     }
                 }

@@ -48,8 +48,13 @@ pub struct TestCgroup {
 
 impl TestCgroup {
     pub fn create() -> Result<TestCgroup, String> {
+        Self::create_named("xclone-bench")
+    }
+
+    /// `<cgroup2 mount>/<prefix>-<our PID>`.
+    pub fn create_named(prefix: &str) -> Result<TestCgroup, String> {
         let mnt = cgroup2_mount().ok_or("no cgroup2 hierarchy in /proc/self/mountinfo")?;
-        let dir = mnt.join(format!("xclone-bench-{}", std::process::id()));
+        let dir = mnt.join(format!("{prefix}-{}", std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
         let fd = std::fs::File::open(&dir)
             .map_err(|e| format!("open {}: {e}", dir.display()))?
@@ -74,5 +79,36 @@ impl Drop for TestCgroup {
         if let Err(e) = std::fs::remove_dir(&self.dir) {
             eprintln!("warning: could not remove {}: {e}", self.dir.display());
         }
+    }
+}
+
+/// A `sleep` moved into a cgroup so that the cgroup is never empty: its css_set (the kernel's
+/// record of a task's cgroups on every hierarchy) then stays alive between spawns into it.
+/// Killed and reaped on drop, which must come before the cgroup's.
+pub struct Keeper(std::process::Child);
+
+impl Keeper {
+    pub fn start(cg: &TestCgroup) -> Result<Keeper, String> {
+        let child = std::process::Command::new("sleep")
+            .arg("100000")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("sleep: {e}"))?;
+        let mut k = Keeper(child);
+        std::fs::write(cg.dir.join("cgroup.procs"), k.0.id().to_string())
+            .map_err(|e| format!("moving the keeper into {}: {e}", cg.dir.display()))
+            .inspect_err(|_| k.stop())?;
+        Ok(k)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

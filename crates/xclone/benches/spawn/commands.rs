@@ -59,7 +59,10 @@ pub fn option_sets() -> Vec<(&'static str, Vec<&'static str>)> {
         ("net", vec!["-n"]),
         ("cgroup", vec!["-C"]),
         ("time", vec!["-T"]),
-        (CONTAINER_SET, vec!["-U", "-r", "-p", "-m", "-u", "-i", "-n"]),
+        (
+            CONTAINER_SET,
+            vec!["-U", "-r", "-p", "-m", "-u", "-i", "-n"],
+        ),
         (
             "container set, no id map (-U -p -m -u -i -n)",
             vec!["-U", "-p", "-m", "-u", "-i", "-n"],
@@ -247,7 +250,11 @@ pub fn enter_vs_nsenter(
         a
     };
     let mut rows = vec![
-        (ENTER.to_string(), xclone, enter_args(&["--cgroup-of-caller"])),
+        (
+            ENTER.to_string(),
+            xclone,
+            enter_args(&["--cgroup-of-caller"]),
+        ),
         (ENTER_DEFAULT.to_string(), xclone, enter_args(&[])),
     ];
     if xclone_static.is_some() {

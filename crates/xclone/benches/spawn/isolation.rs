@@ -4,7 +4,7 @@
 //! feature — a fork-like raw clone3 with the flag, then exec — so that xclone's rows can be
 //! read against both.
 
-use crate::cgroup::TestCgroup;
+use crate::cgroup::{Keeper, TestCgroup};
 use crate::mech::{self, Clone3Extras, Exe};
 use crate::report::{Table, Unit};
 use crate::stats::{alternate, Contender, Rounds};
@@ -79,6 +79,10 @@ pub const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 pub const IDLE_NOTE: &str = "(after 100 ms idle)";
 
 pub fn cgroup_placement(target: &Path, cg: &TestCgroup, cfg: Rounds) -> Table {
+    // A second cgroup that is never empty, for the row that isolates the kernel's price of a
+    // cgroup's first task (declared first: the rows borrow it).
+    let populated = TestCgroup::create_named("xclone-bench-populated")
+        .and_then(|c| Keeper::start(&c).map(|k| (c, k)));
     let exe = Exe::new(target);
     let fd = cg.raw_fd();
     let mut cs = vec![
@@ -154,6 +158,22 @@ pub fn cgroup_placement(target: &Path, cg: &TestCgroup, cfg: Rounds) -> Table {
             cs.push(c.after_idle(IDLE));
         }
     }
+    // And into a cgroup that is never empty (a `sleep` lives in it): an empty cgroup has no
+    // css_set, and the kernel builds one for the first task that arrives, which is what
+    // makes a lone spawn into an idle, empty cgroup dearer (see FINDINGS).
+    match &populated {
+        Ok((pc, _)) => {
+            if let Ok(rows) = xrows::cgroup(target, pc) {
+                for mut c in rows.into_iter().filter(|c| c.label == xrows::CG_INTO) {
+                    c.label = format!("{CG_INTO_POPULATED} {IDLE_NOTE}");
+                    cs.push(c.after_idle(IDLE));
+                }
+            }
+        }
+        Err(e) => table
+            .intro
+            .push_str(&format!(" The populated-cgroup row is not measured: {e}.")),
+    }
     let idle = |l: &str| format!("{l} {IDLE_NOTE}");
     table.pairs = vec![
         (
@@ -175,10 +195,20 @@ pub fn cgroup_placement(target: &Path, cg: &TestCgroup, cfg: Rounds) -> Table {
         (xrows::SPAWN.into(), xrows::CG_INTO.into()),
         (xrows::SPAWN.into(), xrows::CG_HOOK.into()),
         (idle(xrows::SPAWN), idle(xrows::CG_INTO)),
+        (idle(xrows::SPAWN), idle(CG_INTO_POPULATED)),
     ];
     table.series = alternate(&mut cs, cfg);
+    drop(cs);
+    // The keeper goes before its cgroup (a cgroup with a task cannot be removed).
+    if let Ok((c, k)) = populated {
+        drop(k);
+        drop(c);
+    }
     table
 }
+
+/// The label of the into_cgroup row whose cgroup always holds a task.
+pub const CG_INTO_POPULATED: &str = "xclone: into_cgroup, cgroup never empty";
 
 /// A PID number nobody uses, high in the range so that nothing takes it during the run.
 pub fn free_pid() -> Option<i32> {

@@ -17,11 +17,11 @@ pub use report::{SpawnError, Step};
 
 use crate::error::Error;
 use crate::fallback;
+use crate::pidfd::ExitStatus;
 use crate::pidfd::PidFd;
 use crate::sys::abi::{CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 use crate::sys::flags::CloneFlags;
 use crate::sys::stack::{return_spawn_stack, take_spawn_stack, ChildStack};
-use crate::pidfd::ExitStatus;
 use crate::sys::vfork::{
     spawn_and_reap, spawn_handshake, spawn_vfork, CloneCall, HandshakeError, HandshakeSocket,
     ReapError, Reaped, Spawned,

@@ -408,8 +408,7 @@ pub(crate) fn spawn_and_reap<C: VforkChild>(
     // SAFETY: `child` and `stack` stay borrowed for this whole function, which returns (or
     // unwinds, through `Unreaped::drop`) only after the child was reaped, i.e. no longer
     // runs; `parent` cannot reach `child` (it is mutably borrowed here).
-    let spawned =
-        unsafe { clone_child(call, child, stack, false) }.map_err(ReapError::Clone)?;
+    let spawned = unsafe { clone_child(call, child, stack, false) }.map_err(ReapError::Clone)?;
     // No pidfd is asked for; should a caller's flags have produced one, it is not needed.
     drop(spawned.pidfd);
     let mut guard = Unreaped {
