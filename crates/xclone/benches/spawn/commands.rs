@@ -270,12 +270,12 @@ pub fn enter_vs_nsenter(
         match bin {
             None => table
                 .missing
-                .push((label.into(), "target/release/xclone is not built".into())),
+                .push((label, "target/release/xclone is not built".into())),
             Some(x) => match run(x, &xargs) {
                 Ok(()) => cs.push(Contender::new(label, move || run(x, &xargs))),
                 Err(e) => table
                     .missing
-                    .push((label.into(), format!("not available yet ({e})"))),
+                    .push((label, format!("not available yet ({e})"))),
             },
         }
     }
