@@ -144,3 +144,93 @@ fn exit_signal_other_than_sigchld_is_reaped() {
     }
     assert_eq!(children_of_this_thread().trim(), "");
 }
+
+/// Runs `entry` (a test of this file) in a fresh copy of the test binary with `XCLONE_TEST_ENTRY`
+/// set, where it may change process-wide state, and returns what it printed.
+fn in_subprocess(entry: &str) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", entry, "--nocapture", "--test-threads=1"])
+        .env("XCLONE_TEST_ENTRY", entry)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{entry}: {:?}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn is_entry(name: &str) -> bool {
+    std::env::var_os("XCLONE_TEST_ENTRY").is_some_and(|v| v == name)
+}
+
+/// With `SIGCHLD` ignored the kernel reaps children itself: the wait ends only once the
+/// child is gone, with `ECHILD` as std gives, and a failure before exec is still reported.
+#[test]
+fn sigchld_ignored_entry() {
+    if !is_entry("sigchld_ignored_entry") {
+        return;
+    }
+    xclone::sys::signal::set_ignored(libc::SIGCHLD).unwrap();
+    let e = Command::new("sh")
+        .args(["-c", "exit 3"])
+        .status()
+        .unwrap_err();
+    println!("STATUS={:?}", e.raw_os_error());
+    let e = Command::new("/no/such/x").status().unwrap_err();
+    println!("MISSING={}", e);
+    let e = Command::new("sh")
+        .args(["-c", "echo through"])
+        .output()
+        .unwrap_err();
+    println!("OUTPUT={:?}", e.raw_os_error());
+}
+
+#[test]
+fn sigchld_ignored() {
+    let text = in_subprocess("sigchld_ignored_entry");
+    assert!(
+        text.contains(&format!("STATUS=Some({})", libc::ECHILD)),
+        "{text}"
+    );
+    assert!(
+        text.contains("MISSING=execve /no/such/x: No such file or directory"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("OUTPUT=Some({})", libc::ECHILD)),
+        "{text}"
+    );
+}
+
+/// `CLONE_PARENT` makes the child our parent's: it cannot be waited for by PID here, so
+/// `status()` must not use the run-to-end spawn (whose wait would return at once, freeing the
+/// child's stack under it); it takes the vfork spawn and reports the failed wait.
+#[test]
+fn clone_parent_entry() {
+    if !is_entry("clone_parent_entry") {
+        return;
+    }
+    for _ in 0..20 {
+        let e = Command::new("sh")
+            .args(["-c", "exit 4"])
+            .add_flags(xclone::CloneFlags::PARENT)
+            // clone3 wants exit_signal 0 with CLONE_PARENT.
+            .exit_signal(0)
+            .status()
+            .unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ECHILD), "{e}");
+    }
+    println!("PARENT=ok");
+}
+
+#[test]
+fn clone_parent() {
+    // The siblings become children of this test process, which reaps nothing of them:
+    // they stay zombies until it exits.
+    let text = in_subprocess("clone_parent_entry");
+    assert!(text.contains("PARENT=ok"), "{text}");
+}

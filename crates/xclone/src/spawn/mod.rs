@@ -129,13 +129,21 @@ fn spawn_error(p: &Prepared<'_>, step: Step, errno: i32) -> io::Error {
 ///
 /// Commands with `pre_exec` hooks keep the vfork spawn: a hook's contract
 /// ([`Command::pre_exec`]) promises that the spawning thread waits while it runs (a hook
-/// may share the thread's TLS, `errno` included). Handshake spawns (id maps) keep theirs.
+/// may share the thread's TLS, `errno` included). Handshake spawns (id maps) keep theirs, and
+/// so do requests whose child this process cannot wait for by PID (`CLONE_PARENT`, the 7.1
+/// `CLONE_AUTOREAP`) or that need the pidfd (`CLONE_PIDFD_AUTOKILL`), see
+/// [`TO_END_FORBIDDEN`](crate::sys::vfork::TO_END_FORBIDDEN).
 pub(crate) fn run_to_end(
     cmd: &mut Command,
     defaults: StdioDefault,
     collect: bool,
 ) -> io::Result<Output> {
-    if !cmd.hooks.is_empty() || cmd.uses_handshake() {
+    if !cmd.hooks.is_empty()
+        || cmd.uses_handshake()
+        || cmd
+            .request_flags()
+            .intersects(crate::sys::vfork::TO_END_FORBIDDEN)
+    {
         let mut child = spawn(cmd, defaults)?;
         return if collect {
             child.wait_with_output()

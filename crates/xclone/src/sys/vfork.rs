@@ -342,6 +342,14 @@ pub(crate) fn spawn_handshake<C: VforkChild>(
     Ok(spawned)
 }
 
+/// Flags [`spawn_and_reap`] refuses: they make the child something this process cannot wait
+/// for — a sibling (`PARENT`) or a child the kernel reaps itself (`AUTOREAP`) — so that
+/// `waitid` could return before the child stopped running on the shared stack; and
+/// `PIDFD_AUTOKILL`, which needs the pidfd a run-to-end spawn does not ask for.
+pub const TO_END_FORBIDDEN: CloneFlags = CloneFlags::PARENT
+    .union(CloneFlags::AUTOREAP)
+    .union(CloneFlags::PIDFD_AUTOKILL);
+
 /// A child that ran to its end under [`spawn_and_reap`].
 #[derive(Debug)]
 pub(crate) struct Reaped {
@@ -398,13 +406,21 @@ impl Drop for Unreaped {
 /// child's exec, and as no pidfd is asked for, its allocation and release.
 ///
 /// `parent` must not reap the child (it may signal it by PID). If it fails the child is
-/// killed and reaped, and the error returned.
+/// killed and reaped, and the error returned. Refuses ([`libc::EINVAL`]) the flags in
+/// [`TO_END_FORBIDDEN`] (and, as every spawn, those in [`SPAWN_FORBIDDEN`]).
 pub(crate) fn spawn_and_reap<C: VforkChild>(
     call: CloneCall<'_>,
     child: &mut C,
     stack: &ChildStack,
     parent: &mut dyn FnMut(i32) -> std::io::Result<()>,
 ) -> Result<Reaped, ReapError> {
+    let flags = match &call {
+        CloneCall::Clone3 { flags, .. } => *flags,
+        CloneCall::Legacy { flags } => CloneFlags::from_bits_retain(flags & !super::flags::CSIGNAL),
+    };
+    if flags.intersects(TO_END_FORBIDDEN) {
+        return Err(ReapError::Clone(libc::EINVAL));
+    }
     // SAFETY: `child` and `stack` stay borrowed for this whole function, which returns (or
     // unwinds, through `Unreaped::drop`) only after the child was reaped, i.e. no longer
     // runs; `parent` cannot reach `child` (it is mutably borrowed here).
