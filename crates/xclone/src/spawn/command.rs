@@ -121,6 +121,11 @@ pub(crate) struct EnvChanges {
 /// [`io::Error`] naming the step, e.g. `chdir /nope: No such file or directory` (see
 /// [`SpawnError`](super::SpawnError)).
 ///
+/// [`status`](Command::status) and [`output`](Command::output), which wait for the child's
+/// exit anyway, clone without `CLONE_VFORK` and `CLONE_PIDFD` (a *run-to-end spawn*): the
+/// parent does not sleep until the exec but waits once, by PID, for the exit, and keeps the
+/// stack and the plan the child's until then. That saves a wake-up and a pidfd per spawn.
+///
 /// Where clone3 is missing or filtered, the `clone(2)` fallback applies (see
 /// [`FallbackPolicy`]).
 ///

@@ -2,8 +2,9 @@
 //! a failure in the child between clone and exec is reported ([`SpawnError`]).
 //!
 //! Data flows one way: `command` records → `plan` prepares everything the child needs →
-//! `sys::vfork` clones with `CLONE_VM | CLONE_VFORK` → `child_side` sets up and execs, or
-//! fills in the `report` slot → the parent turns the slot into an `io::Error`.
+//! `sys::vfork` clones with `CLONE_VM | CLONE_VFORK` (or, for `status`/`output`, with
+//! `CLONE_VM` alone and reaps the child before returning) → `child_side` sets up and execs,
+//! or fills in the `report` slot → the parent turns the slot into an `io::Error`.
 
 pub mod child;
 pub(crate) mod child_side;
