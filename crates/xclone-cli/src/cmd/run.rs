@@ -447,10 +447,7 @@ fn judge(
 ) -> Result<(xclone::validate::Verdict, &'static xclone::Features), xclone::Error> {
     let caller = xclone::Caller::current()?;
     let features = xclone::Features::probe();
-    Ok((
-        xclone::validate::validate(&cmd.get_clone_args(), features, &caller),
-        features,
-    ))
+    Ok((cmd.validate(features, &caller), features))
 }
 
 #[cfg(test)]
