@@ -470,7 +470,6 @@ mod tests {
         assert_eq!(common_ancestor("/x/y", "/x/y"), "/x/y");
         assert_eq!(join("/", "a/b"), "/a/b");
         assert_eq!(join("/r", ""), "/r");
-        assert_eq!(unescape("/a\\040b"), "/a b");
     }
 
     #[test]
