@@ -64,7 +64,8 @@ pub struct EnterArgs {
     /// The cgroup namespace.
     #[arg(short = 'C', long)]
     pub cgroup: bool,
-    /// The time namespace (not supported yet when it differs from xclone's).
+    /// The time namespace: the program reads the target's CLOCK_MONOTONIC and
+    /// CLOCK_BOOTTIME (its offsets) from its first instruction.
     #[arg(short = 'T', long)]
     pub time: bool,
     /// Create the program in the target's cgroup, or fail (the default does so where the

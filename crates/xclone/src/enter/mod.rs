@@ -23,8 +23,13 @@
 //! (whose root need not contain the caller's cgroup), becomes uid/gid 0 there unless asked
 //! not to, changes root and directory, and runs the ordinary spawn steps.
 //!
-//! Not supported yet: joining a time namespace that differs from ours (the kernel wants a
-//! joiner that shares its memory with nobody, `EUSERS`, which the intermediate does).
+//! Joining a time namespace (`timens_install` in kernel/time/namespace.c) wants a joiner
+//! whose memory no other task shares (else `EUSERS`): the intermediate is then fork-like
+//! instead — its own copy of the caller's memory, still sharing the descriptor table —
+//! and sends the payload's pid, pidfd number and any failure through a pipe. `setns`
+//! moves the intermediate itself into the time namespace (and its children's), so the
+//! payload, which shares the intermediate's copy (`CLONE_VM | CLONE_VFORK`), is born in it
+//! and reads the target's clocks from its first instruction.
 
 pub(crate) mod child;
 pub mod target;
@@ -36,7 +41,7 @@ use crate::probe::Features;
 use crate::spawn::command::StdioDefault;
 use crate::spawn::{plan, Child, Command, SpawnError, Step};
 use crate::sys::flags::CloneFlags;
-use crate::sys::stack::{return_spawn_stack, take_spawn_stack};
+use crate::sys::stack::{return_spawn_stack, take_spawn_stack, ChildStack};
 use child::{IntermediatePlan, Join, Outcome, PayloadPlan, Stage};
 use rustix::fs::{Mode, OFlags};
 use std::io;
@@ -49,7 +54,8 @@ pub enum Namespaces {
     /// Every namespace of the target that differs from the caller's (nsenter `--all`).
     AllDiffering,
     /// These types (a set of `CLONE_NEW*` flags). A user or time namespace that is the
-    /// caller's own is skipped (the kernel refuses to "join" those again).
+    /// caller's own is skipped (the kernel refuses to "join" a user namespace again, and
+    /// an unchanged time namespace needs no fork-like intermediate).
     These(CloneFlags),
 }
 
@@ -259,14 +265,6 @@ impl Enter {
                 f - ((CloneFlags::NEWUSER | CloneFlags::NEWTIME) - differing)
             }
         };
-        if ns.contains(CloneFlags::NEWTIME) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "joining the target's time namespace is not supported yet: the kernel lets \
-                 only a process that shares its memory with nobody join one (EUSERS), and \
-                 enter's intermediate shares the caller's",
-            ));
-        }
         let by_pidfd = match self.join {
             JoinMethod::Pidfd => true,
             JoinMethod::Files => false,
@@ -358,6 +356,7 @@ impl Enter {
             cgroup,
             become_root: ns.contains(CloneFlags::NEWUSER) && !self.preserve_credentials,
             new_pid_ns: ns.contains(CloneFlags::NEWPID),
+            fork_like: ns.contains(CloneFlags::NEWTIME),
         })
     }
 }
@@ -374,6 +373,8 @@ struct Prepared {
     wd: Option<OwnedFd>,
     become_root: bool,
     new_pid_ns: bool,
+    /// A time namespace is joined: the intermediate must have a memory of its own.
+    fork_like: bool,
 }
 
 /// The target's cgroup2 directory, opened (`CLONE_INTO_CGROUP` takes a directory fd).
@@ -441,11 +442,18 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
             rustix::process::getpid().as_raw_nonzero().get()
         };
     }
-    let stack_i = take_spawn_stack()?;
+    // A fork-like intermediate runs on a copy of this thread's stack and reports through a
+    // pipe; a CLONE_VM one needs a stack of its own and reports in memory.
+    let mode = if prep.fork_like {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        Intermediate::Forked { r, w }
+    } else {
+        Intermediate::SharedMemory(take_spawn_stack()?)
+    };
     let stack_p = match take_spawn_stack() {
         Ok(s) => s,
         Err(e) => {
-            return_spawn_stack(stack_i);
+            mode.give_back();
             return Err(e);
         }
     };
@@ -473,12 +481,21 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
             failure: None,
         },
     };
-    let launched = crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, &stack_i);
-    let out = plan_i.out;
+    let launched = match &mode {
+        Intermediate::Forked { w, .. } => {
+            let fd = w.as_raw_fd();
+            let plan = &mut plan_i;
+            crate::sys::setns::fork_intermediate(exit_signal, move || plan.run_forked(fd))
+        }
+        Intermediate::SharedMemory(stack) => {
+            crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, stack)
+        }
+    };
+    let mut out = plan_i.out;
     drop(plan_i);
     return_spawn_stack(stack_p);
-    return_spawn_stack(stack_i);
     drop(std::mem::take(&mut p.child_owned));
+    let report_r = mode.give_back();
     let inter = launched.map_err(|e| {
         io::Error::new(
             io::Error::from_raw_os_error(e).kind(),
@@ -489,8 +506,16 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         )
     })?;
     // The intermediate has exited (CLONE_VFORK): reap it.
-    if let Some(fd) = inter.pidfd {
-        let _ = PidFd::from(fd).wait();
+    let inter_status = inter.pidfd.map(|fd| PidFd::from(fd).wait());
+    if let Some(r) = report_r {
+        let (o, report) = read_record(&r).map_err(|e| {
+            io::Error::other(format!(
+                "enter: the intermediate ended without a report ({e}; its status: \
+                 {inter_status:?})"
+            ))
+        })?;
+        out = o;
+        p.child.report = report;
     }
     let payload_pidfd = crate::sys::setns::adopt_payload_pidfd(out.pidfd).map(PidFd::from);
     if let Some((stage, index, errno)) = out.failure {
@@ -519,6 +544,45 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         pipes.stderr,
         p.kill_on_drop,
     ))
+}
+
+/// How the intermediate is made.
+enum Intermediate {
+    /// Fork-like, reporting on the pipe `w` (read at `r`).
+    Forked { r: OwnedFd, w: OwnedFd },
+    /// `CLONE_VM`, on this stack.
+    SharedMemory(ChildStack),
+}
+
+impl Intermediate {
+    /// Returns the stack to the cache, or closes the pipe's write end and keeps the read end.
+    /// The intermediate, sharing our descriptor table, wrote its record before it exited;
+    /// afterwards only the payload's copy of the write end may remain, which its exec closes.
+    fn give_back(self) -> Option<OwnedFd> {
+        match self {
+            Intermediate::Forked { r, w } => {
+                drop(w);
+                Some(r)
+            }
+            Intermediate::SharedMemory(stack) => {
+                return_spawn_stack(stack);
+                None
+            }
+        }
+    }
+}
+
+/// The fork-like intermediate's record (see [`child::encode`]).
+fn read_record(r: &OwnedFd) -> io::Result<(Outcome, crate::spawn::report::Report)> {
+    let mut rec = [0u8; child::RECORD_LEN];
+    let n = rustix::io::retry_on_intr(|| rustix::io::read(r, &mut rec))?;
+    if n != rec.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("{n} of {} bytes", rec.len()),
+        ));
+    }
+    child::decode(&rec).ok_or_else(|| io::Error::other("a record that names no step"))
 }
 
 fn intermediate_error(prep: &Prepared, stage: Stage, index: usize, errno: i32) -> io::Error {
