@@ -562,3 +562,93 @@ fn payload_failure_in_a_time_namespace_is_reported() {
     target.kill().unwrap();
     target.wait().unwrap();
 }
+
+const NOBODY: u32 = 65534;
+
+/// The unprivileged path: uid 65534 (this test binary started again under that uid)
+/// creates a target in new user, pid, mount, uts, net and time namespaces and its own
+/// cgroup, then enters it. Joining the other namespaces from outside the target's user
+/// namespace is refused (EPERM), so enter joins the user namespace first, where the caller
+/// owns it; the payload, in the caller's cgroup which is the target's, needs no
+/// CLONE_INTO_CGROUP access.
+#[test]
+fn unprivileged_owner_enters_its_own_container() {
+    const NAME: &str = "unprivileged_owner_enters_its_own_container";
+    if isolate_common::is_inner(NAME) {
+        assert_eq!(rustix::process::geteuid().as_raw(), NOBODY);
+        let mut target = Command::new("cat");
+        target
+            .add_flags(
+                CloneFlags::NEWUSER
+                    | CloneFlags::NEWPID
+                    | CloneFlags::NEWNS
+                    | CloneFlags::NEWUTS
+                    | CloneFlags::NEWNET
+                    | CloneFlags::NEWTIME,
+            )
+            .id_maps(xclone::isolate::IdMaps::root(NOBODY, NOBODY))
+            .hostname("nobodys-target")
+            .time_offsets(xclone::isolate::TimeOffsets {
+                monotonic: None,
+                boottime: Some("2000".parse().unwrap()),
+            })
+            .stdin(Stdio::piped())
+            .kill_on_drop(true);
+        let mut target = target.spawn().expect("the target");
+        let tpid = target.id().to_string();
+        let names = ["user", "mnt", "uts", "net", "pid", "time"];
+        let script = format!(
+            "for n in {}; do readlink /proc/self/ns/$n; done; hostname; id -u; id -g; \
+             grep '^0::' /proc/self/cgroup; cut -d' ' -f1 /proc/uptime; exit 4",
+            names.join(" ")
+        );
+        let uptime = std::fs::read_to_string("/proc/uptime").unwrap();
+        let ours_up: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+        for (method, cgroup) in [
+            (JoinMethod::Auto, Cgroup::TargetIfAvailable),
+            (JoinMethod::Files, Cgroup::Target),
+        ] {
+            let out = Enter::new(target.pidfd().try_clone().unwrap())
+                .join_method(method)
+                .cgroup(cgroup)
+                .spawn(
+                    Command::new("sh")
+                        .args(["-c", &script])
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped()),
+                )
+                .unwrap_or_else(|e| panic!("enter with {method:?}: {e}"))
+                .wait_with_output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(4), "{method:?}: {out:?}");
+            let text = String::from_utf8(out.stdout).unwrap();
+            let l: Vec<&str> = text.lines().collect();
+            assert_eq!(l.len(), names.len() + 5, "{text}");
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(l[i], ns_inode(&tpid, n), "{method:?}: namespace {n}");
+            }
+            let tcg =
+                cgroup2_line(&std::fs::read_to_string(format!("/proc/{tpid}/cgroup")).unwrap());
+            assert_eq!(
+                l[6..10],
+                ["nobodys-target", "0", "0", tcg.as_str()],
+                "{method:?}"
+            );
+            let up: f64 = l[10].parse().unwrap();
+            assert!(up - 2000.0 >= ours_up - 0.01, "uptime {up}, ours {ours_up}");
+        }
+        drop(target.stdin.take());
+        assert!(target.wait().unwrap().success());
+        isolate_common::inner_done(NAME);
+        return;
+    }
+    need_root!();
+    let out = isolate_common::run_inner(NAME, |c| {
+        c.uid(NOBODY)
+            .gid(NOBODY)
+            .groups(&[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    });
+    isolate_common::assert_inner_passed(NAME, &out);
+}

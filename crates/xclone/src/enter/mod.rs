@@ -62,10 +62,15 @@ pub enum Namespaces {
 /// Where the payload is created in the cgroup2 hierarchy.
 #[derive(Debug)]
 pub enum Cgroup {
-    /// The target's cgroup where the system has a cgroup2 hierarchy and the kernel
-    /// `CLONE_INTO_CGROUP` (5.7); else the caller's. The default.
+    /// The target's cgroup where the payload can be created there — the system has a
+    /// cgroup2 hierarchy, the kernel `CLONE_INTO_CGROUP` (5.7), and the caller write access
+    /// to `cgroup.procs` of the target's cgroup and of the nearest one holding both (as
+    /// clone3(2) demands: an unprivileged caller usually lacks it for cgroups it was not
+    /// delegated); else the caller's, as nsenter(1) leaves it. The default.
     TargetIfAvailable,
-    /// The target's cgroup, or fail.
+    /// The target's cgroup, or fail with the reason (`PermissionDenied` for the access
+    /// above). A target in the caller's own cgroup needs no access: the payload is born
+    /// there anyway.
     Target,
     /// The caller's cgroup (as nsenter does).
     Caller,
@@ -330,12 +335,12 @@ impl Enter {
         let cgroup = match &self.cgroup {
             Cgroup::Caller => None,
             Cgroup::Dir(fd) => Some(fd.try_clone()?),
-            Cgroup::Target => Some(target_cgroup(target, features)?),
-            Cgroup::TargetIfAvailable => {
-                if features.cgroup2_mount.is_some() && features.into_cgroup {
-                    Some(target_cgroup(target, features)?)
-                } else {
-                    None
+            Cgroup::Target | Cgroup::TargetIfAvailable => {
+                match (target_cgroup(target, features)?, &self.cgroup) {
+                    (TargetCgroup::Ours, _) => None,
+                    (TargetCgroup::Dir(fd), _) => Some(fd),
+                    (TargetCgroup::Unavailable(e), Cgroup::Target) => return Err(e),
+                    (TargetCgroup::Unavailable(_), _) => None,
                 }
             }
         };
@@ -377,36 +382,94 @@ struct Prepared {
     fork_like: bool,
 }
 
-/// The target's cgroup2 directory, opened (`CLONE_INTO_CGROUP` takes a directory fd).
-fn target_cgroup(target: &Target, features: &Features) -> io::Result<OwnedFd> {
-    let unavailable = |why: String| io::Error::new(io::ErrorKind::Unsupported, why);
+/// Where the target's cgroup stands for us.
+enum TargetCgroup {
+    /// It is the calling thread's: the payload is born there without `CLONE_INTO_CGROUP`
+    /// (which would needlessly want write access to a cgroup we are in already — the root
+    /// cgroup's `cgroup.procs`, say, for an unprivileged caller).
+    Ours,
+    /// Its directory, opened for `CLONE_INTO_CGROUP`.
+    Dir(OwnedFd),
+    /// Why the payload cannot be created there.
+    Unavailable(io::Error),
+}
+
+/// The target's cgroup2 directory (`CLONE_INTO_CGROUP` takes a directory fd), checked the
+/// way clone3(2) will check it: write access to `cgroup.procs` of the target's cgroup and of
+/// the nearest cgroup that holds both ours and the target's (cgroups(7), "Delegation
+/// containment"; `cgroup_css_set_fork` in kernel/cgroup/cgroup.c).
+fn target_cgroup(target: &Target, features: &Features) -> io::Result<TargetCgroup> {
+    use TargetCgroup::Unavailable;
+    let unavailable = |why: String| Unavailable(io::Error::new(io::ErrorKind::Unsupported, why));
+    let Some(path) = target.cgroup2_path()? else {
+        return Ok(unavailable(format!(
+            "the target's cgroup: /proc/{}/cgroup has no cgroup2 (0::) line",
+            target.pid()
+        )));
+    };
+    let ours = std::fs::read_to_string("/proc/thread-self/cgroup")
+        .ok()
+        .and_then(|t| target::parse_cgroup2_line(&t));
+    if ours.as_deref() == Some(path.as_path()) {
+        return Ok(TargetCgroup::Ours);
+    }
     let Some(mount) = features.cgroup2_mount.as_deref() else {
-        return Err(unavailable(
+        return Ok(unavailable(
             "the target's cgroup: no cgroup2 hierarchy is mounted (/proc/self/mountinfo)".into(),
         ));
     };
     if !features.into_cgroup {
-        return Err(unavailable(
+        return Ok(unavailable(
             "the target's cgroup: this kernel has no CLONE_INTO_CGROUP (Linux 5.7)".into(),
         ));
     }
-    let path = target.cgroup2_path()?.ok_or_else(|| {
-        unavailable(format!(
-            "the target's cgroup: /proc/{}/cgroup has no cgroup2 (0::) line",
-            target.pid()
-        ))
-    })?;
     let mount_root = mount_root(mount).unwrap_or_else(|| PathBuf::from("/"));
-    let dir = target::cgroup_dir(mount, &mount_root, &path).ok_or_else(|| {
-        unavailable(format!(
+    let Some(dir) = target::cgroup_dir(mount, &mount_root, &path) else {
+        return Ok(unavailable(format!(
             "the target's cgroup {} is outside the cgroup2 tree we can see (cgroup \
              namespace or mount of {} at {})",
             path.display(),
             mount_root.display(),
             mount.display()
-        ))
-    })?;
-    rustix::fs::open(
+        )));
+    };
+    let mut must_write = vec![(path.clone(), dir.clone())];
+    if let Some(ours) = &ours {
+        let common = common_ancestor(ours, &path);
+        if common != path {
+            let common_dir = target::cgroup_dir(mount, &mount_root, &common);
+            must_write.push((common, common_dir.unwrap_or_else(|| mount.to_path_buf())));
+        }
+    }
+    for (cg, d) in &must_write {
+        // With the effective ids, as the kernel checks the cloning process.
+        if let Err(e) = rustix::fs::accessat(
+            rustix::fs::CWD,
+            d.join("cgroup.procs"),
+            rustix::fs::Access::WRITE_OK,
+            rustix::fs::AtFlags::EACCESS,
+        ) {
+            let which = if cg == &path {
+                String::new()
+            } else {
+                format!(
+                    " nor to that of {}, the nearest cgroup holding ours too",
+                    cg.display()
+                )
+            };
+            return Ok(Unavailable(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "the target's cgroup {}: no write access to its cgroup.procs{which} \
+                     ({}), which creating a process there needs; leave the program in our \
+                     cgroup instead (Cgroup::Caller, --cgroup-of-caller), as nsenter does",
+                    path.display(),
+                    crate::Errno(e.raw_os_error()).name()
+                ),
+            )));
+        }
+    }
+    let fd = rustix::fs::open(
         &dir,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
@@ -416,7 +479,17 @@ fn target_cgroup(target: &Target, features: &Features) -> io::Result<OwnedFd> {
             io::Error::from(e).kind(),
             format!("the target's cgroup {}: {e}", dir.display()),
         )
-    })
+    })?;
+    Ok(TargetCgroup::Dir(fd))
+}
+
+/// The deepest cgroup path that contains both.
+fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect()
 }
 
 /// The root of the cgroup2 hierarchy mounted at `mount` (field 4 of mountinfo).
