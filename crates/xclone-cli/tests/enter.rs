@@ -450,3 +450,20 @@ fn unprivileged_owner_enters_with_all() {
     );
     stop_cli_target(run);
 }
+
+#[test]
+fn help_tells_what_t_does() {
+    let out = std::process::Command::new(XCLONE)
+        .args(["enter", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("-T, --time"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("time namespace") && line.contains("CLOCK_MONOTONIC"),
+        "{line}"
+    );
+}
