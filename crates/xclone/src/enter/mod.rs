@@ -211,7 +211,9 @@ impl Enter {
 
     /// Starts `cmd` inside the target. The command's clone options (flags, `set_tid`,
     /// cgroup) cannot be combined with entering and make this fail with `InvalidInput`; its
-    /// exit signal is kept.
+    /// exit signal is kept. When a time namespace is joined, the command's `pre_exec` hooks
+    /// run on the intermediate's copy of this process's memory (see the module docs): what
+    /// they write there is not seen here.
     pub fn spawn(&self, cmd: &mut Command) -> io::Result<Child> {
         if !cmd.flags.is_empty() || !cmd.set_tid.is_empty() || cmd.cgroup.is_some() {
             return Err(io::Error::new(
