@@ -522,7 +522,7 @@ fn check_time_with_everything(method: JoinMethod) {
     assert_eq!([l[0], l[1], l[2]], [&time, &time, &ns_inode(&tpid, "pid")]);
     let up: f64 = l[3].parse().unwrap();
     assert!(
-        up - 2000.25 >= ours_up - 0.01 && up - 2000.25 < ours_up + 60.0,
+        up - 2000.25 >= ours_up - 0.01,
         "payload uptime {up}, ours {ours_up}"
     );
     target.kill().unwrap();
