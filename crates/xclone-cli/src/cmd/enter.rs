@@ -21,8 +21,10 @@ use xclone::{CloneFlags, Command, PidFd};
 #[command(
     after_help = "The target is pinned by a pidfd before anything is read about it: a target \
     that exits and whose PID is reused is detected, never entered. The namespaces are joined \
-    with one setns(pidfd) where the kernel has it (5.8+). The program is created in the \
-    target's cgroup (CLONE_INTO_CGROUP) and pid namespace, as a child of xclone.\n\nExit \
+    with one setns(pidfd) where the kernel has it (5.8+). The program is created as a child \
+    of xclone in the target's pid and time namespaces and in its cgroup (CLONE_INTO_CGROUP) \
+    where xclone may write that cgroup's cgroup.procs, else in xclone's cgroup (as \
+    nsenter).\n\nExit \
     status: the program's; 128+N if it was killed by signal N; 125 if xclone failed, 126 if \
     the program could not be executed, 127 if it was not found. Forwards SIGINT, SIGTERM, \
     SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the program."
@@ -64,11 +66,12 @@ pub struct EnterArgs {
     /// The cgroup namespace.
     #[arg(short = 'C', long)]
     pub cgroup: bool,
-    /// The time namespace (not supported yet when it differs from xclone's).
+    /// The time namespace: the program reads the target's CLOCK_MONOTONIC and
+    /// CLOCK_BOOTTIME (its offsets) from its first instruction.
     #[arg(short = 'T', long)]
     pub time: bool,
-    /// Create the program in the target's cgroup, or fail (the default does so where the
-    /// system can, else leaves it in xclone's).
+    /// Create the program in the target's cgroup, or fail with the reason (the default does
+    /// so where the system and xclone's permissions allow it, else leaves it in xclone's).
     #[arg(long, conflicts_with_all = ["into_cgroup", "cgroup_of_caller"])]
     pub cgroup_of_target: bool,
     /// Create the program in this cgroup2 directory.
