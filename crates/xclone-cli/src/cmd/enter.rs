@@ -101,7 +101,7 @@ pub struct EnterArgs {
     #[arg(long)]
     pub env_of_target: bool,
     /// Set an environment variable for the program (repeatable).
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::options::parse_env)]
     pub env: Vec<(OsString, OsString)>,
     /// Kill the program with SIG (default SIGKILL) when xclone dies (PR_SET_PDEATHSIG).
     #[arg(long, value_name = "SIG", num_args = 0..=1, require_equals = true,
@@ -119,13 +119,6 @@ pub struct EnterArgs {
         value_name = "PROGRAM [ARGS]..."
     )]
     pub command: Vec<OsString>,
-}
-
-fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.into(), v.into())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
 }
 
 impl EnterArgs {

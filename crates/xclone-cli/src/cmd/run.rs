@@ -45,7 +45,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub wd: Option<PathBuf>,
     /// Set an environment variable for the program (repeatable).
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::options::parse_env)]
     pub env: Vec<(OsString, OsString)>,
     /// Make xclone's descriptor PARENT appear as CHILD in the program (repeatable).
     #[arg(long = "fd-map", value_name = "PARENT:CHILD", value_parser = parse_fd_map)]
@@ -68,13 +68,6 @@ pub struct RunArgs {
         value_name = "PROGRAM [ARGS]..."
     )]
     pub command: Vec<OsString>,
-}
-
-fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.into(), v.into())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
 }
 
 fn parse_fd_map(s: &str) -> Result<(RawFd, RawFd), String> {
@@ -459,8 +452,11 @@ mod tests {
         assert_eq!(parse_fd_map("5:3"), Ok((5, 3)));
         assert!(parse_fd_map("5").is_err());
         assert!(parse_fd_map("-1:3").is_err());
-        assert_eq!(parse_env("A=b=c"), Ok(("A".into(), "b=c".into())));
-        assert!(parse_env("=x").is_err());
-        assert!(parse_env("novalue").is_err());
+        assert_eq!(
+            crate::options::parse_env("A=b=c"),
+            Ok(("A".into(), "b=c".into()))
+        );
+        assert!(crate::options::parse_env("=x").is_err());
+        assert!(crate::options::parse_env("novalue").is_err());
     }
 }
