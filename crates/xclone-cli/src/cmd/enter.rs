@@ -2,10 +2,7 @@
 //! running process's namespaces and cgroup as a child of xclone, with nsenter(1)'s option
 //! names; wait for it, forward signals, exit with its status (as `xclone run`).
 
-use super::run::{
-    errno_text, exit_like, json_ended, json_started, open_status_fd, spawn_failed, supervise,
-    FORWARDED,
-};
+use super::run::{errno_text, open_status_fd, spawn_failed, FORWARDED};
 use crate::exit;
 use crate::options::parse_signal;
 use std::ffi::OsString;
@@ -202,7 +199,7 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
 }
 
 pub fn run(a: EnterArgs) -> i32 {
-    let mut json = match a.json_status_fd.map(open_status_fd).transpose() {
+    let json = match a.json_status_fd.map(open_status_fd).transpose() {
         Ok(j) => j,
         Err(e) => {
             return exit::fail(format!(
@@ -228,16 +225,5 @@ pub fn run(a: EnterArgs) -> i32 {
         Err(e) if xclone::SpawnError::from_io(&e).is_some() => return spawn_failed(&e),
         Err(e) => return exit::fail(format!("enter: {e}")),
     };
-    if let Some(j) = json.as_mut() {
-        json_started(j, &child);
-    }
-    let status = match supervise(child, &sigfd) {
-        Ok(s) => s,
-        Err(e) => return exit::fail(format!("waiting for the program: {}", errno_text(&e))),
-    };
-    if let Some(j) = json.as_mut() {
-        json_ended(j, status);
-    }
-    drop(json);
-    exit_like(status)
+    super::run::follow(child, &sigfd, json)
 }

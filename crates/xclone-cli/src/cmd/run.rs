@@ -82,7 +82,7 @@ fn parse_fd_map(s: &str) -> Result<(RawFd, RawFd), String> {
 }
 
 pub fn run(a: RunArgs) -> i32 {
-    let mut json = match a.json_status_fd.map(open_status_fd).transpose() {
+    let json = match a.json_status_fd.map(open_status_fd).transpose() {
         Ok(j) => j,
         Err(e) => {
             return exit::fail(format!(
@@ -130,10 +130,16 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return spawn_failed(&e),
     };
+    follow(child, &sigfd, json)
+}
+
+/// Reports the program on the status descriptor, forwards signals until it ends, and turns
+/// its status into ours (`run` and `enter` alike).
+pub(crate) fn follow(child: Child, sigfd: &SignalFd, mut json: Option<File>) -> i32 {
     if let Some(j) = json.as_mut() {
         json_started(j, &child);
     }
-    let status = match supervise(child, &sigfd) {
+    let status = match supervise(child, sigfd) {
         Ok(s) => s,
         Err(e) => return exit::fail(format!("waiting for the program: {}", errno_text(&e))),
     };
