@@ -200,6 +200,14 @@ pub fn parse_set_tid(s: &str) -> Result<SetTid, String> {
     Ok(SetTid(out))
 }
 
+/// `KEY=VALUE` of `--env` (`run`, `enter`): the value may hold `=`, the key may not be empty.
+pub fn parse_env(s: &str) -> Result<(std::ffi::OsString, std::ffi::OsString), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.into(), v.into())),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,9 @@
 //! namespaces and a cgroup, entered with nsenter's options; exit statuses, JSON status, a
 //! stale `--target-pidfd`.
 
+#[path = "../../xclone/tests/isolate_common/mod.rs"]
+mod isolate_common;
+
 use std::io::{BufRead, BufReader};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -243,4 +246,224 @@ fn stale_target_pidfd_is_refused_after_pid_reuse() {
     assert!(new.try_wait().unwrap().is_none());
     new.kill().unwrap();
     new.wait().unwrap();
+}
+
+const NOBODY: [&str; 5] = ["--reuid", "65534", "--regid", "65534", "--clear-groups"];
+
+/// A target started by `xclone run RUN_ARGS -- cat` (under `setpriv NOBODY` when
+/// `as_nobody`), blocked reading a pipe the returned child (xclone run) holds; with the
+/// target's PID from run's JSON status and that status's reader (kept open so that run's
+/// last line has a reader).
+fn start_cli_target(
+    as_nobody: bool,
+    run_args: &[&str],
+) -> (
+    xclone::Child,
+    String,
+    std::io::Lines<BufReader<std::fs::File>>,
+) {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+    let mut cmd = if as_nobody {
+        let mut c = Command::new("setpriv");
+        c.args(NOBODY).arg(XCLONE);
+        c
+    } else {
+        Command::new(XCLONE)
+    };
+    let run = cmd
+        .arg("run")
+        .args(run_args)
+        .args(["--json-status-fd", "3", "--", "cat"])
+        .fd_map(w, 3)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(std::fs::File::from(r)).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let pid = first["child-pid"].as_u64().unwrap().to_string();
+    (run, pid, lines)
+}
+
+/// Ends a target of [`start_cli_target`]: end of file on cat's input, run exits 0.
+fn stop_cli_target(mut run: xclone::Child) {
+    drop(run.stdin.take());
+    assert!(run.wait().unwrap().success());
+}
+
+fn have_setpriv() -> bool {
+    std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ns(pid: &str, name: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{name}"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+fn nanos(t: rustix::time::Timespec) -> i128 {
+    t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128
+}
+
+/// `-T` alone and `-a`: the program is born in the target's time namespace (its first
+/// clock readings carry the offsets of `xclone run --monotonic 1000 --boottime 2000`).
+#[test]
+fn time_namespace_with_t_and_with_a() {
+    need_root!();
+    let probe = need_probe!();
+    let (run, pid, _status) = start_cli_target(
+        false,
+        &["-T", "-p", "--monotonic", "1000", "--boottime", "2000"],
+    );
+    assert_ne!(ns(&pid, "time"), isolate_common::own_ns("time"));
+    let probe = probe.to_str().unwrap();
+    for ns_opt in ["-T", "-a"] {
+        use rustix::time::{clock_gettime, ClockId};
+        let before = [
+            nanos(clock_gettime(ClockId::Monotonic)),
+            nanos(clock_gettime(ClockId::Boottime)),
+        ];
+        let out = enter(&["-t", &pid, ns_opt, "--", probe, "time"]);
+        let after = [
+            nanos(clock_gettime(ClockId::Monotonic)),
+            nanos(clock_gettime(ClockId::Boottime)),
+        ];
+        assert_eq!(out.status.code(), Some(0), "{ns_opt}: {out:?}");
+        let f: Vec<i128> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        for (i, offset) in [1000i128, 2000].into_iter().enumerate() {
+            let unshifted = f[2 * i] * 1_000_000_000 + f[2 * i + 1] - offset * 1_000_000_000;
+            assert!(
+                before[i] <= unshifted && unshifted <= after[i],
+                "{ns_opt}: clock {i}: {unshifted} not within [{}, {}]",
+                before[i],
+                after[i]
+            );
+        }
+    }
+    let out = enter(&[
+        "-t",
+        &pid,
+        "-a",
+        "--",
+        "readlink",
+        "/proc/self/ns/time",
+        "/proc/self/ns/pid",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n{}\n", ns(&pid, "time"), ns(&pid, "pid")),
+        "{out:?}"
+    );
+    stop_cli_target(run);
+}
+
+/// nsenter's unprivileged case: uid 65534 made the container (`xclone run -Ur -p -m -u -n
+/// -T`) and enters it with `-a`; the user namespace is joined first (the other joins need
+/// its capabilities). The payload is born in the target's cgroup, which is ours; once root
+/// moved the target to a cgroup nobody may write, the default leaves the program in ours
+/// and `--cgroup-of-target` refuses with the reason.
+#[test]
+fn unprivileged_owner_enters_with_all() {
+    need_root!();
+    if !have_setpriv() {
+        eprintln!("skipped: setpriv (util-linux) not found");
+        return;
+    }
+    let (run, pid, _status) = start_cli_target(
+        true,
+        &[
+            "-Ur",
+            "-p",
+            "-m",
+            "-u",
+            "-n",
+            "-T",
+            "--boottime",
+            "3000",
+            "--hostname",
+            "nobodys-box",
+        ],
+    );
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(NOBODY)
+            .arg(XCLONE)
+            .arg("enter")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let names = ["user", "mnt", "uts", "net", "pid", "time"];
+    let script = format!(
+        "for n in {}; do readlink /proc/self/ns/$n; done; hostname; id -u; \
+         grep '^0::' /proc/self/cgroup; cut -d' ' -f1 /proc/uptime; exit 6",
+        names.join(" ")
+    );
+    let out = as_nobody(&["-t", &pid, "-a", "--", "sh", "-c", &script]);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let l: Vec<&str> = text.lines().collect();
+    assert_eq!(l.len(), names.len() + 4, "{text}");
+    for (i, n) in names.iter().enumerate() {
+        assert_eq!(l[i], ns(&pid, n), "namespace {n}");
+        assert_ne!(l[i], isolate_common::own_ns(n), "namespace {n} is ours");
+    }
+    let target_cg = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(l[6..9], ["nobodys-box", "0", target_cg(&pid).as_str()]);
+    let up: f64 = l[9].parse().unwrap();
+    assert!(up >= 3000.0, "uptime {up} without the boottime offset");
+
+    let Some(cg) = TestCgroup::new("unpriv") else {
+        eprintln!("(cgroup part skipped: no writable cgroup2 hierarchy)");
+        stop_cli_target(run);
+        return;
+    };
+    std::fs::write(cg.0.join("cgroup.procs"), &pid).unwrap();
+    assert!(target_cg(&pid).contains("xclone-cli-enter-"));
+    let ours = target_cg("self");
+    let out = as_nobody(&["-t", &pid, "-a", "--", "grep", "^0::", "/proc/self/cgroup"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{ours}\n"));
+    let out = as_nobody(&["-t", &pid, "-a", "--cgroup-of-target", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("xclone: enter: the target's cgroup /")
+            && err.contains("no write access to its cgroup.procs"),
+        "{err}"
+    );
+    stop_cli_target(run);
+}
+
+#[test]
+fn help_tells_what_t_does() {
+    let out = std::process::Command::new(XCLONE)
+        .args(["enter", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("-T, --time"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("time namespace") && line.contains("CLOCK_MONOTONIC"),
+        "{line}"
+    );
 }

@@ -307,6 +307,8 @@ fn dry_run_prints_and_runs_nothing() {
     assert!(!marker.exists(), "dry run ran the program");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("clone3(args, 80)"), "{text}");
+    // Judged as the spawner sends it, with its own stack: no note about a missing one.
+    assert!(!text.contains("without a stack"), "{text}");
     assert!(
         text.contains("CLONE_VM") && text.contains("CLONE_VFORK") && text.contains("CLONE_PIDFD"),
         "{text}"

@@ -1,5 +1,7 @@
 //! `xclone::enter`: real targets in their own namespaces and cgroup, entered as root.
 
+mod isolate_common;
+
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -391,4 +393,262 @@ fn joins_the_cgroup_namespace_after_being_born_in_the_cgroup() {
     assert_eq!(cgroup2_line(&seen_from_outside), target_cg);
     target.kill().unwrap();
     target.wait().unwrap();
+}
+
+fn nanos(t: rustix::time::Timespec) -> i128 {
+    t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128
+}
+
+fn clocks() -> [i128; 2] {
+    use rustix::time::{clock_gettime, ClockId};
+    [
+        nanos(clock_gettime(ClockId::Monotonic)),
+        nanos(clock_gettime(ClockId::Boottime)),
+    ]
+}
+
+const MONOTONIC_OFFSET: i128 = 1000 * 1_000_000_000;
+const BOOTTIME_OFFSET: i128 = 2000 * 1_000_000_000 + 250_000_000;
+
+/// A target in a time namespace of its own (monotonic +1000 s, boottime +2000.25 s), with
+/// `extra` namespaces, blocked reading a pipe the returned child holds.
+fn start_time_target(extra: CloneFlags) -> xclone::Child {
+    use xclone::isolate::TimeOffsets;
+    let mut cmd = Command::new("cat");
+    cmd.add_flags(CloneFlags::NEWTIME | extra)
+        .time_offsets(TimeOffsets {
+            monotonic: Some("1000".parse().unwrap()),
+            boottime: Some("2000.25".parse().unwrap()),
+        })
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    if extra.contains(CloneFlags::NEWUSER) {
+        cmd.id_maps(xclone::isolate::IdMaps::root(0, 0));
+    }
+    let child = cmd.spawn().expect("spawning the time target");
+    assert_ne!(
+        ns_inode(&child.id().to_string(), "time"),
+        ns_inode("self", "time")
+    );
+    child
+}
+
+/// The probe's clocks, read as its first action after exec inside the entered target,
+/// minus the target's offsets, fall between our readings before and after: the payload
+/// was born in the target's time namespace.
+fn check_first_instruction_clocks(enter: &mut Enter) {
+    let probe = need_probe!();
+    let before = clocks();
+    let out = enter
+        .spawn(Command::new(probe).arg("time").stdout(Stdio::piped()))
+        .expect("enter")
+        .wait_with_output()
+        .unwrap();
+    let after = clocks();
+    assert!(out.status.success(), "{out:?}");
+    let f: Vec<i128> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let seen = [f[0] * 1_000_000_000 + f[1], f[2] * 1_000_000_000 + f[3]];
+    for (i, (name, offset)) in [
+        ("CLOCK_MONOTONIC", MONOTONIC_OFFSET),
+        ("CLOCK_BOOTTIME", BOOTTIME_OFFSET),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let unshifted = seen[i] - offset;
+        assert!(
+            before[i] <= unshifted && unshifted <= after[i],
+            "{name}: payload {} - offset {offset} = {unshifted}, not within [{}, {}]",
+            seen[i],
+            before[i],
+            after[i]
+        );
+    }
+}
+
+#[test]
+fn time_namespace_alone_shifts_the_payloads_first_clock_reading() {
+    need_root!();
+    let mut target = start_time_target(CloneFlags::empty());
+    let mut e = Enter::new(target.pidfd().try_clone().unwrap());
+    e.namespaces(Namespaces::These(CloneFlags::NEWTIME))
+        .cgroup(Cgroup::Caller);
+    check_first_instruction_clocks(&mut e);
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+fn check_time_with_everything(method: JoinMethod) {
+    need_root!();
+    let mut target = start_time_target(
+        CloneFlags::NEWUSER | CloneFlags::NEWPID | CloneFlags::NEWNS | CloneFlags::NEWUTS,
+    );
+    let tpid = target.id().to_string();
+    let mut e = Enter::new(target.pidfd().try_clone().unwrap());
+    e.join_method(method);
+    check_first_instruction_clocks(&mut e);
+    // From inside: the target's time namespace for itself and its children, its pid
+    // namespace, and an uptime that carries the boottime offset.
+    let ours_up: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let out = e
+        .spawn(
+            Command::new("sh")
+                .args([
+                    "-c",
+                    "readlink /proc/self/ns/time /proc/self/ns/time_for_children \
+                     /proc/self/ns/pid; cut -d' ' -f1 /proc/uptime",
+                ])
+                .stdout(Stdio::piped()),
+        )
+        .expect("enter")
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let l: Vec<&str> = text.lines().collect();
+    assert_eq!(l.len(), 4, "{text}");
+    let time = ns_inode(&tpid, "time");
+    assert_eq!([l[0], l[1], l[2]], [&time, &time, &ns_inode(&tpid, "pid")]);
+    let up: f64 = l[3].parse().unwrap();
+    assert!(
+        up - 2000.25 >= ours_up - 0.01,
+        "payload uptime {up}, ours {ours_up}"
+    );
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+#[test]
+fn all_namespaces_include_time_with_setns_pidfd() {
+    if !Features::probe().setns_pidfd {
+        eprintln!("skipped: no setns(pidfd) on this kernel");
+        return;
+    }
+    check_time_with_everything(JoinMethod::Pidfd);
+}
+
+#[test]
+fn all_namespaces_include_time_with_namespace_files() {
+    check_time_with_everything(JoinMethod::Files);
+}
+
+/// The fork-like intermediate reports the payload's setup failures through its pipe just
+/// as the CLONE_VM one does in memory.
+#[test]
+fn payload_failure_in_a_time_namespace_is_reported() {
+    need_root!();
+    let mut target = start_time_target(CloneFlags::empty());
+    let e = Enter::new(target.pidfd().try_clone().unwrap())
+        .spawn(&mut Command::new("/nonexistent/xclone-enter-time"))
+        .unwrap_err();
+    let se = xclone::SpawnError::from_io(&e).expect("a SpawnError");
+    assert!(se.is_not_found(), "{e}");
+    let e = Enter::new(target.pidfd().try_clone().unwrap())
+        .spawn(Command::new("true").current_dir("/nonexistent/xclone-dir"))
+        .unwrap_err();
+    let se = xclone::SpawnError::from_io(&e).expect("a SpawnError");
+    assert_eq!(se.step(), xclone::Step::Chdir, "{e}");
+    target.kill().unwrap();
+    target.wait().unwrap();
+}
+
+const NOBODY: u32 = 65534;
+
+/// The unprivileged path: uid 65534 (this test binary started again under that uid)
+/// creates a target in new user, pid, mount, uts, net and time namespaces and its own
+/// cgroup, then enters it. Joining the other namespaces from outside the target's user
+/// namespace is refused (EPERM), so enter joins the user namespace first, where the caller
+/// owns it; the payload, in the caller's cgroup which is the target's, needs no
+/// CLONE_INTO_CGROUP access.
+#[test]
+fn unprivileged_owner_enters_its_own_container() {
+    const NAME: &str = "unprivileged_owner_enters_its_own_container";
+    if isolate_common::is_inner(NAME) {
+        assert_eq!(rustix::process::geteuid().as_raw(), NOBODY);
+        let mut target = Command::new("cat");
+        target
+            .add_flags(
+                CloneFlags::NEWUSER
+                    | CloneFlags::NEWPID
+                    | CloneFlags::NEWNS
+                    | CloneFlags::NEWUTS
+                    | CloneFlags::NEWNET
+                    | CloneFlags::NEWTIME,
+            )
+            .id_maps(xclone::isolate::IdMaps::root(NOBODY, NOBODY))
+            .hostname("nobodys-target")
+            .time_offsets(xclone::isolate::TimeOffsets {
+                monotonic: None,
+                boottime: Some("2000".parse().unwrap()),
+            })
+            .stdin(Stdio::piped())
+            .kill_on_drop(true);
+        let mut target = target.spawn().expect("the target");
+        let tpid = target.id().to_string();
+        let names = ["user", "mnt", "uts", "net", "pid", "time"];
+        let script = format!(
+            "for n in {}; do readlink /proc/self/ns/$n; done; hostname; id -u; id -g; \
+             grep '^0::' /proc/self/cgroup; cut -d' ' -f1 /proc/uptime; exit 4",
+            names.join(" ")
+        );
+        let uptime = std::fs::read_to_string("/proc/uptime").unwrap();
+        let ours_up: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+        for (method, cgroup) in [
+            (JoinMethod::Auto, Cgroup::TargetIfAvailable),
+            (JoinMethod::Files, Cgroup::Target),
+        ] {
+            let out = Enter::new(target.pidfd().try_clone().unwrap())
+                .join_method(method)
+                .cgroup(cgroup)
+                .spawn(
+                    Command::new("sh")
+                        .args(["-c", &script])
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped()),
+                )
+                .unwrap_or_else(|e| panic!("enter with {method:?}: {e}"))
+                .wait_with_output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(4), "{method:?}: {out:?}");
+            let text = String::from_utf8(out.stdout).unwrap();
+            let l: Vec<&str> = text.lines().collect();
+            assert_eq!(l.len(), names.len() + 5, "{text}");
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(l[i], ns_inode(&tpid, n), "{method:?}: namespace {n}");
+            }
+            let tcg =
+                cgroup2_line(&std::fs::read_to_string(format!("/proc/{tpid}/cgroup")).unwrap());
+            assert_eq!(
+                l[6..10],
+                ["nobodys-target", "0", "0", tcg.as_str()],
+                "{method:?}"
+            );
+            let up: f64 = l[10].parse().unwrap();
+            assert!(up - 2000.0 >= ours_up - 0.01, "uptime {up}, ours {ours_up}");
+        }
+        drop(target.stdin.take());
+        assert!(target.wait().unwrap().success());
+        isolate_common::inner_done(NAME);
+        return;
+    }
+    need_root!();
+    let out = isolate_common::run_inner(NAME, |c| {
+        c.uid(NOBODY)
+            .gid(NOBODY)
+            .groups(&[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    });
+    isolate_common::assert_inner_passed(NAME, &out);
 }

@@ -2,10 +2,7 @@
 //! running process's namespaces and cgroup as a child of xclone, with nsenter(1)'s option
 //! names; wait for it, forward signals, exit with its status (as `xclone run`).
 
-use super::run::{
-    errno_text, exit_like, json_ended, json_started, open_status_fd, spawn_failed, supervise,
-    FORWARDED,
-};
+use super::run::{errno_text, open_status_fd, spawn_failed, FORWARDED};
 use crate::exit;
 use crate::options::parse_signal;
 use std::ffi::OsString;
@@ -21,8 +18,10 @@ use xclone::{CloneFlags, Command, PidFd};
 #[command(
     after_help = "The target is pinned by a pidfd before anything is read about it: a target \
     that exits and whose PID is reused is detected, never entered. The namespaces are joined \
-    with one setns(pidfd) where the kernel has it (5.8+). The program is created in the \
-    target's cgroup (CLONE_INTO_CGROUP) and pid namespace, as a child of xclone.\n\nExit \
+    with one setns(pidfd) where the kernel has it (5.8+). The program is created as a child \
+    of xclone in the target's pid and time namespaces and in its cgroup (CLONE_INTO_CGROUP) \
+    where xclone may write that cgroup's cgroup.procs, else in xclone's cgroup (as \
+    nsenter).\n\nExit \
     status: the program's; 128+N if it was killed by signal N; 125 if xclone failed, 126 if \
     the program could not be executed, 127 if it was not found. Forwards SIGINT, SIGTERM, \
     SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the program."
@@ -64,11 +63,12 @@ pub struct EnterArgs {
     /// The cgroup namespace.
     #[arg(short = 'C', long)]
     pub cgroup: bool,
-    /// The time namespace (not supported yet when it differs from xclone's).
+    /// The time namespace: the program reads the target's CLOCK_MONOTONIC and
+    /// CLOCK_BOOTTIME (its offsets) from its first instruction.
     #[arg(short = 'T', long)]
     pub time: bool,
-    /// Create the program in the target's cgroup, or fail (the default does so where the
-    /// system can, else leaves it in xclone's).
+    /// Create the program in the target's cgroup, or fail with the reason (the default does
+    /// so where the system and xclone's permissions allow it, else leaves it in xclone's).
     #[arg(long, conflicts_with_all = ["into_cgroup", "cgroup_of_caller"])]
     pub cgroup_of_target: bool,
     /// Create the program in this cgroup2 directory.
@@ -98,7 +98,7 @@ pub struct EnterArgs {
     #[arg(long)]
     pub env_of_target: bool,
     /// Set an environment variable for the program (repeatable).
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::options::parse_env)]
     pub env: Vec<(OsString, OsString)>,
     /// Kill the program with SIG (default SIGKILL) when xclone dies (PR_SET_PDEATHSIG).
     #[arg(long, value_name = "SIG", num_args = 0..=1, require_equals = true,
@@ -116,13 +116,6 @@ pub struct EnterArgs {
         value_name = "PROGRAM [ARGS]..."
     )]
     pub command: Vec<OsString>,
-}
-
-fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.into(), v.into())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
 }
 
 impl EnterArgs {
@@ -206,7 +199,7 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
 }
 
 pub fn run(a: EnterArgs) -> i32 {
-    let mut json = match a.json_status_fd.map(open_status_fd).transpose() {
+    let json = match a.json_status_fd.map(open_status_fd).transpose() {
         Ok(j) => j,
         Err(e) => {
             return exit::fail(format!(
@@ -232,16 +225,5 @@ pub fn run(a: EnterArgs) -> i32 {
         Err(e) if xclone::SpawnError::from_io(&e).is_some() => return spawn_failed(&e),
         Err(e) => return exit::fail(format!("enter: {e}")),
     };
-    if let Some(j) = json.as_mut() {
-        json_started(j, &child);
-    }
-    let status = match supervise(child, &sigfd) {
-        Ok(s) => s,
-        Err(e) => return exit::fail(format!("waiting for the program: {}", errno_text(&e))),
-    };
-    if let Some(j) = json.as_mut() {
-        json_ended(j, status);
-    }
-    drop(json);
-    exit_like(status)
+    super::run::follow(child, &sigfd, json)
 }

@@ -45,7 +45,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub wd: Option<PathBuf>,
     /// Set an environment variable for the program (repeatable).
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::options::parse_env)]
     pub env: Vec<(OsString, OsString)>,
     /// Make xclone's descriptor PARENT appear as CHILD in the program (repeatable).
     #[arg(long = "fd-map", value_name = "PARENT:CHILD", value_parser = parse_fd_map)]
@@ -70,13 +70,6 @@ pub struct RunArgs {
     pub command: Vec<OsString>,
 }
 
-fn parse_env(s: &str) -> Result<(OsString, OsString), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.into(), v.into())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
-}
-
 fn parse_fd_map(s: &str) -> Result<(RawFd, RawFd), String> {
     let err = || format!("{s:?} is not PARENT:CHILD (two descriptor numbers)");
     let (p, c) = s.split_once(':').ok_or_else(err)?;
@@ -89,7 +82,7 @@ fn parse_fd_map(s: &str) -> Result<(RawFd, RawFd), String> {
 }
 
 pub fn run(a: RunArgs) -> i32 {
-    let mut json = match a.json_status_fd.map(open_status_fd).transpose() {
+    let json = match a.json_status_fd.map(open_status_fd).transpose() {
         Ok(j) => j,
         Err(e) => {
             return exit::fail(format!(
@@ -137,10 +130,16 @@ pub fn run(a: RunArgs) -> i32 {
         },
         Err(e) => return spawn_failed(&e),
     };
+    follow(child, &sigfd, json)
+}
+
+/// Reports the program on the status descriptor, forwards signals until it ends, and turns
+/// its status into ours (`run` and `enter` alike).
+pub(crate) fn follow(child: Child, sigfd: &SignalFd, mut json: Option<File>) -> i32 {
     if let Some(j) = json.as_mut() {
         json_started(j, &child);
     }
-    let status = match supervise(child, &sigfd) {
+    let status = match supervise(child, sigfd) {
         Ok(s) => s,
         Err(e) => return exit::fail(format!("waiting for the program: {}", errno_text(&e))),
     };
@@ -447,10 +446,7 @@ fn judge(
 ) -> Result<(xclone::validate::Verdict, &'static xclone::Features), xclone::Error> {
     let caller = xclone::Caller::current()?;
     let features = xclone::Features::probe();
-    Ok((
-        xclone::validate::validate(&cmd.get_clone_args(), features, &caller),
-        features,
-    ))
+    Ok((cmd.validate(features, &caller), features))
 }
 
 #[cfg(test)]
@@ -462,8 +458,11 @@ mod tests {
         assert_eq!(parse_fd_map("5:3"), Ok((5, 3)));
         assert!(parse_fd_map("5").is_err());
         assert!(parse_fd_map("-1:3").is_err());
-        assert_eq!(parse_env("A=b=c"), Ok(("A".into(), "b=c".into())));
-        assert!(parse_env("=x").is_err());
-        assert!(parse_env("novalue").is_err());
+        assert_eq!(
+            crate::options::parse_env("A=b=c"),
+            Ok(("A".into(), "b=c".into()))
+        );
+        assert!(crate::options::parse_env("=x").is_err());
+        assert!(crate::options::parse_env("novalue").is_err());
     }
 }

@@ -1,12 +1,18 @@
-//! The two `CLONE_VM` children of an `enter`: the intermediate, which joins the target's
-//! namespaces and creates the payload, and the payload's own steps before the ordinary
-//! spawn steps ([`crate::spawn::child_side::run`]).
+//! The two children of an `enter`: the intermediate, which joins the target's namespaces
+//! and creates the payload, and the payload's own steps before the ordinary spawn steps
+//! ([`crate::spawn::child_side::run`]).
 //!
 //! Both run on the caller's memory and TLS (see `spawn::child_side` for the rules): only
 //! raw system calls on data prepared before the first clone, no allocation, no panics.
+//! When a time namespace is joined the intermediate is fork-like instead (its own copy of
+//! the caller's memory, see [`crate::sys::fork`]) and the payload shares that copy: the same
+//! rules hold, because locks held by the caller's other threads stay held in the copy. What
+//! they would leave in the caller's memory, the intermediate sends through a pipe
+//! ([`encode`]).
 
 use crate::spawn::child_side::{self, SETUP_FAILED};
 use crate::spawn::plan::ChildPlan;
+use crate::spawn::report::Report;
 use crate::spawn::Step;
 use crate::sys::child as sc;
 use crate::sys::flags::CloneFlags;
@@ -95,6 +101,25 @@ pub(crate) enum Stage {
     Clone,
 }
 
+impl Stage {
+    fn code(self) -> i32 {
+        match self {
+            Stage::Setns => 0,
+            Stage::SetnsWithUser => 1,
+            Stage::Clone => 2,
+        }
+    }
+
+    fn from_code(code: i32) -> Option<Stage> {
+        match code {
+            0 => Some(Stage::Setns),
+            1 => Some(Stage::SetnsWithUser),
+            2 => Some(Stage::Clone),
+            _ => None,
+        }
+    }
+}
+
 /// What the intermediate leaves for the caller.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Outcome {
@@ -160,6 +185,78 @@ impl IntermediatePlan<'_, '_, '_> {
     }
 }
 
+impl IntermediatePlan<'_, '_, '_> {
+    /// The fork-like intermediate's whole life: the same work as the `CLONE_VM` one, then
+    /// its outcome and the payload's report (written into this copy of memory by the
+    /// payload, which shares it) go to the caller as one record on `report_fd`, a pipe (one
+    /// write of less than `PIPE_BUF` bytes: whole or not at all).
+    pub(crate) fn run_forked(&mut self, report_fd: RawFd) -> core::convert::Infallible {
+        let status = self.run_child();
+        let rec = encode(&self.out, &self.payload.child.report);
+        let sent = matches!(sc::write(report_fd, &rec), Ok(n) if n == rec.len());
+        crate::sys::raw::exit_group(if sent { status } else { 2 })
+    }
+}
+
+/// The size of a fork-like intermediate's record.
+pub(crate) const RECORD_LEN: usize = 32;
+
+/// The record of a fork-like intermediate: eight native-endian `i32`s — payload pid and
+/// pidfd number, the intermediate's failure (stage, index, errno; stage -1 for none) and the
+/// payload's (step code, index, errno; step -1 for none). No allocation, no panic.
+pub(crate) fn encode(out: &Outcome, report: &Report) -> [u8; RECORD_LEN] {
+    let (stage, s_index, s_errno) = match out.failure {
+        Some((stage, index, errno)) => (stage.code(), index as i32, errno),
+        None => (-1, 0, 0),
+    };
+    let (step, p_errno) = match report.failure {
+        Some((step, errno)) => (step.code() as i32, errno),
+        None => (-1, 0),
+    };
+    let words = [
+        out.pid,
+        out.pidfd,
+        stage,
+        s_index,
+        s_errno,
+        step,
+        report.index as i32,
+        p_errno,
+    ];
+    let mut rec = [0u8; RECORD_LEN];
+    for (chunk, w) in rec.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&w.to_ne_bytes());
+    }
+    rec
+}
+
+/// Reads back an [`encode`]d record; `None` for codes that name no stage or step.
+pub(crate) fn decode(rec: &[u8; RECORD_LEN]) -> Option<(Outcome, Report)> {
+    let mut w = [0i32; RECORD_LEN / 4];
+    for (x, chunk) in w.iter_mut().zip(rec.chunks_exact(4)) {
+        *x = i32::from_ne_bytes(chunk.try_into().ok()?);
+    }
+    let failure = match w[2] {
+        -1 => None,
+        c => Some((Stage::from_code(c)?, w[3] as usize, w[4])),
+    };
+    let report_failure = match w[5] {
+        -1 => None,
+        c => Some((Step::from_code(c as u32)?, w[7])),
+    };
+    Some((
+        Outcome {
+            pid: w[0],
+            pidfd: w[1],
+            failure,
+        },
+        Report {
+            failure: report_failure,
+            index: w[6] as usize,
+        },
+    ))
+}
+
 impl VforkChild for IntermediatePlan<'_, '_, '_> {
     fn run_child(&mut self) -> i32 {
         match self.run() {
@@ -169,5 +266,38 @@ impl VforkChild for IntermediatePlan<'_, '_, '_> {
                 1
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let out = Outcome {
+            pid: 4242,
+            pidfd: 17,
+            failure: Some((Stage::SetnsWithUser, 2, libc::EPERM)),
+        };
+        let mut report = Report::default();
+        report.fail(Step::EnterDir, 3, libc::ENOENT);
+        let (o, r) = decode(&encode(&out, &report)).unwrap();
+        assert_eq!(
+            (o.pid, o.pidfd, o.failure),
+            (out.pid, out.pidfd, out.failure)
+        );
+        assert_eq!(r, report);
+        let clean = Outcome {
+            pid: 7,
+            pidfd: 5,
+            failure: None,
+        };
+        let (o, r) = decode(&encode(&clean, &Report::default())).unwrap();
+        assert_eq!((o.pid, o.pidfd, o.failure), (7, 5, None));
+        assert_eq!(r, Report::default());
+        let mut bad = encode(&clean, &Report::default());
+        bad[8..12].copy_from_slice(&9i32.to_ne_bytes());
+        assert!(decode(&bad).is_none());
     }
 }

@@ -23,8 +23,13 @@
 //! (whose root need not contain the caller's cgroup), becomes uid/gid 0 there unless asked
 //! not to, changes root and directory, and runs the ordinary spawn steps.
 //!
-//! Not supported yet: joining a time namespace that differs from ours (the kernel wants a
-//! joiner that shares its memory with nobody, `EUSERS`, which the intermediate does).
+//! Joining a time namespace (`timens_install` in kernel/time/namespace.c) wants a joiner
+//! whose memory no other task shares (else `EUSERS`): the intermediate is then fork-like
+//! instead — its own copy of the caller's memory, still sharing the descriptor table —
+//! and sends the payload's pid, pidfd number and any failure through a pipe. `setns`
+//! moves the intermediate itself into the time namespace (and its children's), so the
+//! payload, which shares the intermediate's copy (`CLONE_VM | CLONE_VFORK`), is born in it
+//! and reads the target's clocks from its first instruction.
 
 pub(crate) mod child;
 pub mod target;
@@ -36,7 +41,7 @@ use crate::probe::Features;
 use crate::spawn::command::StdioDefault;
 use crate::spawn::{plan, Child, Command, SpawnError, Step};
 use crate::sys::flags::CloneFlags;
-use crate::sys::stack::{return_spawn_stack, take_spawn_stack};
+use crate::sys::stack::{return_spawn_stack, take_spawn_stack, ChildStack};
 use child::{IntermediatePlan, Join, Outcome, PayloadPlan, Stage};
 use rustix::fs::{Mode, OFlags};
 use std::io;
@@ -49,17 +54,23 @@ pub enum Namespaces {
     /// Every namespace of the target that differs from the caller's (nsenter `--all`).
     AllDiffering,
     /// These types (a set of `CLONE_NEW*` flags). A user or time namespace that is the
-    /// caller's own is skipped (the kernel refuses to "join" those again).
+    /// caller's own is skipped (the kernel refuses to "join" a user namespace again, and
+    /// an unchanged time namespace needs no fork-like intermediate).
     These(CloneFlags),
 }
 
 /// Where the payload is created in the cgroup2 hierarchy.
 #[derive(Debug)]
 pub enum Cgroup {
-    /// The target's cgroup where the system has a cgroup2 hierarchy and the kernel
-    /// `CLONE_INTO_CGROUP` (5.7); else the caller's. The default.
+    /// The target's cgroup where the payload can be created there — the system has a
+    /// cgroup2 hierarchy, the kernel `CLONE_INTO_CGROUP` (5.7), and the caller write access
+    /// to `cgroup.procs` of the target's cgroup and of the nearest one holding both (as
+    /// clone3(2) demands: an unprivileged caller usually lacks it for cgroups it was not
+    /// delegated); else the caller's, as nsenter(1) leaves it. The default.
     TargetIfAvailable,
-    /// The target's cgroup, or fail.
+    /// The target's cgroup, or fail with the reason (`PermissionDenied` for the access
+    /// above). A target in the caller's own cgroup needs no access: the payload is born
+    /// there anyway.
     Target,
     /// The caller's cgroup (as nsenter does).
     Caller,
@@ -200,7 +211,9 @@ impl Enter {
 
     /// Starts `cmd` inside the target. The command's clone options (flags, `set_tid`,
     /// cgroup) cannot be combined with entering and make this fail with `InvalidInput`; its
-    /// exit signal is kept.
+    /// exit signal is kept. When a time namespace is joined, the command's `pre_exec` hooks
+    /// run on the intermediate's copy of this process's memory (see the module docs): what
+    /// they write there is not seen here.
     pub fn spawn(&self, cmd: &mut Command) -> io::Result<Child> {
         if !cmd.flags.is_empty() || !cmd.set_tid.is_empty() || cmd.cgroup.is_some() {
             return Err(io::Error::new(
@@ -258,14 +271,6 @@ impl Enter {
                 f - ((CloneFlags::NEWUSER | CloneFlags::NEWTIME) - differing)
             }
         };
-        if ns.contains(CloneFlags::NEWTIME) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "joining the target's time namespace is not supported yet: the kernel lets \
-                 only a process that shares its memory with nobody join one (EUSERS), and \
-                 enter's intermediate shares the caller's",
-            ));
-        }
         let by_pidfd = match self.join {
             JoinMethod::Pidfd => true,
             JoinMethod::Files => false,
@@ -332,13 +337,12 @@ impl Enter {
         let cgroup = match &self.cgroup {
             Cgroup::Caller => None,
             Cgroup::Dir(fd) => Some(fd.try_clone()?),
-            Cgroup::Target => Some(target_cgroup(target, Features::probe())?),
-            Cgroup::TargetIfAvailable => {
-                let features = Features::probe();
-                if features.cgroup2_mount.is_some() && features.into_cgroup {
-                    Some(target_cgroup(target, features)?)
-                } else {
-                    None
+            Cgroup::Target | Cgroup::TargetIfAvailable => {
+                match (target_cgroup(target)?, &self.cgroup) {
+                    (TargetCgroup::Ours, _) => None,
+                    (TargetCgroup::Dir(fd), _) => Some(fd),
+                    (TargetCgroup::Unavailable(e), Cgroup::Target) => return Err(e),
+                    (TargetCgroup::Unavailable(_), _) => None,
                 }
             }
         };
@@ -359,6 +363,7 @@ impl Enter {
             cgroup,
             become_root: ns.contains(CloneFlags::NEWUSER) && !self.preserve_credentials,
             new_pid_ns: ns.contains(CloneFlags::NEWPID),
+            fork_like: ns.contains(CloneFlags::NEWTIME),
         })
     }
 }
@@ -375,38 +380,100 @@ struct Prepared {
     wd: Option<OwnedFd>,
     become_root: bool,
     new_pid_ns: bool,
+    /// A time namespace is joined: the intermediate must have a memory of its own.
+    fork_like: bool,
 }
 
-/// The target's cgroup2 directory, opened (`CLONE_INTO_CGROUP` takes a directory fd).
-fn target_cgroup(target: &Target, features: &Features) -> io::Result<OwnedFd> {
-    let unavailable = |why: String| io::Error::new(io::ErrorKind::Unsupported, why);
+/// Where the target's cgroup stands for us.
+enum TargetCgroup {
+    /// It is the calling thread's: the payload is born there without `CLONE_INTO_CGROUP`
+    /// (which would needlessly want write access to a cgroup we are in already — the root
+    /// cgroup's `cgroup.procs`, say, for an unprivileged caller).
+    Ours,
+    /// Its directory, opened for `CLONE_INTO_CGROUP`.
+    Dir(OwnedFd),
+    /// Why the payload cannot be created there.
+    Unavailable(io::Error),
+}
+
+/// The target's cgroup2 directory (`CLONE_INTO_CGROUP` takes a directory fd), checked the
+/// way clone3(2) will check it: write access to `cgroup.procs` of the target's cgroup and of
+/// the nearest cgroup that holds both ours and the target's (cgroups(7), "Delegation
+/// containment"; `cgroup_css_set_fork` in kernel/cgroup/cgroup.c).
+fn target_cgroup(target: &Target) -> io::Result<TargetCgroup> {
+    use TargetCgroup::Unavailable;
+    let unavailable = |why: String| Unavailable(io::Error::new(io::ErrorKind::Unsupported, why));
+    let Some(path) = target.cgroup2_path()? else {
+        return Ok(unavailable(format!(
+            "the target's cgroup: /proc/{}/cgroup has no cgroup2 (0::) line",
+            target.pid()
+        )));
+    };
+    let ours = std::fs::read_to_string("/proc/thread-self/cgroup")
+        .ok()
+        .and_then(|t| target::parse_cgroup2_line(&t));
+    if ours.as_deref() == Some(path.as_path()) {
+        return Ok(TargetCgroup::Ours);
+    }
+    // Only now the probe (about 0.3 ms): most targets share our cgroup.
+    let features = Features::probe();
     let Some(mount) = features.cgroup2_mount.as_deref() else {
-        return Err(unavailable(
+        return Ok(unavailable(
             "the target's cgroup: no cgroup2 hierarchy is mounted (/proc/self/mountinfo)".into(),
         ));
     };
     if !features.into_cgroup {
-        return Err(unavailable(
+        return Ok(unavailable(
             "the target's cgroup: this kernel has no CLONE_INTO_CGROUP (Linux 5.7)".into(),
         ));
     }
-    let path = target.cgroup2_path()?.ok_or_else(|| {
-        unavailable(format!(
-            "the target's cgroup: /proc/{}/cgroup has no cgroup2 (0::) line",
-            target.pid()
-        ))
-    })?;
     let mount_root = mount_root(mount).unwrap_or_else(|| PathBuf::from("/"));
-    let dir = target::cgroup_dir(mount, &mount_root, &path).ok_or_else(|| {
-        unavailable(format!(
+    let Some(dir) = target::cgroup_dir(mount, &mount_root, &path) else {
+        return Ok(unavailable(format!(
             "the target's cgroup {} is outside the cgroup2 tree we can see (cgroup \
              namespace or mount of {} at {})",
             path.display(),
             mount_root.display(),
             mount.display()
-        ))
-    })?;
-    rustix::fs::open(
+        )));
+    };
+    let mut must_write = vec![(path.clone(), dir.clone())];
+    if let Some(ours) = &ours {
+        let common = common_ancestor(ours, &path);
+        if common != path {
+            let common_dir = target::cgroup_dir(mount, &mount_root, &common);
+            must_write.push((common, common_dir.unwrap_or_else(|| mount.to_path_buf())));
+        }
+    }
+    for (cg, d) in &must_write {
+        // With the effective ids, as the kernel checks the cloning process.
+        if let Err(e) = rustix::fs::accessat(
+            rustix::fs::CWD,
+            d.join("cgroup.procs"),
+            rustix::fs::Access::WRITE_OK,
+            rustix::fs::AtFlags::EACCESS,
+        ) {
+            let which = if cg == &path {
+                String::new()
+            } else {
+                format!(
+                    " nor to that of {}, the nearest cgroup holding ours too",
+                    cg.display()
+                )
+            };
+            return Ok(Unavailable(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "the target's cgroup {}: no write access to its cgroup.procs{which} \
+                     ({}), which creating a process there needs; leave the program in our \
+                     cgroup instead (Cgroup::Caller, --cgroup-of-caller), as nsenter does",
+                    path.display(),
+                    crate::Errno(e.raw_os_error()).name()
+                ),
+            )));
+        }
+    }
+    let fd = rustix::fs::open(
         &dir,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
@@ -416,7 +483,17 @@ fn target_cgroup(target: &Target, features: &Features) -> io::Result<OwnedFd> {
             io::Error::from(e).kind(),
             format!("the target's cgroup {}: {e}", dir.display()),
         )
-    })
+    })?;
+    Ok(TargetCgroup::Dir(fd))
+}
+
+/// The deepest cgroup path that contains both.
+fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect()
 }
 
 /// The root of the cgroup2 hierarchy mounted at `mount` (field 4 of mountinfo).
@@ -442,11 +519,18 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
             rustix::process::getpid().as_raw_nonzero().get()
         };
     }
-    let stack_i = take_spawn_stack()?;
+    // A fork-like intermediate runs on a copy of this thread's stack and reports through a
+    // pipe; a CLONE_VM one needs a stack of its own and reports in memory.
+    let mode = if prep.fork_like {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        Intermediate::Forked { r, w }
+    } else {
+        Intermediate::SharedMemory(take_spawn_stack()?)
+    };
     let stack_p = match take_spawn_stack() {
         Ok(s) => s,
         Err(e) => {
-            return_spawn_stack(stack_i);
+            mode.give_back();
             return Err(e);
         }
     };
@@ -474,12 +558,21 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
             failure: None,
         },
     };
-    let launched = crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, &stack_i);
-    let out = plan_i.out;
+    let launched = match &mode {
+        Intermediate::Forked { w, .. } => {
+            let fd = w.as_raw_fd();
+            let plan = &mut plan_i;
+            crate::sys::setns::fork_intermediate(exit_signal, move || plan.run_forked(fd))
+        }
+        Intermediate::SharedMemory(stack) => {
+            crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, stack)
+        }
+    };
+    let mut out = plan_i.out;
     drop(plan_i);
     return_spawn_stack(stack_p);
-    return_spawn_stack(stack_i);
     drop(std::mem::take(&mut p.child_owned));
+    let report_r = mode.give_back();
     let inter = launched.map_err(|e| {
         io::Error::new(
             io::Error::from_raw_os_error(e).kind(),
@@ -490,8 +583,16 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         )
     })?;
     // The intermediate has exited (CLONE_VFORK): reap it.
-    if let Some(fd) = inter.pidfd {
-        let _ = PidFd::from(fd).wait();
+    let inter_status = inter.pidfd.map(|fd| PidFd::from(fd).wait());
+    if let Some(r) = report_r {
+        let (o, report) = read_record(&r).map_err(|e| {
+            io::Error::other(format!(
+                "enter: the intermediate ended without a report ({e}; its status: \
+                 {inter_status:?})"
+            ))
+        })?;
+        out = o;
+        p.child.report = report;
     }
     let payload_pidfd = crate::sys::setns::adopt_payload_pidfd(out.pidfd).map(PidFd::from);
     if let Some((stage, index, errno)) = out.failure {
@@ -520,6 +621,45 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         pipes.stderr,
         p.kill_on_drop,
     ))
+}
+
+/// How the intermediate is made.
+enum Intermediate {
+    /// Fork-like, reporting on the pipe `w` (read at `r`).
+    Forked { r: OwnedFd, w: OwnedFd },
+    /// `CLONE_VM`, on this stack.
+    SharedMemory(ChildStack),
+}
+
+impl Intermediate {
+    /// Returns the stack to the cache, or closes the pipe's write end and keeps the read end.
+    /// The intermediate, sharing our descriptor table, wrote its record before it exited;
+    /// afterwards only the payload's copy of the write end may remain, which its exec closes.
+    fn give_back(self) -> Option<OwnedFd> {
+        match self {
+            Intermediate::Forked { r, w } => {
+                drop(w);
+                Some(r)
+            }
+            Intermediate::SharedMemory(stack) => {
+                return_spawn_stack(stack);
+                None
+            }
+        }
+    }
+}
+
+/// The fork-like intermediate's record (see [`child::encode`]).
+fn read_record(r: &OwnedFd) -> io::Result<(Outcome, crate::spawn::report::Report)> {
+    let mut rec = [0u8; child::RECORD_LEN];
+    let n = rustix::io::retry_on_intr(|| rustix::io::read(r, &mut rec))?;
+    if n != rec.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("{n} of {} bytes", rec.len()),
+        ));
+    }
+    child::decode(&rec).ok_or_else(|| io::Error::other("a record that names no step"))
 }
 
 fn intermediate_error(prep: &Prepared, stage: Stage, index: usize, errno: i32) -> io::Error {

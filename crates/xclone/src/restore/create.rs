@@ -13,7 +13,8 @@ use super::tree_side::{
 };
 use super::{Failure, ProcessRef, RestoreError, Step};
 use crate::errno::Errno;
-use crate::sys::fork::{block_all_signals, fork_then, set_thread_signal_mask, ForkSpec};
+use crate::sys::fork::{fork_then, ForkSpec};
+use crate::sys::signal::BlockAll;
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::process::{Pid, WaitId, WaitIdOptions};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -155,7 +156,11 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
 
     let root = tree.root;
     let forked = {
-        let mask = block_all_signals();
+        // No handler may run in a tree process before it resets them (CLEAR_SIGHAND) and
+        // execs; the mask comes back in the restorer when the guard drops.
+        let blocked = BlockAll::new()
+            .map_err(|e| os("rt_sigprocmask", rustix::io::Errno::from_raw_os_error(e)))?;
+        let mask = blocked.previous();
         let side = ChildSide {
             nodes,
             report: report_w.as_fd(),
@@ -169,9 +174,10 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
             set_tid: &nodes[root].set_tid,
             pidfd: true,
             close_in_child: &close,
+            ..Default::default()
         };
         let r = fork_then(&spec, || side.main(root));
-        set_thread_signal_mask(&mask);
+        drop(blocked);
         r
     };
     drop(report_w);

@@ -8,8 +8,8 @@ use super::tree_side::NodePlan;
 use super::{Failure, ProcessRef, RestoreError, Step};
 use crate::caller::{CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN};
 use crate::errno::Errno;
+use crate::sys::cstr_array::CStrArray;
 use crate::sys::flags::CloneFlags;
-use crate::sys::fork::CStrArray;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -202,8 +202,8 @@ pub(super) fn prepare(m: &Manifest, tree: &CheckedTree) -> Result<Vec<NodePlan>,
                     "program path has a NUL".into(),
                 )
             })?,
-            argv: CStrArray::new(argv),
-            envp: CStrArray::new(envp),
+            argv: CStrArray::from_cstrs(&argv),
+            envp: CStrArray::from_cstrs(&envp),
             cwd: p.cwd.as_deref().map(|d| cstr(d, "cwd")).transpose()?,
         });
     }

@@ -34,11 +34,12 @@
 
 use super::check::Setup;
 use super::Step;
+use crate::sys::child::execve;
+use crate::sys::cstr_array::CStrArray;
 use crate::sys::flags::CloneFlags;
-use crate::sys::fork::{
-    execve, exit_group, fork_then, set_default_disposition_raw, set_signal_mask_raw, CStrArray,
-    ForkSpec, SignalMask,
-};
+use crate::sys::fork::{fork_then, ForkSpec};
+use crate::sys::raw::exit_group;
+use crate::sys::signal::{self, SigSet};
 use core::convert::Infallible;
 use rustix::process::Pid;
 use std::ffi::CString;
@@ -80,10 +81,11 @@ pub(super) struct ChildSide<'a> {
     pub(super) report: BorrowedFd<'a>,
     pub(super) go_join: BorrowedFd<'a>,
     pub(super) go_exec: BorrowedFd<'a>,
-    pub(super) mask: SignalMask,
+    /// The restorer's signal mask before it blocked everything for the clones.
+    pub(super) mask: SigSet,
 }
 
-// Everything below runs in the created processes: raw system calls (rustix, sys::fork) on
+// Everything below runs in the created processes: raw system calls (rustix, sys::child, sys::signal) on
 // pre-built data, no allocation, no locks, no panics.
 
 impl ChildSide<'_> {
@@ -145,7 +147,7 @@ impl ChildSide<'_> {
                 flags: child.flags,
                 set_tid: &child.set_tid,
                 pidfd: false,
-                close_in_child: &[],
+                ..Default::default()
             };
             match fork_then(&spec, || self.main(c)) {
                 Ok(_) => self.report(REC_CREATED, c, Step::Create, 0),
@@ -184,10 +186,10 @@ impl ChildSide<'_> {
                 exit_group(EXIT_EXEC_FAILED);
             }
         }
-        let _ = set_default_disposition_raw(libc::SIGPIPE);
-        let _ = set_signal_mask_raw(&self.mask);
+        let _ = signal::set_default(libc::SIGPIPE);
+        let _ = signal::set_mask(&self.mask);
         let e = execve(&node.path, &node.argv, &node.envp);
-        self.report(REC_FAILED, i, Step::Exec, e.0);
+        self.report(REC_FAILED, i, Step::Exec, e);
         exit_group(EXIT_EXEC_FAILED)
     }
 }

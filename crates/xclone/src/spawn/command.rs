@@ -647,6 +647,26 @@ impl Command {
         a
     }
 
+    /// Judges the clone this command would make, as the spawner makes it (with its own
+    /// stack and pidfd slot), against `features` and `caller`: the same verdict
+    /// `xclone explain` gives for these clone_args. Nothing is created.
+    pub fn validate(
+        &self,
+        features: &crate::Features,
+        caller: &crate::Caller,
+    ) -> crate::validate::Verdict {
+        let args = self.get_clone_args();
+        let mut slot = -1;
+        let enc = args.encode(Some(&mut slot));
+        let mut raw = enc.raw;
+        // The spawner maps the stack at spawn time; its address only has to be non-zero
+        // and in user space for the kernel's checks, which is what the validator looks at.
+        raw.stack = crate::sys::stack::SPAWN_STACK_SIZE as u64;
+        raw.stack_size = crate::sys::stack::SPAWN_STACK_SIZE as u64;
+        let req = crate::validate::RawRequest::new(raw, enc.size, Some(args.get_set_tid()), caller);
+        crate::validate::validate_raw(&req, features, caller)
+    }
+
     // --- running ---
 
     /// Starts the child. Standard streams default to inherit.

@@ -68,6 +68,44 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in declaration order (the position is [`Step::code`]).
+    const ALL: [Step; 24] = [
+        Step::Handshake,
+        Step::TimeOffsets,
+        Step::MountPropagation,
+        Step::Chroot,
+        Step::PivotRoot,
+        Step::MountProc,
+        Step::Sethostname,
+        Step::NoNewPrivs,
+        Step::DieWithParent,
+        Step::ParentGone,
+        Step::ResetSignals,
+        Step::Setsid,
+        Step::Setpgid,
+        Step::MapFd,
+        Step::Setgroups,
+        Step::Setgid,
+        Step::Setuid,
+        Step::Chdir,
+        Step::SignalMask,
+        Step::PreExec,
+        Step::Execve,
+        Step::Setns,
+        Step::EnterRoot,
+        Step::EnterDir,
+    ];
+
+    /// A number for the step, for reports that cross a process boundary (a pipe).
+    pub(crate) fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The step of a [`Step::code`].
+    pub(crate) fn from_code(code: u32) -> Option<Step> {
+        Self::ALL.get(code as usize).copied()
+    }
+
     /// The system call or action, as messages name it.
     pub fn name(self) -> &'static str {
         match self {
@@ -200,6 +238,15 @@ impl From<SpawnError> for io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for (i, s) in Step::ALL.iter().enumerate() {
+            assert_eq!(s.code() as usize, i);
+            assert_eq!(Step::from_code(s.code()), Some(*s));
+        }
+        assert_eq!(Step::from_code(Step::ALL.len() as u32), None);
+    }
 
     #[test]
     fn messages_and_kinds() {

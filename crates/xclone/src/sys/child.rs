@@ -118,6 +118,22 @@ pub(crate) fn getppid() -> i32 {
     unsafe { syscall6(nr::GETPPID, 0, 0, 0, 0, 0, 0) as i32 }
 }
 
+/// `write(fd, bytes)`: one call; returns how much was written.
+pub(crate) fn write(fd: RawFd, bytes: &[u8]) -> R<usize> {
+    // SAFETY: the pointer and length describe a live, readable slice.
+    result(unsafe {
+        syscall6(
+            nr::WRITE,
+            fd as usize,
+            bytes.as_ptr() as usize,
+            bytes.len(),
+            0,
+            0,
+            0,
+        )
+    })
+}
+
 /// `execve(path, argv, envp)`. Returns only on failure, with the errno.
 pub(crate) fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> RawErrno {
     // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated arrays of

@@ -76,6 +76,20 @@ pub struct CStrArray {
 }
 
 impl CStrArray {
+    /// The array of these strings (which hold no NUL byte, being C strings).
+    pub fn from_cstrs<S: AsRef<CStr>>(strings: &[S]) -> Self {
+        let bytes = strings
+            .iter()
+            .map(|s| s.as_ref().to_bytes().len() + 1)
+            .sum();
+        let mut b = CStrArrayBuilder::with_capacity(strings.len(), bytes);
+        for s in strings {
+            b.starts.push(b.buf.len());
+            b.buf.extend_from_slice(s.as_ref().to_bytes_with_nul());
+        }
+        b.finish()
+    }
+
     /// The NULL-terminated pointer array.
     pub fn as_ptr(&self) -> *const *const c_char {
         self.ptrs.as_ptr()
@@ -130,6 +144,11 @@ mod tests {
             assert_eq!(CStr::from_ptr(*p.add(1)).to_bytes(), b"A=1");
             assert!((*p.add(3)).is_null());
         }
+        let c = CStrArray::from_cstrs(&[c"a", c"", c"bc"]);
+        assert_eq!(
+            c.iter().map(CStr::to_bytes).collect::<Vec<_>>(),
+            [&b"a"[..], b"", b"bc"]
+        );
         let empty = CStrArrayBuilder::default().finish();
         // SAFETY: a one-element array holding the terminator.
         unsafe { assert!((*empty.as_ptr()).is_null()) };

@@ -77,6 +77,31 @@ pub(crate) fn spawn_intermediate<C: VforkChild>(
     Ok(Spawned { pid, pidfd })
 }
 
+/// Creates the intermediate of an `enter` that joins a time namespace: fork-like
+/// (`clone3(CLONE_VFORK | CLONE_FILES | CLONE_PIDFD)` without `CLONE_VM`), because
+/// `setns(CLONE_NEWTIME)` wants a caller whose memory no other task shares (`EUSERS`,
+/// `timens_install`). The child runs `child` on its own copy of the caller's memory, with
+/// every signal blocked, and must end with `exit_group`; this returns once it has (the
+/// calling thread sleeps meanwhile: `CLONE_VFORK`). It cannot write results into the
+/// caller's memory: `child` reports through a descriptor of the shared table.
+pub(crate) fn fork_intermediate<F: FnOnce() -> core::convert::Infallible>(
+    exit_signal: u64,
+    child: F,
+) -> Result<Spawned, RawErrno> {
+    let spec = super::fork::ForkSpec {
+        flags: CloneFlags::FILES | CloneFlags::VFORK,
+        exit_signal,
+        pidfd: true,
+        ..Default::default()
+    };
+    let _blocked = BlockAll::new()?;
+    let f = super::fork::fork_then(&spec, child).map_err(|e| e.0)?;
+    Ok(Spawned {
+        pid: f.pid,
+        pidfd: f.pidfd,
+    })
+}
+
 /// Takes ownership of the payload's pidfd, which the intermediate received from its clone3
 /// into the descriptor table it shares with us (`CLONE_FILES`). `None` for a negative number.
 ///

@@ -398,48 +398,21 @@ fn tightest_pids(dir: &impl AsFd, cg: &str, max_ups: usize) -> Option<(String, u
 pub fn cgroup2_mount_of(path: &str) -> Option<(String, String)> {
     let mi = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     let mut best: Option<(String, String)> = None;
-    for line in mi.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
-            continue;
-        };
-        if post.split(' ').next() != Some("cgroup2") {
+    for e in crate::probe::system::parse_mountinfo(&mi) {
+        if e.fs_type != "cgroup2" {
             continue;
         }
-        let f: Vec<&str> = pre.split(' ').collect();
-        if f.len() < 5 {
-            continue;
-        }
-        let (root, mp) = (unescape(f[3]), unescape(f[4]));
+        let mp = e.mount_point.to_string_lossy().into_owned();
         let inside = path == mp
             || mp == "/"
             || path
                 .strip_prefix(mp.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
         if inside && best.as_ref().map_or(true, |(m, _)| mp.len() >= m.len()) {
-            best = Some((mp, root));
+            best = Some((mp, e.root.to_string_lossy().into_owned()));
         }
     }
     best.map(|(mp, root)| (if mp == "/" { String::new() } else { mp }, root))
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn components(p: &str) -> Vec<&str> {
@@ -497,7 +470,6 @@ mod tests {
         assert_eq!(common_ancestor("/x/y", "/x/y"), "/x/y");
         assert_eq!(join("/", "a/b"), "/a/b");
         assert_eq!(join("/r", ""), "/r");
-        assert_eq!(unescape("/a\\040b"), "/a b");
     }
 
     #[test]
