@@ -234,3 +234,53 @@ fn clone_parent() {
     let text = in_subprocess("clone_parent_entry");
     assert!(text.contains("PARENT=ok"), "{text}");
 }
+
+/// The parent runs on while the child sets up in the shared memory: other threads (and the
+/// spawning thread itself, reading output) allocating and freeing all the time must not
+/// disturb the child, which touches only its stack and its plan.
+#[test]
+fn run_to_end_under_allocation_pressure() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let churners: Vec<_> = (0..2u64)
+        .map(|seed| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ seed;
+                let mut keep: Vec<Vec<u8>> = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    keep.push(vec![(x & 0xff) as u8; (x % (128 * 1024)) as usize + 1]);
+                    if keep.len() > 16 {
+                        keep.swap_remove((x % 16) as usize);
+                    }
+                }
+            })
+        })
+        .collect();
+    let spawners: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let out = Command::new("echo")
+                        .arg(format!("{t}:{i}"))
+                        .output()
+                        .unwrap();
+                    assert_eq!(out.stdout, format!("{t}:{i}\n").into_bytes());
+                    assert!(Command::new("true").status().unwrap().success());
+                }
+            })
+        })
+        .collect();
+    let results: Vec<_> = spawners.into_iter().map(|s| s.join()).collect();
+    stop.store(true, Ordering::Relaxed);
+    for c in churners {
+        c.join().unwrap();
+    }
+    for r in results {
+        r.unwrap();
+    }
+}
