@@ -12,12 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The whole-command rows run the release xclone binary, and the same statically linked
-# (no dynamic loader at start-up; the glibc static libraries come with libc6-dev), kept apart
-# in target/static.
+# The whole-command rows run the release xclone binary (statically linked, see
+# .cargo/config.toml), and for comparison the same code linked dynamically, kept apart in
+# target/dynamic.
 cargo build --release -p xclone-cli
-cargo rustc --release -p xclone-cli --bin xclone --target-dir target/static \
-  -- -C target-feature=+crt-static
+# (RUSTFLAGS replaces the config's target rustflags.)
+RUSTFLAGS="-C target-feature=-crt-static" \
+  cargo build --release -p xclone-cli --target-dir target/dynamic
 
 # A quick run never overwrites the committed BENCHMARKS.md unless told to. Paths are made
 # absolute: cargo runs the bench from crates/xclone.

@@ -88,16 +88,17 @@ pub fn xclone_run_args(opts: &[&str], prog: &Path) -> Vec<OsString> {
     a
 }
 
-/// The label of a static build's row.
-pub fn static_label(label: &str) -> String {
-    format!("{label} [static build]")
+/// The label of a row run by the dynamically linked comparison build.
+pub fn dynamic_label(label: &str) -> String {
+    format!("{label} [dynamic build]")
 }
 
-/// `xclone run` (and, for the option sets where the comparison is judged, its static build)
+/// `xclone run` (and, for the option sets where the comparison is judged, the same code linked
+/// dynamically, to show what static linking buys)
 /// against `unshare --fork` with the same options.
 pub fn run_vs_unshare(
     xclone: Option<&Path>,
-    xclone_static: Option<&Path>,
+    xclone_dynamic: Option<&Path>,
     target: &Path,
     cfg: Rounds,
 ) -> Table {
@@ -124,8 +125,8 @@ pub fn run_vs_unshare(
             .push((format!("unshare: {name}"), label.clone()));
         let mut bins = vec![(label, xclone)];
         if name == "no namespace" || name == CONTAINER_SET {
-            if let Some(xs) = xclone_static {
-                let l = static_label(&format!("xclone run: {name}"));
+            if let Some(xs) = xclone_dynamic {
+                let l = dynamic_label(&format!("xclone run: {name}"));
                 table.pairs.push((format!("unshare: {name}"), l.clone()));
                 bins.push((l, Some(xs)));
             }
@@ -134,7 +135,7 @@ pub fn run_vs_unshare(
             match bin {
                 None => table
                     .missing
-                    .push((label, "target/release/xclone is not built".into())),
+                    .push((label, "the release xclone is not built".into())),
                 Some(x) => {
                     let xa = xclone_run_args(&opts, target);
                     // A probe run decides whether `xclone run` can do this yet.
@@ -214,7 +215,7 @@ const ENTER_DEFAULT: &str = "xclone enter (-U -p -m -u -i -n, into the target's 
 
 pub fn enter_vs_nsenter(
     xclone: Option<&Path>,
-    xclone_static: Option<&Path>,
+    xclone_dynamic: Option<&Path>,
     target: &Path,
     cfg: Rounds,
 ) -> Table {
@@ -257,10 +258,10 @@ pub fn enter_vs_nsenter(
         ),
         (ENTER_DEFAULT.to_string(), xclone, enter_args(&[])),
     ];
-    if xclone_static.is_some() {
+    if xclone_dynamic.is_some() {
         rows.push((
-            static_label(ENTER),
-            xclone_static,
+            dynamic_label(ENTER),
+            xclone_dynamic,
             enter_args(&["--cgroup-of-caller"]),
         ));
     }
@@ -270,7 +271,7 @@ pub fn enter_vs_nsenter(
         match bin {
             None => table
                 .missing
-                .push((label, "target/release/xclone is not built".into())),
+                .push((label, "the release xclone is not built".into())),
             Some(x) => match run(x, &xargs) {
                 Ok(()) => cs.push(Contender::new(label, move || run(x, &xargs))),
                 Err(e) => table

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo bench -p xclone --bench spawn -- [--quick] [--write FILE] [--only SECTIONS]
-//!                                        [--xclone-bin PATH] [--xclone-static-bin PATH]
+//!                                        [--xclone-bin PATH] [--xclone-dynamic-bin PATH]
 //! ```
 //!
 //! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`.
@@ -40,13 +40,13 @@ struct Opts {
     write: Option<PathBuf>,
     only: Vec<String>,
     xclone_bin: Option<PathBuf>,
-    xclone_static_bin: Option<PathBuf>,
+    xclone_dynamic_bin: Option<PathBuf>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: spawn [--quick] [--write FILE] [--only {}] [--xclone-bin PATH] \
-         [--xclone-static-bin PATH]",
+         [--xclone-dynamic-bin PATH]",
         SECTIONS.join(",")
     );
     std::process::exit(2)
@@ -58,7 +58,7 @@ fn parse_opts() -> Opts {
         write: None,
         only: SECTIONS.iter().map(|s| s.to_string()).collect(),
         xclone_bin: None,
-        xclone_static_bin: None,
+        xclone_dynamic_bin: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -68,8 +68,8 @@ fn parse_opts() -> Opts {
             "--quick" => o.quick = true,
             "--write" => o.write = Some(args.next().unwrap_or_else(|| usage()).into()),
             "--xclone-bin" => o.xclone_bin = Some(args.next().unwrap_or_else(|| usage()).into()),
-            "--xclone-static-bin" => {
-                o.xclone_static_bin = Some(args.next().unwrap_or_else(|| usage()).into())
+            "--xclone-dynamic-bin" => {
+                o.xclone_dynamic_bin = Some(args.next().unwrap_or_else(|| usage()).into())
             }
             "--only" => {
                 let list = args.next().unwrap_or_else(|| usage());
@@ -311,18 +311,20 @@ fn run_commands(r: &mut Results, p: &Plan, o: &Opts, target: &Path) {
     let x = xclone_bin(o);
     if x.is_none() {
         r.notes.push(
-            "target/release/xclone was not found: build it (bench/run.sh does) for the \
+            "the release xclone was not found: build it (bench/run.sh does) for the \
              `xclone run`/`xclone enter` rows."
                 .into(),
         );
     }
-    // The statically linked build (bench/run.sh makes it): the same code without the
-    // dynamic loader's work at start-up.
-    let xs = o.xclone_static_bin.clone().or_else(|| {
-        let p = targets::out_dir()
-            .parent()?
-            .parent()?
-            .join("static/release/xclone");
+    // The same code linked dynamically (bench/run.sh makes it in target/dynamic): what the
+    // static default saves at start-up.
+    let xs = o.xclone_dynamic_bin.clone().or_else(|| {
+        let profile = targets::out_dir().parent()?.to_path_buf();
+        let root = profile
+            .ancestors()
+            .find(|a| a.file_name() == Some("target".as_ref()))?;
+        let rel = profile.strip_prefix(root).ok()?;
+        let p = root.join("dynamic").join(rel).join("xclone");
         p.is_file().then_some(p)
     });
     eprintln!("commands: xclone run vs unshare");

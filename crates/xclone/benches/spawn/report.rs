@@ -503,10 +503,10 @@ fn targets(r: &Results) -> Vec<Target> {
         cmd.and_then(|t| Some(t.median(label)? / t.median(&format!("unshare: {set}"))?))
     };
     let q = ratio_to_unshare(&run_label);
-    let qs = ratio_to_unshare(&crate::commands::static_label(&run_label));
+    let qs = ratio_to_unshare(&crate::commands::dynamic_label(&run_label));
     let mut m = q.map_or("–".into(), |q| format!("{q:.2}"));
     if let Some(qs) = qs {
-        let _ = write!(m, " (static build, not judged: {qs:.2})");
+        let _ = write!(m, " (linked dynamically, not judged: {qs:.2})");
     }
     v.push(Target {
         what: format!("`xclone run` / `unshare --fork`, {set}, whole command"),
@@ -526,8 +526,8 @@ fn targets(r: &Results) -> Vec<Target> {
         |label: &str| enter.and_then(|t| Some(t.median(label)? / t.median("nsenter")?));
     let q = ratio_to_nsenter(crate::commands::ENTER);
     let mut m = q.map_or("–".into(), |q| format!("{q:.2}"));
-    if let Some(qs) = ratio_to_nsenter(&crate::commands::static_label(crate::commands::ENTER)) {
-        let _ = write!(m, " (static build, not judged: {qs:.2})");
+    if let Some(qs) = ratio_to_nsenter(&crate::commands::dynamic_label(crate::commands::ENTER)) {
+        let _ = write!(m, " (linked dynamically, not judged: {qs:.2})");
     }
     v.push(Target {
         what: "`xclone enter` / `nsenter`, six namespaces, whole command (same bar as run)".into(),
