@@ -302,6 +302,24 @@ enum Verdict {
 }
 
 impl Verdict {
+    /// Pass when the measured value is at most `bar`, fail above it, not measured without it.
+    fn at_most(value: Option<f64>, bar: f64) -> Verdict {
+        match value {
+            Some(v) if v <= bar => Verdict::Pass,
+            Some(_) => Verdict::Fail,
+            None => Verdict::NotMeasured,
+        }
+    }
+
+    /// Pass when the measured value is at least `bar`.
+    fn at_least(value: Option<f64>, bar: f64) -> Verdict {
+        match value {
+            Some(v) if v >= bar => Verdict::Pass,
+            Some(_) => Verdict::Fail,
+            None => Verdict::NotMeasured,
+        }
+    }
+
     fn text(&self) -> &'static str {
         match self {
             Verdict::Pass => "**pass**",
@@ -341,11 +359,7 @@ fn ratio_target(r: &Results, place: Placement, tname: &str, bar: f64) -> Target 
             place.describe()
         ),
         bar: format!("≤ {bar}"),
-        measured: if parts.is_empty() {
-            "–".into()
-        } else {
-            parts.join(", ")
-        },
+        measured: measured_text(&parts),
         verdict,
     }
 }
@@ -386,16 +400,8 @@ fn targets(r: &Results) -> Vec<Target> {
     v.push(Target {
         what: format!("with a pre_exec hook: median at {hi} / median at {lo}"),
         bar: "≤ 1.1".into(),
-        measured: if parts.is_empty() {
-            "–".into()
-        } else {
-            parts.join(", ")
-        },
-        verdict: match worst {
-            Some(w) if w <= 1.1 => Verdict::Pass,
-            Some(_) => Verdict::Fail,
-            None => Verdict::NotMeasured,
-        },
+        measured: measured_text(&parts),
+        verdict: Verdict::at_most(worst, 1.1),
     });
 
     // Throughput scaling.
@@ -431,16 +437,8 @@ fn targets(r: &Results) -> Vec<Target> {
     v.push(Target {
         what: "spawns/s with 2 threads / with 1 thread (`xclone::Command`)".into(),
         bar: "≥ 1.9".into(),
-        measured: if parts.is_empty() {
-            "–".into()
-        } else {
-            parts.join(", ")
-        },
-        verdict: match xs {
-            Some(s) if s >= 1.9 => Verdict::Pass,
-            Some(_) => Verdict::Fail,
-            None => Verdict::NotMeasured,
-        },
+        measured: measured_text(&parts),
+        verdict: Verdict::at_least(xs, 1.9),
     });
 
     // into_cgroup overhead, back to back and after an idle pause.
@@ -488,11 +486,7 @@ fn targets(r: &Results) -> Vec<Target> {
         what: "`into_cgroup` added to a plain `xclone::Command` spawn".into(),
         bar: "≤ +10 %".into(),
         measured: m,
-        verdict: match worst {
-            Some(q) if q <= 1.10 => Verdict::Pass,
-            Some(_) => Verdict::Fail,
-            None => Verdict::NotMeasured,
-        },
+        verdict: Verdict::at_most(worst, 1.10),
     });
 
     // Container set, whole command.
@@ -512,11 +506,7 @@ fn targets(r: &Results) -> Vec<Target> {
         what: format!("`xclone run` / `unshare --fork`, {set}, whole command"),
         bar: "≤ 1.0".into(),
         measured: m,
-        verdict: match q {
-            Some(q) if q <= 1.0 => Verdict::Pass,
-            Some(_) => Verdict::Fail,
-            None => Verdict::NotMeasured,
-        },
+        verdict: Verdict::at_most(q, 1.0),
     });
 
     // Not bars of the issue, held to the same standard: enter against nsenter, and the
@@ -533,11 +523,7 @@ fn targets(r: &Results) -> Vec<Target> {
         what: "`xclone enter` / `nsenter`, six namespaces, whole command (same bar as run)".into(),
         bar: "≤ 1.0".into(),
         measured: m,
-        verdict: match q {
-            Some(q) if q <= 1.0 => Verdict::Pass,
-            Some(_) => Verdict::Fail,
-            None => Verdict::NotMeasured,
-        },
+        verdict: Verdict::at_most(q, 1.0),
     });
     let mut parts = Vec::new();
     let mut worst: Option<f64> = None;
@@ -553,16 +539,8 @@ fn targets(r: &Results) -> Vec<Target> {
              as pre_exec)"
         ),
         bar: "≤ 1.1".into(),
-        measured: if parts.is_empty() {
-            "–".into()
-        } else {
-            parts.join(", ")
-        },
-        verdict: match worst {
-            Some(w) if w <= 1.1 => Verdict::Pass,
-            Some(_) => Verdict::Fail,
-            None => Verdict::NotMeasured,
-        },
+        measured: measured_text(&parts),
+        verdict: Verdict::at_most(worst, 1.1),
     });
     v
 }
@@ -784,4 +762,13 @@ pub fn render(r: &Results) -> String {
         o.push('\n');
     }
     o
+}
+
+/// The measured cell of a target: its parts, or a dash when nothing was measured.
+fn measured_text(parts: &[String]) -> String {
+    if parts.is_empty() {
+        "–".into()
+    } else {
+        parts.join(", ")
+    }
 }
