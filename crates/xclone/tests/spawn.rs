@@ -84,9 +84,23 @@ fn environment_set_remove_clear() {
     );
     assert!(!got.lines().any(|l| l.starts_with("PATH=")), "{got}");
     assert!(got.lines().any(|l| l == "XCLONE_T=v"), "{got}");
-    // Unchanged environment: the child sees the parent's.
-    let got = stdout_of(&mut Command::new("/usr/bin/env"));
-    assert!(got.lines().any(|l| l.starts_with("PATH=")), "{got}");
+    // Unchanged environment: the child sees exactly the parent's, in its order (the fast
+    // path copies `environ` instead of going through a map), through the spawn and the
+    // run-to-end paths alike.
+    let expected: String = std::env::vars()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    assert_eq!(stdout_of(&mut Command::new("/usr/bin/env")), expected);
+    let out = Command::new("/usr/bin/env")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+    // And the parent's PATH is searched: `env` found by name.
+    let out = Command::new("env").output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
 }
 
 #[test]

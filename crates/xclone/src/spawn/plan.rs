@@ -385,6 +385,14 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
 /// The child's `envp`, and the `PATH` to search the program in (the child's own when the
 /// environment was changed, like std; else the parent's).
 fn build_env(changes: &EnvChanges) -> io::Result<(CStrArray, Option<OsString>)> {
+    if !changes.clear && changes.vars.is_empty() {
+        let envp = crate::sys::environ::snapshot();
+        let path = envp
+            .iter()
+            .find_map(|s| s.to_bytes().strip_prefix(b"PATH="))
+            .map(|p| OsStr::from_bytes(p).to_os_string());
+        return Ok((envp, path));
+    }
     let mut env: BTreeMap<OsString, OsString> = if changes.clear {
         BTreeMap::new()
     } else {

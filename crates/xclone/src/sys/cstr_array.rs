@@ -38,6 +38,12 @@ impl CStrArrayBuilder {
         Ok(())
     }
 
+    /// Appends a C string (which cannot hold a NUL byte).
+    pub fn push_cstr(&mut self, s: &CStr) {
+        self.starts.push(self.buf.len());
+        self.buf.extend_from_slice(s.to_bytes_with_nul());
+    }
+
     /// Appends one string.
     pub fn push(&mut self, s: &[u8]) -> Result<(), InteriorNul> {
         self.push_parts(&[s])
@@ -84,8 +90,7 @@ impl CStrArray {
             .sum();
         let mut b = CStrArrayBuilder::with_capacity(strings.len(), bytes);
         for s in strings {
-            b.starts.push(b.buf.len());
-            b.buf.extend_from_slice(s.as_ref().to_bytes_with_nul());
+            b.push_cstr(s.as_ref());
         }
         b.finish()
     }

@@ -4,6 +4,7 @@
 pub mod abi;
 pub(crate) mod child;
 pub mod cstr_array;
+pub(crate) mod environ;
 pub mod fdnum;
 pub mod flags;
 pub mod fork;
