@@ -18,6 +18,7 @@
 mod cgroup;
 mod commands;
 mod isolation;
+mod levels;
 mod machine;
 mod mech;
 mod memory;
@@ -27,8 +28,8 @@ mod targets;
 mod throughput;
 mod xrows;
 
-use memory::{Ballast, Level, Pages, GIB, MIB};
-use report::{LevelInfo, Placement, Results, Table, Unit};
+use memory::{Level, Pages, GIB, MIB};
+use report::{Placement, Results, Table, Unit};
 use stats::{alternate, Contender, Rounds};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,6 +42,8 @@ struct Opts {
     only: Vec<String>,
     xclone_bin: Option<PathBuf>,
     xclone_dynamic_bin: Option<PathBuf>,
+    /// Set in the spawn section's worker processes (see `levels`): the level it holds.
+    worker_level: Option<usize>,
 }
 
 fn usage() -> ! {
@@ -59,6 +62,7 @@ fn parse_opts() -> Opts {
         only: SECTIONS.iter().map(|s| s.to_string()).collect(),
         xclone_bin: None,
         xclone_dynamic_bin: None,
+        worker_level: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -76,6 +80,12 @@ fn parse_opts() -> Opts {
                 o.only = list.split(',').map(str::to_string).collect();
                 if let Some(bad) = o.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
                     eprintln!("unknown section {bad:?}");
+                    usage();
+                }
+            }
+            "--worker-level" => {
+                o.worker_level = args.next().and_then(|n| n.parse().ok());
+                if o.worker_level.is_none() {
                     usage();
                 }
             }
@@ -160,35 +170,30 @@ fn plan(quick: bool) -> Plan {
     }
 }
 
-/// The yardsticks of the spawn tables, then xclone's rows.
-fn spawn_table(target: &targets::Target, level: Level, place: Placement, cfg: Rounds) -> Table {
-    let exe = mech::Exe::new(&target.path);
-    let path = target.path.as_path();
+/// The rows of a spawn table: the yardsticks, then xclone's rows (and those of xclone's
+/// rows that cannot be measured here, with the reason).
+pub(crate) fn spawn_contenders<'a>(
+    exe: &'a mech::Exe,
+    path: &'a Path,
+) -> (Vec<Contender<'a>>, Vec<(String, String)>) {
     let mut cs = vec![
-        Contender::new("posix_spawn", || mech::posix_spawn(&exe)),
-        Contender::new("fork+execve", || mech::fork_exec(&exe)),
-        Contender::new("vfork+execve", || mech::vfork_exec(&exe)),
+        Contender::new("posix_spawn", || mech::posix_spawn(exe)),
+        Contender::new("fork+execve", || mech::fork_exec(exe)),
+        Contender::new("vfork+execve", || mech::vfork_exec(exe)),
         Contender::new("std Command", || mech::std_status(path)),
         Contender::new("std Command + pre_exec", || mech::std_pre_exec(path)),
     ];
-    let mut t = Table::new(
-        report::spawn_key(target.name, level, place),
-        format!(
-            "`{}` at parent RSS {level}, {}",
-            target.name,
-            place.describe()
-        ),
-        Unit::Us,
-    );
+    let mut missing = Vec::new();
     match xrows::spawn(path) {
         Ok(rows) => cs.extend(rows),
-        Err(m) => t.add_missing(m),
+        Err(m) => missing.extend(m.labels.into_iter().map(|l| (l, m.why.clone()))),
     }
-    t.series = alternate(&mut cs, cfg);
-    t
+    (cs, missing)
 }
 
-fn run_spawn(r: &mut Results, p: &Plan) {
+/// The spawn tables: every level held by its own worker process (see `levels`), the levels'
+/// rounds interleaved.
+fn run_spawn(r: &mut Results, p: &Plan, quick: bool) {
     let all = affinity();
     let pinned_cpu = (0..libc::CPU_SETSIZE as usize)
         .rev()
@@ -201,38 +206,44 @@ fn run_spawn(r: &mut Results, p: &Plan) {
             .notes
             .push("Only one CPU is available: the pinned spawn tables are not measured.".into()),
     }
-    for &level in &p.levels {
-        eprintln!("spawn: filling parent memory to {level}");
-        let ballast = match Ballast::fill(level) {
-            Ok(b) => b,
-            Err(e) => {
-                r.notes.push(format!("level {level} skipped: {e}"));
-                continue;
-            }
-        };
-        r.levels.push(LevelInfo {
-            level,
-            rss_kib: memory::read_status_kib("VmRSS:").unwrap_or(0),
-            anon_huge_kib: memory::anon_huge_kib().unwrap_or(0),
-        });
-        for &place in &places {
-            if let Placement::OneCpu(c) = place {
-                if let Err(e) = set_affinity(&only_cpu(c)) {
-                    r.notes.push(format!("pinning to CPU {c}: {e}"));
-                    continue;
+    let (mut workers, notes) = levels::start(&p.levels, quick);
+    r.notes.extend(notes);
+    r.levels = workers.iter().map(|w| w.info).collect();
+    let mut tables = Vec::new();
+    for &place in &places {
+        for (ti, t) in r.targets.iter().enumerate() {
+            eprintln!(
+                "spawn: {} at every level, {}, rounds interleaved",
+                t.name,
+                place.describe()
+            );
+            let measured = levels::measure(&mut workers, ti, place, p.rounds);
+            for (w, m) in workers.iter().zip(measured) {
+                let level = w.info.level;
+                let mut table = Table::new(
+                    report::spawn_key(t.name, level, place),
+                    format!("`{}` at parent RSS {level}, {}", t.name, place.describe()),
+                    Unit::Us,
+                );
+                match m {
+                    Ok(m) => {
+                        table.series = m.series;
+                        table.missing = m.missing;
+                    }
+                    Err(e) => r.notes.push(format!(
+                        "`{}` at {level}, {}: not measured: {e}",
+                        t.name,
+                        place.describe()
+                    )),
                 }
-            }
-            for t in &r.targets.clone() {
-                eprintln!("spawn: {} at {level}, {}", t.name, place.describe());
-                r.spawn.push(spawn_table(t, level, place, p.rounds));
-            }
-            if let Err(e) = set_affinity(&all) {
-                eprintln!("restoring the CPU affinity: {e}");
-                std::process::exit(1);
+                tables.push((level.rss, level.pages == memory::Pages::Huge, table));
             }
         }
-        drop(ballast);
     }
+    drop(workers);
+    // Tables in level order, as before: by level, then placement, then target.
+    tables.sort_by_key(|(rss, huge, _)| (*rss, *huge));
+    r.spawn = tables.into_iter().map(|(_, _, t)| t).collect();
     r.places = places;
 }
 
@@ -423,6 +434,19 @@ fn only_cpu(n: usize) -> libc::cpu_set_t {
 fn main() {
     let o = parse_opts();
     let p = plan(o.quick);
+    if let Some(n) = o.worker_level {
+        let Some(&level) = p.levels.get(n) else {
+            eprintln!("no level {n} in this plan");
+            std::process::exit(2);
+        };
+        match targets::build_all() {
+            Ok(t) => levels::serve(level, &t, p.rounds),
+            Err(e) => {
+                println!("skip building the targets: {}", e.replace('\n', " "));
+                std::process::exit(0);
+            }
+        }
+    }
     let started = Instant::now();
     let mut r = Results {
         machine: machine::Machine::collect(),
@@ -457,7 +481,7 @@ fn main() {
         run_api(&mut r, &p);
     }
     if on("spawn") {
-        run_spawn(&mut r, &p);
+        run_spawn(&mut r, &p, o.quick);
     }
     if on("throughput") {
         run_throughput(&mut r, &p, &small);

@@ -108,7 +108,7 @@ pub fn spawn_key(target: &str, level: Level, place: Placement) -> String {
 }
 
 /// Spawn tables also record what the parent's memory really was.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct LevelInfo {
     pub level: Level,
     pub rss_kib: u64,
@@ -621,9 +621,13 @@ pub fn render(r: &Results) -> String {
              the kernel starts the child on the idle CPU and parent and child wake each other \
              across CPUs, which on a virtual machine adds tens of µs to every mechanism alike and \
              so pulls all ratios towards 1; pinned tables show the mechanisms' own costs.\n\
-             - Parent RSS: anonymous memory mapped and written page by page before the table is \
-             measured (`MADV_NOHUGEPAGE` for 4 KiB pages, `MADV_HUGEPAGE` for the THP level); \
-             the bench's own memory counts towards the level.\n\
+             - Parent RSS: anonymous memory mapped and written page by page \
+             (`MADV_NOHUGEPAGE` for 4 KiB pages, `MADV_HUGEPAGE` for the THP level); the \
+             process's own memory counts towards the level. Each level is held by its own copy \
+             of the bench (a worker process), all levels at once, and a table's rounds run level \
+             by level in turn (round 1 at every level, in random order, then round 2, …; only one \
+             worker runs at a time), so that the machine's drift over minutes falls on every \
+             level alike and the ratios between levels compare memory, not time.\n\
              - Throughput: each row spawns back to back for {:.1} s from one thread, then from two \
              threads of the same process (order alternating), repeated; medians of spawns/s.\n",
             c.rounds,

@@ -48,7 +48,7 @@ pub struct Rounds {
 }
 
 /// The samples of one contender, in microseconds.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Series {
     pub label: String,
     pub samples: Vec<f64>,
@@ -126,69 +126,102 @@ fn time_one(c: &mut Contender<'_>) -> Result<f64, String> {
 /// cache, lazy binding, first-touch of the stack) and is then timed once to choose how many
 /// operations it does per round.
 pub fn alternate(contenders: &mut [Contender<'_>], cfg: Rounds) -> Vec<Series> {
-    let n = contenders.len();
-    let mut series: Vec<Series> = contenders
-        .iter()
-        .map(|c| Series {
-            label: c.label.clone(),
-            ..Default::default()
-        })
-        .collect();
-    let mut per_round = vec![cfg.min_per_round; n];
-    // Rows slower than the budget (fork at GiBs of RSS) skip the per-round warm-up: their
-    // own cost dwarfs what a neighbour leaves behind, and it would double their run time.
-    let mut warm = vec![false; n];
-    for (i, c) in contenders.iter_mut().enumerate() {
-        match time_one(c).and_then(|_| time_one(c)) {
-            Ok(us) => {
-                let fit = (cfg.budget.as_secs_f64() * 1e6 / us.max(1.0)) as usize;
-                per_round[i] = fit.clamp(cfg.min_per_round, cfg.max_per_round);
-                warm[i] = fit >= 2 && c.idle_before.is_none();
-                if let Some(cap) = c.cap {
-                    per_round[i] = per_round[i].min(cap);
+    let mut a = Alternation::start(contenders, cfg);
+    for _ in 0..cfg.rounds {
+        a.round(contenders);
+    }
+    a.finish()
+}
+
+/// [`alternate`] one round at a time, for a caller that interleaves its rounds with other
+/// work (the spawn section runs the rounds of every parent-RSS level, each in its own
+/// process, in turn).
+pub struct Alternation {
+    series: Vec<Series>,
+    per_round: Vec<usize>,
+    warm: Vec<bool>,
+    rng: XorShift,
+    order: Vec<usize>,
+}
+
+impl Alternation {
+    /// Warms up and calibrates every contender (see [`alternate`]).
+    pub fn start(contenders: &mut [Contender<'_>], cfg: Rounds) -> Alternation {
+        let n = contenders.len();
+        let mut series: Vec<Series> = contenders
+            .iter()
+            .map(|c| Series {
+                label: c.label.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let mut per_round = vec![cfg.min_per_round; n];
+        // Rows slower than the budget (fork at GiBs of RSS) skip the per-round warm-up: their
+        // own cost dwarfs what a neighbour leaves behind, and it would double their run time.
+        let mut warm = vec![false; n];
+        for (i, c) in contenders.iter_mut().enumerate() {
+            match time_one(c).and_then(|_| time_one(c)) {
+                Ok(us) => {
+                    let fit = (cfg.budget.as_secs_f64() * 1e6 / us.max(1.0)) as usize;
+                    per_round[i] = fit.clamp(cfg.min_per_round, cfg.max_per_round);
+                    warm[i] = fit >= 2 && c.idle_before.is_none();
+                    if let Some(cap) = c.cap {
+                        per_round[i] = per_round[i].min(cap);
+                    }
                 }
+                Err(e) => series[i].error = Some(e),
             }
-            Err(e) => series[i].error = Some(e),
+        }
+        Alternation {
+            series,
+            per_round,
+            warm,
+            rng: XorShift(0x9e37_79b9_7f4a_7c15),
+            order: (0..n).collect(),
         }
     }
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-    let mut order: Vec<usize> = (0..n).collect();
-    for _ in 0..cfg.rounds {
-        rng.shuffle(&mut order);
-        for &i in &order {
-            if series[i].error.is_some() {
+
+    /// One round: every contender's batch, in a fresh random order.
+    pub fn round(&mut self, contenders: &mut [Contender<'_>]) {
+        self.rng.shuffle(&mut self.order);
+        for &i in &self.order {
+            let series = &mut self.series[i];
+            if series.error.is_some() {
                 continue;
             }
             // One untimed operation first: what the previous row left behind (a forked
             // child's page tables being freed by RCU callbacks, cold caches) is not this
             // row's cost.
-            if warm[i] {
+            if self.warm[i] {
                 if let Err(e) = (contenders[i].run)() {
-                    series[i].error = Some(e);
+                    series.error = Some(e);
                     continue;
                 }
             }
-            let mut this_round = Vec::with_capacity(per_round[i]);
-            for _ in 0..per_round[i] {
+            let mut this_round = Vec::with_capacity(self.per_round[i]);
+            for _ in 0..self.per_round[i] {
                 match time_one(&mut contenders[i]) {
                     Ok(us) => this_round.push(us),
                     Err(e) => {
-                        series[i].error = Some(e);
+                        series.error = Some(e);
                         break;
                     }
                 }
             }
-            if series[i].error.is_none() && !this_round.is_empty() {
-                series[i].round_medians.push(median(&this_round));
-                series[i].samples.extend(this_round);
+            if series.error.is_none() && !this_round.is_empty() {
+                series.round_medians.push(median(&this_round));
+                series.samples.extend(this_round);
             }
         }
     }
-    series
+
+    pub fn finish(self) -> Vec<Series> {
+        self.series
+    }
 }
 
 /// A small deterministic PRNG for the round order (xorshift64).
-struct XorShift(u64);
+pub struct XorShift(pub u64);
 
 impl XorShift {
     fn next(&mut self) -> u64 {
@@ -201,7 +234,7 @@ impl XorShift {
     }
 
     /// Fisher–Yates.
-    fn shuffle(&mut self, v: &mut [usize]) {
+    pub fn shuffle(&mut self, v: &mut [usize]) {
         for i in (1..v.len()).rev() {
             let j = (self.next() % (i as u64 + 1)) as usize;
             v.swap(i, j);
