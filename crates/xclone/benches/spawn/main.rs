@@ -163,7 +163,7 @@ fn plan(quick: bool) -> Plan {
                     pages: Pages::Huge,
                 },
             ],
-            throughput_rounds: 6,
+            throughput_rounds: 10,
             throughput_dur: Duration::from_millis(500),
             api_batch: 1000,
         }

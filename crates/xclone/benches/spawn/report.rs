@@ -85,8 +85,15 @@ impl Table {
 
     /// The paired ratio against the reference row: see [`paired_ratio`].
     pub fn paired(&self, label: &str) -> Option<f64> {
-        let r = self.series_of(self.reference.as_deref()?)?;
-        paired_ratio(&self.series_of(label)?.round_medians, &r.round_medians)
+        self.paired_against(label, self.reference.as_deref()?)
+    }
+
+    /// The paired ratio of row `label` against row `reference`.
+    pub fn paired_against(&self, label: &str, reference: &str) -> Option<f64> {
+        paired_ratio(
+            &self.series_of(label)?.round_medians,
+            &self.series_of(reference)?.round_medians,
+        )
     }
 }
 
@@ -449,17 +456,22 @@ fn targets(r: &Results) -> Vec<Target> {
     });
 
     // Throughput scaling.
-    let scale = |row: &throughput::Row| -> Option<f64> {
+    let scale = |row: &throughput::Row| -> Option<(f64, f64)> {
         if row.one.is_empty() || row.two.is_empty() {
             return None;
         }
-        Some(crate::stats::median(&row.two) / crate::stats::median(&row.one))
+        // A round's one-thread and two-thread runs are back to back: pair them.
+        let paired = paired_ratio(&row.two, &row.one)?;
+        Some((
+            paired,
+            crate::stats::median(&row.two) / crate::stats::median(&row.one),
+        ))
     };
     let mut parts = Vec::new();
     let mut xs = None;
     for row in &r.throughput {
-        if let Some(s) = scale(row) {
-            parts.push(format!("{}: {s:.2}", row.label));
+        if let Some((s, pooled)) = scale(row) {
+            parts.push(format!("{}: {s:.2} ({pooled:.2})", row.label));
             if row.label == xrows::SPAWN {
                 xs = Some(s);
             }
@@ -479,7 +491,9 @@ fn targets(r: &Results) -> Vec<Target> {
         ));
     }
     v.push(Target {
-        what: "spawns/s with 2 threads / with 1 thread (`xclone::Command`)".into(),
+        what: "spawns/s with 2 threads / with 1 thread (`xclone::Command`), paired by round, \
+               pooled in brackets"
+            .into(),
         bar: "≥ 1.9".into(),
         measured: measured_text(&parts),
         verdict: Verdict::at_least(xs, 1.9),
@@ -488,7 +502,7 @@ fn targets(r: &Results) -> Vec<Target> {
     // into_cgroup overhead, back to back and after an idle pause.
     let cg = find(&r.isolation, "isolation/cgroup");
     let idle = |l: &str| format!("{l} {}", crate::isolation::IDLE_NOTE);
-    let ratio = |a: &str, b: &str| cg.and_then(|t| Some(t.median(b)? / t.median(a)?));
+    let ratio = |a: &str, b: &str| cg.and_then(|t| t.paired_against(b, a));
     let q = ratio(xrows::SPAWN, xrows::CG_INTO);
     let qi = ratio(&idle(xrows::SPAWN), &idle(xrows::CG_INTO));
     let qp = ratio(
@@ -527,7 +541,7 @@ fn targets(r: &Results) -> Vec<Target> {
         (a, b) => a.or(b),
     };
     v.push(Target {
-        what: "`into_cgroup` added to a plain `xclone::Command` spawn".into(),
+        what: "`into_cgroup` added to a plain `xclone::Command` spawn, paired by round".into(),
         bar: "≤ +10 %".into(),
         measured: m,
         verdict: Verdict::at_most(worst, 1.10),
@@ -537,9 +551,8 @@ fn targets(r: &Results) -> Vec<Target> {
     let cmd = find(&r.commands, "commands/run-vs-unshare");
     let set = crate::commands::CONTAINER_SET;
     let run_label = format!("xclone run: {set}");
-    let ratio_to_unshare = |label: &str| {
-        cmd.and_then(|t| Some(t.median(label)? / t.median(&format!("unshare: {set}"))?))
-    };
+    let ratio_to_unshare =
+        |label: &str| cmd.and_then(|t| t.paired_against(label, &format!("unshare: {set}")));
     let q = ratio_to_unshare(&run_label);
     let qs = ratio_to_unshare(&crate::commands::dynamic_label(&run_label));
     let mut m = q.map_or("–".into(), |q| format!("{q:.2}"));
@@ -547,7 +560,7 @@ fn targets(r: &Results) -> Vec<Target> {
         let _ = write!(m, " (linked dynamically, not judged: {qs:.2})");
     }
     v.push(Target {
-        what: format!("`xclone run` / `unshare --fork`, {set}, whole command"),
+        what: format!("`xclone run` / `unshare --fork`, {set}, whole command, paired by round"),
         bar: "≤ 1.0".into(),
         measured: m,
         verdict: Verdict::at_most(q, 1.0),
@@ -556,15 +569,14 @@ fn targets(r: &Results) -> Vec<Target> {
     // Not bars of the issue, held to the same standard: enter against nsenter, and the
     // handshake spawn's independence of the parent's memory.
     let enter = find(&r.commands, "commands/enter-vs-nsenter");
-    let ratio_to_nsenter =
-        |label: &str| enter.and_then(|t| Some(t.median(label)? / t.median("nsenter")?));
+    let ratio_to_nsenter = |label: &str| enter.and_then(|t| t.paired_against(label, "nsenter"));
     let q = ratio_to_nsenter(crate::commands::ENTER);
     let mut m = q.map_or("–".into(), |q| format!("{q:.2}"));
     if let Some(qs) = ratio_to_nsenter(&crate::commands::dynamic_label(crate::commands::ENTER)) {
         let _ = write!(m, " (linked dynamically, not judged: {qs:.2})");
     }
     v.push(Target {
-        what: "`xclone enter` / `nsenter`, six namespaces, whole command (same bar as run)".into(),
+        what: "`xclone enter` / `nsenter`, six namespaces, whole command, paired by round (same bar as run)".into(),
         bar: "≤ 1.0".into(),
         measured: m,
         verdict: Verdict::at_most(q, 1.0),
