@@ -10,6 +10,8 @@
 //! ```
 //!
 //! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`.
+//! (`--worker-level N` is internal: the spawn section starts copies of this program with it,
+//! one per parent-RSS level, see `levels`.)
 //!
 //! The spawn tables are measured twice: with the scheduler free to place parent and child on
 //! any CPU (what a program sees), and with the bench pinned to one CPU, which takes the
