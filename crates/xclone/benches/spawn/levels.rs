@@ -170,7 +170,23 @@ pub fn start(levels: &[Level], quick: bool) -> (Vec<Worker>, Vec<String>) {
     let exe = std::env::current_exe().expect("current_exe");
     let mut starting = Vec::new();
     let mut notes = Vec::new();
+    // All levels are held at once: a level that would not fit in the memory available now
+    // (less a margin for the children and the rest of the machine) is skipped with a note
+    // instead of pushing the machine into reclaim or the OOM killer mid-measurement.
+    let mut budget = memory::available_bytes()
+        .map(|b| b.saturating_sub(512 * memory::MIB as u64))
+        .unwrap_or(u64::MAX);
     for (i, &level) in levels.iter().enumerate() {
+        let need = level.rss as u64;
+        if need > budget {
+            notes.push(format!(
+                "level {level} skipped: not enough free memory to hold it beside the other \
+                 levels ({} available)",
+                memory::fmt_bytes(budget)
+            ));
+            continue;
+        }
+        budget -= need;
         eprintln!("spawn: starting the worker that holds {level}");
         let mut cmd = Command::new(&exe);
         cmd.arg("--worker-level").arg(i.to_string());

@@ -109,6 +109,15 @@ pub fn read_status_kib(key: &str) -> Option<u64> {
     kib_line(&std::fs::read_to_string("/proc/self/status").ok()?, key)
 }
 
+/// `MemAvailable` of /proc/meminfo, in bytes.
+pub fn available_bytes() -> Option<u64> {
+    kib_line(
+        &std::fs::read_to_string("/proc/meminfo").ok()?,
+        "MemAvailable:",
+    )
+    .map(|k| k * 1024)
+}
+
 /// `AnonHugePages` of /proc/self/smaps_rollup, in KiB.
 pub fn anon_huge_kib() -> Option<u64> {
     kib_line(
