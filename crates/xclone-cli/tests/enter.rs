@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use xclone::{Command, Features, PidFd, Stdio};
 use xclone_testsupport::{
     cgroup2_of, cgroup_and_target, cli_output, clocks, have_setpriv, is_root, need_probe,
-    need_root, ns_link, own_ns, pipe, TestCgroup, SETPRIV_NOBODY,
+    need_root, ns_link, own_ns, pipe, spawn_at_pid, TestCgroup, SETPRIV_NOBODY,
 };
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
@@ -147,19 +147,14 @@ fn stale_target_pidfd_is_refused_after_pid_reuse() {
     let stale: OwnedFd = old.pidfd().try_clone().unwrap().into();
     old.kill().unwrap();
     old.wait().unwrap();
-    let mut new = match Command::new("cat")
-        .set_tid(&[pid as i32])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-            eprintln!("skipped: PID {pid} was taken by another process first");
-            return;
-        }
-        Err(e) => panic!("set_tid: {e}"),
+    let Some(mut new) = spawn_at_pid(
+        Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true),
+        pid,
+    ) else {
+        return;
     };
     let out = Command::new(XCLONE)
         .args([

@@ -5,7 +5,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use xclone_testsupport::{
-    exists, free_pids, kill_and_wait, nspid, ppid, privileged, KillOnDrop, TempDir,
+    exists, free_pids, have_unshare, kill_and_wait, nspid, ppid, privileged, start_live_tree,
+    write_blocker, KillOnDrop, TempDir,
 };
 
 fn xclone() -> Command {
@@ -174,18 +175,13 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
     if !privileged() {
         return;
     }
-    if Command::new("unshare").arg("--version").output().is_err() {
-        eprintln!("skipped: needs util-linux unshare to build the live tree");
+    if !have_unshare() {
         return;
     }
     // A live tree: a pid namespace's init (under unshare) with a child and a grandchild; each
     // says "ready" on fd 3 from its final program, which then waits on a FIFO.
     let dir = TempDir::new("xclone-cli-restore-roundtrip");
-    dir.fifo("fifo");
-    let blocker = dir.file(
-        "blocker.sh",
-        "echo ready 2>/dev/null >&3\nexec 3>&-\nread x < \"${0%/*}/fifo\"\n",
-    );
+    let blocker = write_blocker(&dir);
     let spawn = dir.file(
         "spawn.sh",
         &format!(
@@ -194,28 +190,8 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
         ),
     );
     for attempt in 0..10 {
-        let mut live = Command::new("unshare")
-            .args(["--pid", "--fork", "sh", "-c"])
-            .arg(format!(
-                "exec 3>&1 >/dev/null; exec sh {} root",
-                spawn.display()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut ready = BufReader::new(live.stdout.take().unwrap());
-        for _ in 0..3 {
-            let mut line = String::new();
-            ready.read_line(&mut line).unwrap();
-            assert_eq!(line, "ready\n");
-        }
-        let root: i32 = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", live.id()))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let mut live = start_live_tree(&spawn, 3);
+        let root = live.root;
         let _live_guard = KillOnDrop::new(&[root]);
 
         let human = xclone().args(["tree", &root.to_string()]).output().unwrap();
@@ -245,7 +221,7 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
         }
 
         kill_and_wait(&[root]);
-        live.wait().unwrap();
+        live.unshare.wait().unwrap();
         let path = dir.file("t.json", &String::from_utf8(json.stdout).unwrap());
         let out = run_to_exit(xclone().args(["restore", "--detach"]).arg(&path), &dir);
         if out.status.code() == Some(125) && stderr(&out).contains("EEXIST") && attempt < 9 {

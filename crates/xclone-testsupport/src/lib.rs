@@ -1,13 +1,15 @@
 //! Helpers shared by the integration tests of `xclone` (`crates/xclone/tests`) and of the
 //! `xclone` command (`crates/xclone-cli/tests`): privilege checks that print why a test is
 //! skipped, `/proc` readers, pidfd-based clean-up, temporary directories, the static probe
-//! program, test binaries run again as another user, and entered targets.
+//! program, test binaries run again as another user, targets to enter and live trees to
+//! restore.
 //!
 //! Only integration tests use this crate: there `xclone` types are the ones of the library
 //! under test. A unit test of `xclone` must not use it, since its `xclone` would be a second
 //! instance of the crate.
 
 pub mod inner;
+pub mod livetree;
 pub mod pidfd;
 pub mod privilege;
 pub mod probe;
@@ -17,6 +19,7 @@ pub mod target;
 pub mod tempdir;
 
 pub use inner::{assert_inner_passed, inner_done, is_inner, run_inner};
+pub use livetree::{have_unshare, start_live_tree, write_blocker, LiveTree};
 pub use pidfd::{kill_and_wait, kill_fds, pidfd, pidfds, wait_fds_ended, KillOnDrop};
 pub use privilege::{is_root, privileged};
 pub use probe::probe_program;
@@ -25,7 +28,7 @@ pub use procfs::{
     pid_max, ppid, status_field, uptime,
 };
 pub use run::{cli_output, have_setpriv, pipe, sh, stderr_line, stdout_of, SETPRIV_NOBODY};
-pub use target::{cgroup_and_target, root_and_cgroup, start_target, TestCgroup};
+pub use target::{cgroup_and_target, root_and_cgroup, spawn_at_pid, start_target, TestCgroup};
 pub use tempdir::TempDir;
 
 /// Returns from the test with a printed reason unless running as root.

@@ -88,3 +88,17 @@ pub fn cgroup_and_target(prefix: &str, name: &str) -> Option<(TestCgroup, xclone
     let t = start_target(&cg);
     Some((cg, t))
 }
+
+/// Spawns `cmd` with PID `pid` (set_tid, clone3(2)), for tests where a new process takes
+/// the PID of one that exited. `None` when another process took the PID first (EEXIST),
+/// the reason for skipping printed; panics on any other failure.
+pub fn spawn_at_pid(cmd: &mut Command, pid: u32) -> Option<xclone::Child> {
+    match cmd.set_tid(&[pid as i32]).spawn() {
+        Ok(c) => Some(c),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error()) => {
+            eprintln!("skipped: PID {pid} was taken by another process first");
+            None
+        }
+        Err(e) => panic!("set_tid: {e}"),
+    }
+}

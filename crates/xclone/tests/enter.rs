@@ -5,7 +5,8 @@ use xclone::enter::{Cgroup, Dir, Enter, JoinMethod, Namespaces, Target};
 use xclone::{CloneFlags, Command, Features, PidFd, Stdio};
 use xclone_testsupport::{
     assert_inner_passed, cgroup2_line, cgroup2_of, clocks, inner_done, is_inner, is_root,
-    need_probe, need_root, ns_link, root_and_cgroup, run_inner, start_target, status_field, uptime,
+    need_probe, need_root, ns_link, root_and_cgroup, run_inner, spawn_at_pid, start_target,
+    status_field, uptime,
 };
 
 /// Names the tests' cgroups, which some tests look for in /proc/PID/cgroup.
@@ -193,18 +194,11 @@ fn reused_pid_is_detected() {
     let pinned = Target::from_pidfd(stale.try_clone().unwrap()).unwrap();
     old.kill().unwrap();
     old.wait().unwrap();
-    let mut new = match Command::new("cat")
-        .set_tid(&[pid as i32])
-        .stdin(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-            eprintln!("skipped: PID {pid} was taken by another process first");
-            return;
-        }
-        Err(e) => panic!("set_tid: {e}"),
+    let Some(mut new) = spawn_at_pid(
+        Command::new("cat").stdin(Stdio::piped()).kill_on_drop(true),
+        pid,
+    ) else {
+        return;
     };
     assert_eq!(new.id(), pid, "the PID is reused");
     let e = enter

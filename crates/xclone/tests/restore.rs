@@ -13,8 +13,8 @@ use xclone::restore::{
 };
 use xclone::Errno;
 use xclone_testsupport::{
-    exists, free_pids, kill_fds, ns_link, nspid, pidfd, pidfds, privileged, wait_fds_ended,
-    KillOnDrop, TempDir,
+    exists, free_pids, have_unshare, kill_fds, ns_link, nspid, pidfd, pidfds, privileged,
+    start_live_tree, wait_fds_ended, write_blocker, KillOnDrop, TempDir,
 };
 
 fn is_taken(e: &RestoreError) -> bool {
@@ -183,10 +183,8 @@ fn nested_pid_namespaces_have_their_pids_at_every_level() {
     assert!(p.iter().all(|&x| !exists(x)), "the namespace is gone");
 }
 
-/// Files for a live tree of shells: each process forks its children, then execs a blocker
-/// that says "ready" on fd 3 (when it is open) and waits on a FIFO. Saying ready after the
-/// last exec means a process has its final command line when the test reads the tree; the
-/// blocker creates no processes, so running it again after a restore changes nothing.
+/// Files for a live tree of shells: each process forks its children, then execs the blocker
+/// ([`write_blocker`]).
 struct LiveTreeFiles {
     dir: TempDir,
 }
@@ -194,11 +192,7 @@ struct LiveTreeFiles {
 impl LiveTreeFiles {
     fn new(tag: &str) -> Self {
         let dir = TempDir::new(&format!("xclone-restore-{tag}"));
-        dir.fifo("fifo");
-        dir.file(
-            "blocker.sh",
-            "echo ready 2>/dev/null >&3\nexec 3>&-\nread x < \"${0%/*}/fifo\"\n",
-        );
+        write_blocker(&dir);
         dir.file(
             "spawn.sh",
             "D=${0%/*}\ncase \"$1\" in\n  root) sh \"$D/spawn.sh\" mid & sh \"$D/blocker.sh\" & ;;\n  \
@@ -217,34 +211,14 @@ fn round_trip_tree_kill_restore_gives_identical_pids() {
     if !privileged() {
         return;
     }
-    if Command::new("unshare").arg("--version").output().is_err() {
-        eprintln!("skipped: needs util-linux unshare to build the live tree");
+    if !have_unshare() {
         return;
     }
     let files = LiveTreeFiles::new("roundtrip");
     for attempt in 0..10 {
         // unshare(1) creates a pid namespace whose init runs spawn.sh: 4 processes in all.
-        let mut live = Command::new("unshare")
-            .args(["--pid", "--fork", "sh", "-c"])
-            .arg(format!(
-                "exec 3>&1 >/dev/null; exec sh {} root",
-                files.script("spawn.sh")
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            // unshare complains on stderr when its child is killed; that is the test's doing.
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut ready = BufReader::new(live.stdout.take().unwrap());
-        for _ in 0..4 {
-            let mut line = String::new();
-            ready.read_line(&mut line).unwrap();
-            assert_eq!(line, "ready\n");
-        }
-        let children =
-            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", live.id())).unwrap();
-        let root: i32 = children.trim().parse().unwrap();
+        let mut live = start_live_tree(&files.dir.path().join("spawn.sh"), 4);
+        let root = live.root;
         let _live_guard = KillOnDrop::new(&[root]);
         let read = read_tree(root, &ReadOptions::default()).unwrap();
         let m = read.manifest;
@@ -268,7 +242,7 @@ fn round_trip_tree_kill_restore_gives_identical_pids() {
         // Kill the tree: the namespace's init takes everything with it; unshare reaps it.
         let fd = pidfd(root).unwrap();
         rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).unwrap();
-        live.wait().unwrap();
+        live.unshare.wait().unwrap();
         assert!(m.processes.iter().all(|p| !exists(p.pids[0])));
 
         let restored = match restore(&m) {
