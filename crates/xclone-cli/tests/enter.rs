@@ -2,86 +2,25 @@
 //! namespaces and a cgroup, entered with nsenter's options; exit statuses, JSON status, a
 //! stale `--target-pidfd`.
 
-#[path = "../../xclone/tests/isolate_common/mod.rs"]
-mod isolate_common;
-
 use std::io::{BufRead, BufReader};
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
-use xclone::{CloneFlags, Command, Features, PidFd, Stdio};
+use xclone::{Command, Features, PidFd, Stdio};
+use xclone_testsupport::{
+    cgroup2_of, cgroup_and_target, cli_output, clocks, have_setpriv, is_root, need_probe,
+    need_root, ns_link, own_ns, pipe, spawn_at_pid, TestCgroup, SETPRIV_NOBODY,
+};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn new(name: &str) -> Option<Self> {
-        let mount = Features::probe().cgroup2_mount.clone()?;
-        let dir = mount.join(format!("xclone-cli-enter-{}-{name}", std::process::id()));
-        std::fs::create_dir(&dir).ok()?;
-        Some(TestCgroup(dir))
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
-
-/// `cat` in new namespaces and `cg`, hostname "target", uid/gid 0 mapped to 100000; blocked
-/// on a pipe the returned child holds.
-fn start_target(cg: &TestCgroup) -> xclone::Child {
-    let mut cmd = Command::new("cat");
-    cmd.add_flags(
-        CloneFlags::NEWUSER
-            | CloneFlags::NEWPID
-            | CloneFlags::NEWNS
-            | CloneFlags::NEWUTS
-            | CloneFlags::NEWIPC
-            | CloneFlags::NEWNET,
-    )
-    .into_cgroup(std::fs::File::open(&cg.0).unwrap().into())
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .kill_on_drop(true);
-    // SAFETY: one raw system call on static data.
-    unsafe {
-        cmd.pre_exec(|| {
-            rustix::system::sethostname(b"target")?;
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().expect("spawning the target");
-    let pid = child.id();
-    std::fs::write(format!("/proc/{pid}/uid_map"), "0 100000 65536\n").unwrap();
-    std::fs::write(format!("/proc/{pid}/gid_map"), "0 100000 65536\n").unwrap();
-    child
-}
+/// Names the tests' cgroups, which some tests look for in /proc/PID/cgroup.
+const CG_PREFIX: &str = "xclone-cli-enter";
 
 fn setup(name: &str) -> Option<(TestCgroup, xclone::Child)> {
-    if !is_root() {
-        eprintln!("skipped: entering namespaces needs root");
-        return None;
-    }
-    let Some(cg) = TestCgroup::new(name) else {
-        eprintln!("skipped: no writable cgroup2 hierarchy");
-        return None;
-    };
-    let t = start_target(&cg);
-    Some((cg, t))
+    cgroup_and_target(CG_PREFIX, name)
 }
 
 fn enter(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(XCLONE)
-        .arg("enter")
-        .args(args)
-        .output()
-        .unwrap()
+    cli_output(XCLONE, "enter", args)
 }
 
 #[test]
@@ -97,14 +36,12 @@ fn all_namespaces_hostname_cgroup_and_uid_0() {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut expected = String::new();
     for n in ["user", "mnt", "uts", "ipc", "net", "pid"] {
-        let ns = std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap();
-        let ours = std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
-        assert_ne!(ns, ours);
-        expected += &format!("{}\n", ns.display());
+        let ns = ns_link(&pid, n);
+        assert_ne!(ns, own_ns(n));
+        expected += &format!("{ns}\n");
     }
     expected += "target\n";
-    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let line = cg.lines().find(|l| l.starts_with("0::")).unwrap();
+    let line = cgroup2_of(&pid).unwrap();
     assert!(line.contains("xclone-cli-enter-"), "{line}");
     expected += &format!("{line}\n0\n");
     assert_eq!(text, expected);
@@ -145,7 +82,7 @@ fn json_status_reports_every_pid_level() {
     let Some((_cg, mut target)) = setup("json") else {
         return;
     };
-    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+    let (r, w) = pipe();
     let pid = target.id().to_string();
     let xc = Command::new(XCLONE)
         .args(["enter", "-t", &pid, "-a", "--json-status-fd", "3", "--"])
@@ -210,19 +147,14 @@ fn stale_target_pidfd_is_refused_after_pid_reuse() {
     let stale: OwnedFd = old.pidfd().try_clone().unwrap().into();
     old.kill().unwrap();
     old.wait().unwrap();
-    let mut new = match Command::new("cat")
-        .set_tid(&[pid as i32])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-            eprintln!("skipped: PID {pid} was taken by another process first");
-            return;
-        }
-        Err(e) => panic!("set_tid: {e}"),
+    let Some(mut new) = spawn_at_pid(
+        Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true),
+        pid,
+    ) else {
+        return;
     };
     let out = Command::new(XCLONE)
         .args([
@@ -248,9 +180,7 @@ fn stale_target_pidfd_is_refused_after_pid_reuse() {
     new.wait().unwrap();
 }
 
-const NOBODY: [&str; 5] = ["--reuid", "65534", "--regid", "65534", "--clear-groups"];
-
-/// A target started by `xclone run RUN_ARGS -- cat` (under `setpriv NOBODY` when
+/// A target started by `xclone run RUN_ARGS -- cat` (under `setpriv SETPRIV_NOBODY` when
 /// `as_nobody`), blocked reading a pipe the returned child (xclone run) holds; with the
 /// target's PID from run's JSON status and that status's reader (kept open so that run's
 /// last line has a reader).
@@ -262,10 +192,10 @@ fn start_cli_target(
     String,
     std::io::Lines<BufReader<std::fs::File>>,
 ) {
-    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+    let (r, w) = pipe();
     let mut cmd = if as_nobody {
         let mut c = Command::new("setpriv");
-        c.args(NOBODY).arg(XCLONE);
+        c.args(SETPRIV_NOBODY).arg(XCLONE);
         c
     } else {
         Command::new(XCLONE)
@@ -292,24 +222,6 @@ fn stop_cli_target(mut run: xclone::Child) {
     assert!(run.wait().unwrap().success());
 }
 
-fn have_setpriv() -> bool {
-    std::process::Command::new("setpriv")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn ns(pid: &str, name: &str) -> String {
-    std::fs::read_link(format!("/proc/{pid}/ns/{name}"))
-        .unwrap()
-        .display()
-        .to_string()
-}
-
-fn nanos(t: rustix::time::Timespec) -> i128 {
-    t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128
-}
-
 /// `-T` alone and `-a`: the program is born in the target's time namespace (its first
 /// clock readings carry the offsets of `xclone run --monotonic 1000 --boottime 2000`).
 #[test]
@@ -320,19 +232,12 @@ fn time_namespace_with_t_and_with_a() {
         false,
         &["-T", "-p", "--monotonic", "1000", "--boottime", "2000"],
     );
-    assert_ne!(ns(&pid, "time"), isolate_common::own_ns("time"));
+    assert_ne!(ns_link(&pid, "time"), own_ns("time"));
     let probe = probe.to_str().unwrap();
     for ns_opt in ["-T", "-a"] {
-        use rustix::time::{clock_gettime, ClockId};
-        let before = [
-            nanos(clock_gettime(ClockId::Monotonic)),
-            nanos(clock_gettime(ClockId::Boottime)),
-        ];
+        let before = clocks();
         let out = enter(&["-t", &pid, ns_opt, "--", probe, "time"]);
-        let after = [
-            nanos(clock_gettime(ClockId::Monotonic)),
-            nanos(clock_gettime(ClockId::Boottime)),
-        ];
+        let after = clocks();
         assert_eq!(out.status.code(), Some(0), "{ns_opt}: {out:?}");
         let f: Vec<i128> = String::from_utf8(out.stdout)
             .unwrap()
@@ -360,7 +265,7 @@ fn time_namespace_with_t_and_with_a() {
     ]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("{}\n{}\n", ns(&pid, "time"), ns(&pid, "pid")),
+        format!("{}\n{}\n", ns_link(&pid, "time"), ns_link(&pid, "pid")),
         "{out:?}"
     );
     stop_cli_target(run);
@@ -395,7 +300,7 @@ fn unprivileged_owner_enters_with_all() {
     );
     let as_nobody = |args: &[&str]| {
         std::process::Command::new("setpriv")
-            .args(NOBODY)
+            .args(SETPRIV_NOBODY)
             .arg(XCLONE)
             .arg("enter")
             .args(args)
@@ -414,27 +319,20 @@ fn unprivileged_owner_enters_with_all() {
     let l: Vec<&str> = text.lines().collect();
     assert_eq!(l.len(), names.len() + 4, "{text}");
     for (i, n) in names.iter().enumerate() {
-        assert_eq!(l[i], ns(&pid, n), "namespace {n}");
-        assert_ne!(l[i], isolate_common::own_ns(n), "namespace {n} is ours");
+        assert_eq!(l[i], ns_link(&pid, n), "namespace {n}");
+        assert_ne!(l[i], own_ns(n), "namespace {n} is ours");
     }
-    let target_cg = |pid: &str| {
-        std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-            .unwrap()
-            .lines()
-            .find(|l| l.starts_with("0::"))
-            .unwrap()
-            .to_string()
-    };
+    let target_cg = |pid: &str| cgroup2_of(pid).unwrap();
     assert_eq!(l[6..9], ["nobodys-box", "0", target_cg(&pid).as_str()]);
     let up: f64 = l[9].parse().unwrap();
     assert!(up >= 3000.0, "uptime {up} without the boottime offset");
 
-    let Some(cg) = TestCgroup::new("unpriv") else {
+    let Some(cg) = TestCgroup::new(CG_PREFIX, "unpriv") else {
         eprintln!("(cgroup part skipped: no writable cgroup2 hierarchy)");
         stop_cli_target(run);
         return;
     };
-    std::fs::write(cg.0.join("cgroup.procs"), &pid).unwrap();
+    std::fs::write(cg.path().join("cgroup.procs"), &pid).unwrap();
     assert!(target_cg(&pid).contains("xclone-cli-enter-"));
     let ours = target_cg("self");
     let out = as_nobody(&["-t", &pid, "-a", "--", "grep", "^0::", "/proc/self/cgroup"]);

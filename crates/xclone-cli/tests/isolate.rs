@@ -1,22 +1,18 @@
 //! `xclone run` with isolation options, end to end, observed from inside the program.
 
-#[path = "../../xclone/tests/isolate_common/mod.rs"]
-mod isolate_common;
-
 use std::io::{BufRead, BufReader, Read};
-use std::os::fd::OwnedFd;
 use std::process::Command as StdCommand;
 use std::time::Duration;
 use xclone::{Command, Stdio};
+use xclone_testsupport::{
+    cli_output, free_pid, have_setpriv, need_root, own_ns, pipe, probe_program, stderr_line,
+    uptime, SETPRIV_NOBODY,
+};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
 fn run(args: &[&str]) -> std::process::Output {
-    StdCommand::new(XCLONE)
-        .arg("run")
-        .args(args)
-        .output()
-        .unwrap()
+    cli_output(XCLONE, "run", args)
 }
 
 /// Runs `xclone run ARGS`, asserting success; its stdout.
@@ -31,37 +27,18 @@ fn run_ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn stderr_line(out: &std::process::Output) -> String {
-    let s = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(s.lines().count(), 1, "one line on stderr: {s:?}");
-    s.trim_end().to_string()
-}
-
-fn pipe() -> (OwnedFd, OwnedFd) {
-    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap()
-}
-
 fn words(s: &str) -> Vec<&str> {
     s.split_whitespace().collect()
 }
 
-const NOBODY: [&str; 5] = ["--reuid", "65534", "--regid", "65534", "--clear-groups"];
-
 /// `setpriv` (util-linux) as uid/gid 65534 without groups, running xclone.
 fn as_nobody(args: &[&str]) -> std::process::Output {
     StdCommand::new("setpriv")
-        .args(NOBODY)
+        .args(SETPRIV_NOBODY)
         .arg(XCLONE)
         .args(args)
         .output()
         .unwrap()
-}
-
-fn have_setpriv() -> bool {
-    StdCommand::new("setpriv")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -88,7 +65,7 @@ fn every_namespace_is_new_inside() {
     let inside: Vec<&str> = out.lines().collect();
     assert_eq!(inside.len(), names.len(), "{out}");
     for (n, link) in names.iter().zip(inside) {
-        assert_ne!(link, isolate_common::own_ns(n), "{n}");
+        assert_ne!(link, own_ns(n), "{n}");
     }
 }
 
@@ -183,15 +160,6 @@ fn option_rules_fail_with_one_line() {
 #[test]
 fn time_offsets_shift_uptime() {
     need_root!();
-    let uptime = || -> f64 {
-        std::fs::read_to_string("/proc/uptime")
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
     let before = uptime();
     let out = run_ok(&["-T", "--boottime", "86400.5", "--", "cat", "/proc/uptime"]);
     let after = uptime();
@@ -206,10 +174,10 @@ fn time_offsets_shift_uptime() {
 #[test]
 fn set_tid_echo_pid() {
     need_root!();
-    let want = isolate_common::free_pid(std::process::id() as i32 + 5000);
+    let want = free_pid(std::process::id() as i32 + 5000);
     let out = run_ok(&["--set-tid", &want.to_string(), "--", "sh", "-c", "echo $$"]);
     assert_eq!(out, format!("{want}\n"));
-    let want = isolate_common::free_pid(std::process::id() as i32 + 11000);
+    let want = free_pid(std::process::id() as i32 + 11000);
     let out = run_ok(&[
         "-p",
         "--set-tid",
@@ -226,9 +194,9 @@ fn set_tid_echo_pid() {
 #[test]
 fn nested_pid_namespaces_with_chosen_pids() {
     need_root!();
-    let a = isolate_common::free_pid(std::process::id() as i32 + 13000);
+    let a = free_pid(std::process::id() as i32 + 13000);
     let b = 4321;
-    let c = isolate_common::free_pid(a + 1);
+    let c = free_pid(a + 1);
     let (r, w) = pipe();
     let script = "echo $$; while read -r k x y z; do [ \"$k\" = NSpid: ] && echo $x $y $z; done < /proc/self/status; true";
     let out = Command::new(XCLONE)
@@ -348,7 +316,7 @@ fn unprivileged_ranges_through_newuidmap() {
              PATH={path} exec setpriv {nobody} {x} run --map-users 0:65534:1 --map-users 1:200000:1000 \
              --map-groups 0:65534:1 --map-groups 1:200000:1000 -- cat /proc/self/uid_map /proc/self/gid_map",
             d = dir.display(),
-            nobody = NOBODY.join(" "),
+            nobody = SETPRIV_NOBODY.join(" "),
             x = XCLONE
         )
     };
@@ -515,7 +483,7 @@ fn into_cgroup_from_birth() {
     };
     let root = xclone::isolate::cgroup::cgroup2_mount().unwrap();
     let want = format!("0::/{}", cg.path().strip_prefix(root).unwrap().display());
-    let probe = isolate_common::probe_program();
+    let probe = probe_program();
     let out = match probe {
         Some(p) => run_ok(&[
             "--into-cgroup",
@@ -586,7 +554,7 @@ fn propagation_seen_from_an_outer_mount_namespace() {
 #[test]
 fn new_root_with_pivot_root_and_proc() {
     need_root!();
-    let Some(probe) = isolate_common::probe_program() else {
+    let Some(probe) = probe_program() else {
         eprintln!("skipped: cannot build the static probe program (gcc -static)");
         return;
     };

@@ -2,137 +2,15 @@
 //! root). PIDs are chosen at random among free ones; a test starts again with new PIDs when one
 //! was taken meanwhile, since other tests create processes concurrently.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use xclone_testsupport::{
+    exists, free_pids, have_unshare, kill_and_wait, nspid, ppid, privileged, start_live_tree,
+    write_blocker, KillOnDrop, TempDir,
+};
 
 fn xclone() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xclone"))
-}
-
-fn privileged() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let caps = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
-        .unwrap_or(0);
-    if caps & (1 << 21) == 0 {
-        eprintln!("skipped: needs CAP_SYS_ADMIN (run the tests as root)");
-        return false;
-    }
-    true
-}
-
-fn exists(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-fn free_pids(k: usize) -> Vec<i32> {
-    let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let hi = pid_max.min(32768) - k as i32 - 1;
-    let lo = 20000.min(hi / 2);
-    for _ in 0..1000 {
-        let r = RandomState::new().hash_one(std::time::SystemTime::now()) as i32;
-        let start = lo + r.rem_euclid(hi - lo);
-        let pids: Vec<i32> = (start..start + k as i32).collect();
-        if pids.iter().all(|&p| !exists(p)) {
-            return pids;
-        }
-    }
-    panic!("no free PIDs");
-}
-
-fn nspid(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("NSpid:"))
-        .unwrap()
-        .split_whitespace()
-        .map(|x| x.parse().unwrap())
-        .collect()
-}
-
-fn ppid(pid: i32) -> i32 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-fn pidfd(pid: i32) -> Option<OwnedFd> {
-    rustix::process::pidfd_open(
-        rustix::process::Pid::from_raw(pid).unwrap(),
-        rustix::process::PidfdFlags::empty(),
-    )
-    .ok()
-}
-
-/// Kills the processes (through pidfds opened while they run) when dropped, so that a failing
-/// assertion leaves no tree behind holding the test's output pipes.
-struct KillOnDrop(Vec<OwnedFd>);
-
-impl KillOnDrop {
-    fn new(pids: &[i32]) -> Self {
-        KillOnDrop(pids.iter().filter_map(|&p| pidfd(p)).collect())
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        for fd in &self.0 {
-            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
-        }
-    }
-}
-
-/// SIGKILL to each, then wait until each has ended.
-fn kill_and_wait(pids: &[i32]) {
-    let fds: Vec<OwnedFd> = pids.iter().filter_map(|&p| pidfd(p)).collect();
-    for fd in &fds {
-        let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
-    }
-    for fd in &fds {
-        let mut p = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
-        rustix::event::poll(&mut p, None).unwrap();
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let d = std::env::temp_dir().join(format!(
-            "xclone-cli-restore-{tag}-{}-{}",
-            std::process::id(),
-            RandomState::new().hash_one(0) as u32
-        ));
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn stderr(o: &Output) -> String {
@@ -142,7 +20,7 @@ fn stderr(o: &Output) -> String {
 /// Runs xclone to its exit. A detached tree inherits xclone's stdout and stderr, so they are
 /// read up to the first line and from a file respectively, not to end-of-file.
 fn run_to_exit(cmd: &mut Command, dir: &TempDir) -> Output {
-    let err_path = dir.0.join("stderr");
+    let err_path = dir.path().join("stderr");
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -163,7 +41,7 @@ fn run_to_exit(cmd: &mut Command, dir: &TempDir) -> Output {
 
 /// Runs `xclone restore ARGS manifest`, with new PIDs while they are found taken.
 fn restore_fresh(args: &[&str], k: usize, make: impl Fn(&[i32]) -> String) -> (Vec<i32>, Output) {
-    let dir = TempDir::new("m");
+    let dir = TempDir::new("xclone-cli-restore-m");
     for _ in 0..20 {
         let pids = free_pids(k);
         let path = dir.file("m.json", &make(&pids));
@@ -233,7 +111,7 @@ fn a_taken_pid_fails_with_125_and_leaves_nothing() {
     if !privileged() {
         return;
     }
-    let dir = TempDir::new("taken");
+    let dir = TempDir::new("xclone-cli-restore-taken");
     let me = std::process::id();
     let p = free_pids(2);
     let path = dir.file(
@@ -259,7 +137,7 @@ fn a_taken_pid_fails_with_125_and_leaves_nothing() {
 
 #[test]
 fn bad_manifests_fail_with_125_and_say_where() {
-    let dir = TempDir::new("bad");
+    let dir = TempDir::new("xclone-cli-restore-bad");
     let syntax = dir.file("s.json", "{\"version\": 1,\n\"processes\": [\n{\"id\": }]}");
     let out = xclone().arg("restore").arg(&syntax).output().unwrap();
     assert_eq!(out.status.code(), Some(125));
@@ -297,25 +175,13 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
     if !privileged() {
         return;
     }
-    if Command::new("unshare").arg("--version").output().is_err() {
-        eprintln!("skipped: needs util-linux unshare to build the live tree");
+    if !have_unshare() {
         return;
     }
     // A live tree: a pid namespace's init (under unshare) with a child and a grandchild; each
     // says "ready" on fd 3 from its final program, which then waits on a FIFO.
-    let dir = TempDir::new("roundtrip");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        dir.0.join("fifo"),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
-    let blocker = dir.file(
-        "blocker.sh",
-        "echo ready 2>/dev/null >&3\nexec 3>&-\nread x < \"${0%/*}/fifo\"\n",
-    );
+    let dir = TempDir::new("xclone-cli-restore-roundtrip");
+    let blocker = write_blocker(&dir);
     let spawn = dir.file(
         "spawn.sh",
         &format!(
@@ -324,28 +190,8 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
         ),
     );
     for attempt in 0..10 {
-        let mut live = Command::new("unshare")
-            .args(["--pid", "--fork", "sh", "-c"])
-            .arg(format!(
-                "exec 3>&1 >/dev/null; exec sh {} root",
-                spawn.display()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut ready = BufReader::new(live.stdout.take().unwrap());
-        for _ in 0..3 {
-            let mut line = String::new();
-            ready.read_line(&mut line).unwrap();
-            assert_eq!(line, "ready\n");
-        }
-        let root: i32 = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", live.id()))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let mut live = start_live_tree(&spawn, 3);
+        let root = live.root;
         let _live_guard = KillOnDrop::new(&[root]);
 
         let human = xclone().args(["tree", &root.to_string()]).output().unwrap();
@@ -375,7 +221,7 @@ fn tree_then_kill_then_restore_gives_the_same_pids() {
         }
 
         kill_and_wait(&[root]);
-        live.wait().unwrap();
+        live.unshare.wait().unwrap();
         let path = dir.file("t.json", &String::from_utf8(json.stdout).unwrap());
         let out = run_to_exit(xclone().args(["restore", "--detach"]).arg(&path), &dir);
         if out.status.code() == Some(125) && stderr(&out).contains("EEXIST") && attempt < 9 {

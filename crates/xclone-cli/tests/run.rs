@@ -2,30 +2,16 @@
 //! environment and working directory, signal forwarding, die-with-xclone, dry runs.
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command as StdCommand;
 use std::time::Duration;
 use xclone::{Command, PidFd, Stdio};
+use xclone_testsupport::{cli_output, pipe, stderr_line};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
 fn run(args: &[&str]) -> std::process::Output {
-    StdCommand::new(XCLONE)
-        .arg("run")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr_line(out: &std::process::Output) -> String {
-    let s = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(s.lines().count(), 1, "one line on stderr: {s:?}");
-    s.trim_end().to_string()
-}
-
-fn pipe() -> (OwnedFd, OwnedFd) {
-    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap()
+    cli_output(XCLONE, "run", args)
 }
 
 #[test]

@@ -1,94 +1,22 @@
 //! `xclone::enter`: real targets in their own namespaces and cgroup, entered as root.
 
-mod isolate_common;
-
 use std::io::Read;
-use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use xclone::enter::{Cgroup, Dir, Enter, JoinMethod, Namespaces, Target};
 use xclone::{CloneFlags, Command, Features, PidFd, Stdio};
+use xclone_testsupport::{
+    assert_inner_passed, cgroup2_line, cgroup2_of, clocks, inner_done, is_inner, is_root,
+    need_probe, need_root, ns_link, root_and_cgroup, run_inner, spawn_at_pid, start_target,
+    status_field, uptime,
+};
 
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-/// A cgroup2 directory for one test, removed on drop (once empty).
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn new(name: &str) -> Option<Self> {
-        let mount = Features::probe().cgroup2_mount.clone()?;
-        let dir = mount.join(format!("xclone-test-enter-{}-{name}", std::process::id()));
-        std::fs::create_dir(&dir).ok()?;
-        Some(TestCgroup(dir))
-    }
-
-    fn fd(&self) -> OwnedFd {
-        std::fs::File::open(&self.0).unwrap().into()
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
-
-/// A target: `cat` in new user, pid, mount, uts, ipc and net namespaces, in `cg`, with
-/// hostname "target" and uid/gid 0 of its user namespace mapped to 100000, blocked reading a
-/// pipe whose write end the returned `Child` holds.
-fn start_target(cg: &TestCgroup) -> xclone::Child {
-    let mut cmd = Command::new("cat");
-    cmd.add_flags(
-        CloneFlags::NEWUSER
-            | CloneFlags::NEWPID
-            | CloneFlags::NEWNS
-            | CloneFlags::NEWUTS
-            | CloneFlags::NEWIPC
-            | CloneFlags::NEWNET,
-    )
-    .into_cgroup(cg.fd())
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .kill_on_drop(true);
-    // SAFETY: one raw system call on static data.
-    unsafe {
-        cmd.pre_exec(|| {
-            rustix::system::sethostname(b"target")?;
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().expect("spawning the target");
-    let pid = child.id();
-    std::fs::write(format!("/proc/{pid}/uid_map"), "0 100000 65536\n").unwrap();
-    std::fs::write(format!("/proc/{pid}/gid_map"), "0 100000 65536\n").unwrap();
-    child
-}
-
-fn ns_inode(pid: &str, name: &str) -> String {
-    std::fs::read_link(format!("/proc/{pid}/ns/{name}"))
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn cgroup2_line(text: &str) -> String {
-    text.lines()
-        .find(|l| l.starts_with("0::"))
-        .unwrap_or_default()
-        .to_string()
-}
+/// Names the tests' cgroups, which some tests look for in /proc/PID/cgroup.
+const CG_PREFIX: &str = "xclone-test-enter";
 
 const SCRIPT: &str = "for n in user mnt uts ipc net pid; do readlink /proc/self/ns/$n; done; \
     hostname; grep '^0::' /proc/self/cgroup; id -u; id -g; exit 7";
 
 fn check_entered(method: JoinMethod) {
-    if !is_root() {
-        eprintln!("skipped: entering namespaces needs root");
-        return;
-    }
-    let Some(cg) = TestCgroup::new(&format!("{method:?}")) else {
-        eprintln!("skipped: no writable cgroup2 hierarchy");
+    let Some(cg) = root_and_cgroup(CG_PREFIX, &format!("{method:?}")) else {
         return;
     };
     let mut target = start_target(&cg);
@@ -112,11 +40,11 @@ fn check_entered(method: JoinMethod) {
         .iter()
         .enumerate()
     {
-        assert_eq!(lines[i], ns_inode(&tpid, n), "namespace {n}");
-        assert_ne!(lines[i], ns_inode("self", n), "namespace {n} is ours");
+        assert_eq!(lines[i], ns_link(&tpid, n), "namespace {n}");
+        assert_ne!(lines[i], ns_link("self", n), "namespace {n} is ours");
     }
     assert_eq!(lines[6], "target");
-    let tcg = cgroup2_line(&std::fs::read_to_string(format!("/proc/{tpid}/cgroup")).unwrap());
+    let tcg = cgroup2_of(&tpid).unwrap_or_default();
     assert!(tcg.contains("xclone-test-enter-"), "{tcg}");
     assert_eq!(lines[7], tcg);
     assert_eq!(lines[8], "0", "uid in the target's user namespace");
@@ -141,12 +69,7 @@ fn enters_every_namespace_and_the_cgroup_with_namespace_files() {
 
 #[test]
 fn payload_is_a_child_born_in_the_target_pid_namespace() {
-    if !is_root() {
-        eprintln!("skipped: entering namespaces needs root");
-        return;
-    }
-    let Some(cg) = TestCgroup::new("pidns") else {
-        eprintln!("skipped: no writable cgroup2 hierarchy");
+    let Some(cg) = root_and_cgroup(CG_PREFIX, "pidns") else {
         return;
     };
     let mut target = start_target(&cg);
@@ -163,13 +86,7 @@ fn payload_is_a_child_born_in_the_target_pid_namespace() {
     assert_eq!(levels.len(), 2, "{levels:?}");
     assert_eq!(levels[0], child.id());
     assert!(levels[1] > 1);
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
-    let ppid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let ppid = status_field(child.id(), "PPid:");
     assert_eq!(ppid, std::process::id().to_string());
     drop(child.stdin.take());
     let mut s = String::new();
@@ -181,12 +98,7 @@ fn payload_is_a_child_born_in_the_target_pid_namespace() {
 
 #[test]
 fn preserve_credentials_and_target_root_and_env() {
-    if !is_root() {
-        eprintln!("skipped: entering namespaces needs root");
-        return;
-    }
-    let Some(cg) = TestCgroup::new("creds") else {
-        eprintln!("skipped: no writable cgroup2 hierarchy");
+    let Some(cg) = root_and_cgroup(CG_PREFIX, "creds") else {
         return;
     };
     let mut target = start_target(&cg);
@@ -218,12 +130,7 @@ fn preserve_credentials_and_target_root_and_env() {
 
 #[test]
 fn only_the_requested_namespaces() {
-    if !is_root() {
-        eprintln!("skipped: entering namespaces needs root");
-        return;
-    }
-    let Some(cg) = TestCgroup::new("some") else {
-        eprintln!("skipped: no writable cgroup2 hierarchy");
+    let Some(cg) = root_and_cgroup(CG_PREFIX, "some") else {
         return;
     };
     let mut target = start_target(&cg);
@@ -247,8 +154,8 @@ fn only_the_requested_namespaces() {
     assert_eq!(
         l,
         [
-            ns_inode(&tpid, "net"),
-            ns_inode("self", "mnt"),
+            ns_link(&tpid, "net"),
+            ns_link("self", "mnt"),
             "target".into()
         ]
     );
@@ -258,12 +165,7 @@ fn only_the_requested_namespaces() {
 
 #[test]
 fn exec_failure_inside_is_reported() {
-    if !is_root() {
-        eprintln!("skipped: entering namespaces needs root");
-        return;
-    }
-    let Some(cg) = TestCgroup::new("exec") else {
-        eprintln!("skipped: no writable cgroup2 hierarchy");
+    let Some(cg) = root_and_cgroup(CG_PREFIX, "exec") else {
         return;
     };
     let mut target = start_target(&cg);
@@ -292,18 +194,11 @@ fn reused_pid_is_detected() {
     let pinned = Target::from_pidfd(stale.try_clone().unwrap()).unwrap();
     old.kill().unwrap();
     old.wait().unwrap();
-    let mut new = match Command::new("cat")
-        .set_tid(&[pid as i32])
-        .stdin(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-            eprintln!("skipped: PID {pid} was taken by another process first");
-            return;
-        }
-        Err(e) => panic!("set_tid: {e}"),
+    let Some(mut new) = spawn_at_pid(
+        Command::new("cat").stdin(Stdio::piped()).kill_on_drop(true),
+        pid,
+    ) else {
+        return;
     };
     assert_eq!(new.id(), pid, "the PID is reused");
     let e = enter
@@ -348,12 +243,7 @@ fn a_process_entering_itself_creates_a_child() {
 /// sees itself at the namespace's root.
 #[test]
 fn joins_the_cgroup_namespace_after_being_born_in_the_cgroup() {
-    if !is_root() {
-        eprintln!("skipped: entering namespaces needs root");
-        return;
-    }
-    let Some(cg) = TestCgroup::new("cgns") else {
-        eprintln!("skipped: no writable cgroup2 hierarchy");
+    let Some(cg) = root_and_cgroup(CG_PREFIX, "cgns") else {
         return;
     };
     let mut target = Command::new("cat")
@@ -388,23 +278,14 @@ fn joins_the_cgroup_namespace_after_being_born_in_the_cgroup() {
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
     let text = String::from_utf8(buf).unwrap();
-    assert_eq!(text, format!("{}\n0::/\n", ns_inode(&tpid, "cgroup")));
-    let target_cg = cgroup2_line(&std::fs::read_to_string(format!("/proc/{tpid}/cgroup")).unwrap());
-    assert_eq!(cgroup2_line(&seen_from_outside), target_cg);
+    assert_eq!(text, format!("{}\n0::/\n", ns_link(&tpid, "cgroup")));
+    let target_cg = cgroup2_of(&tpid).unwrap_or_default();
+    assert_eq!(
+        cgroup2_line(&seen_from_outside).unwrap_or_default(),
+        target_cg
+    );
     target.kill().unwrap();
     target.wait().unwrap();
-}
-
-fn nanos(t: rustix::time::Timespec) -> i128 {
-    t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128
-}
-
-fn clocks() -> [i128; 2] {
-    use rustix::time::{clock_gettime, ClockId};
-    [
-        nanos(clock_gettime(ClockId::Monotonic)),
-        nanos(clock_gettime(ClockId::Boottime)),
-    ]
 }
 
 const MONOTONIC_OFFSET: i128 = 1000 * 1_000_000_000;
@@ -427,10 +308,7 @@ fn start_time_target(extra: CloneFlags) -> xclone::Child {
         cmd.id_maps(xclone::isolate::IdMaps::root(0, 0));
     }
     let child = cmd.spawn().expect("spawning the time target");
-    assert_ne!(
-        ns_inode(&child.id().to_string(), "time"),
-        ns_inode("self", "time")
-    );
+    assert_ne!(ns_link(child.id(), "time"), ns_link("self", "time"));
     child
 }
 
@@ -494,13 +372,7 @@ fn check_time_with_everything(method: JoinMethod) {
     check_first_instruction_clocks(&mut e);
     // From inside: the target's time namespace for itself and its children, its pid
     // namespace, and an uptime that carries the boottime offset.
-    let ours_up: f64 = std::fs::read_to_string("/proc/uptime")
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let ours_up = uptime();
     let out = e
         .spawn(
             Command::new("sh")
@@ -518,8 +390,8 @@ fn check_time_with_everything(method: JoinMethod) {
     let text = String::from_utf8(out.stdout).unwrap();
     let l: Vec<&str> = text.lines().collect();
     assert_eq!(l.len(), 4, "{text}");
-    let time = ns_inode(&tpid, "time");
-    assert_eq!([l[0], l[1], l[2]], [&time, &time, &ns_inode(&tpid, "pid")]);
+    let time = ns_link(&tpid, "time");
+    assert_eq!([l[0], l[1], l[2]], [&time, &time, &ns_link(&tpid, "pid")]);
     let up: f64 = l[3].parse().unwrap();
     assert!(
         up - 2000.25 >= ours_up - 0.01,
@@ -574,7 +446,7 @@ const NOBODY: u32 = 65534;
 #[test]
 fn unprivileged_owner_enters_its_own_container() {
     const NAME: &str = "unprivileged_owner_enters_its_own_container";
-    if isolate_common::is_inner(NAME) {
+    if is_inner(NAME) {
         assert_eq!(rustix::process::geteuid().as_raw(), NOBODY);
         let mut target = Command::new("cat");
         target
@@ -602,8 +474,7 @@ fn unprivileged_owner_enters_its_own_container() {
              grep '^0::' /proc/self/cgroup; cut -d' ' -f1 /proc/uptime; exit 4",
             names.join(" ")
         );
-        let uptime = std::fs::read_to_string("/proc/uptime").unwrap();
-        let ours_up: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+        let ours_up = uptime();
         for (method, cgroup) in [
             (JoinMethod::Auto, Cgroup::TargetIfAvailable),
             (JoinMethod::Files, Cgroup::Target),
@@ -625,10 +496,9 @@ fn unprivileged_owner_enters_its_own_container() {
             let l: Vec<&str> = text.lines().collect();
             assert_eq!(l.len(), names.len() + 5, "{text}");
             for (i, n) in names.iter().enumerate() {
-                assert_eq!(l[i], ns_inode(&tpid, n), "{method:?}: namespace {n}");
+                assert_eq!(l[i], ns_link(&tpid, n), "{method:?}: namespace {n}");
             }
-            let tcg =
-                cgroup2_line(&std::fs::read_to_string(format!("/proc/{tpid}/cgroup")).unwrap());
+            let tcg = cgroup2_of(&tpid).unwrap_or_default();
             assert_eq!(
                 l[6..10],
                 ["nobodys-target", "0", "0", tcg.as_str()],
@@ -639,16 +509,16 @@ fn unprivileged_owner_enters_its_own_container() {
         }
         drop(target.stdin.take());
         assert!(target.wait().unwrap().success());
-        isolate_common::inner_done(NAME);
+        inner_done(NAME);
         return;
     }
     need_root!();
-    let out = isolate_common::run_inner(NAME, |c| {
+    let out = run_inner(NAME, |c| {
         c.uid(NOBODY)
             .gid(NOBODY)
             .groups(&[])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
     });
-    isolate_common::assert_inner_passed(NAME, &out);
+    assert_inner_passed(NAME, &out);
 }

@@ -1,12 +1,10 @@
 //! Birth in a cgroup (`CLONE_INTO_CGROUP`): the program's first look at /proc/self/cgroup
 //! shows the target; refusals are explained.
 
-mod isolate_common;
-
-use isolate_common::stdout_of;
 use std::sync::atomic::{AtomicU32, Ordering};
 use xclone::isolate::{open_cgroup2_dir, Cgroup};
 use xclone::{CloneFlags, Command};
+use xclone_testsupport::{need_probe, need_root, stdout_of};
 
 fn test_cgroup(tag: &str) -> Option<Cgroup> {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -1,12 +1,12 @@
 //! Mounts: a fresh proc of the new pid namespace, a new root (chroot and pivot_root), mount
 //! propagation, and the host name of a new UTS namespace.
 
-mod isolate_common;
-
-use isolate_common::{assert_inner_passed, inner_done, is_inner, run_inner, sh, stdout_of};
 use std::path::{Path, PathBuf};
 use xclone::isolate::{Propagation, RootMode};
 use xclone::{CloneFlags, Command};
+use xclone_testsupport::{
+    assert_inner_passed, inner_done, is_inner, need_probe, need_root, run_inner, sh, stdout_of,
+};
 
 fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("xclone-mounts-{tag}-{}", std::process::id()));

@@ -1,11 +1,9 @@
 //! Every namespace flag creates the child inside a new namespace, all of them in one clone3
 //! call: observed from inside through `/proc/self/ns/*`.
 
-mod isolate_common;
-
-use isolate_common::{own_ns, sh, stdout_of};
 use xclone::isolate::IdMaps;
 use xclone::{CloneFlags, Command};
+use xclone_testsupport::{need_root, own_ns, sh, stdout_of};
 
 const NAMESPACES: [(&str, CloneFlags); 8] = [
     ("user", CloneFlags::NEWUSER),

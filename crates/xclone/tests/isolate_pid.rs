@@ -1,9 +1,7 @@
 //! Chosen PIDs (`set_tid`) with and without a new pid namespace, seen from inside.
 
-mod isolate_common;
-
-use isolate_common::{free_pid, sh};
 use xclone::{CloneFlags, Command, Stdio};
+use xclone_testsupport::{free_pid, need_root, sh};
 
 fn spawn_echo_pid(cmd: &mut Command) -> (u32, String) {
     let child = cmd.stdout(Stdio::piped()).spawn().expect("spawn");

@@ -1,28 +1,15 @@
 //! Time-namespace offsets: the program's first clock reading is already shifted.
 
-mod isolate_common;
-
-use isolate_common::stdout_of;
-use rustix::time::{clock_gettime, ClockId, Timespec};
 use xclone::isolate::{ClockOffset, IdMaps, TimeOffsets};
 use xclone::{CloneFlags, Command};
-
-fn nanos(t: Timespec) -> i128 {
-    t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128
-}
+use xclone_testsupport::{clocks, need_probe, need_root, stdout_of};
 
 /// The probe's (monotonic, boottime) readings in nanoseconds, with the parent's readings of
 /// both clocks just before the spawn and just after the child ended.
 fn shifted_readings(cmd: &mut Command) -> ([i128; 2], [i128; 2], [i128; 2]) {
-    let before = [
-        nanos(clock_gettime(ClockId::Monotonic)),
-        nanos(clock_gettime(ClockId::Boottime)),
-    ];
+    let before = clocks();
     let out = stdout_of(cmd);
-    let after = [
-        nanos(clock_gettime(ClockId::Monotonic)),
-        nanos(clock_gettime(ClockId::Boottime)),
-    ];
+    let after = clocks();
     let f: Vec<i128> = out.split_whitespace().map(|x| x.parse().unwrap()).collect();
     (
         before,

@@ -2,11 +2,11 @@
 //! namespace, a root map of its own uid, a host name, a fresh proc, time offsets — run as
 //! uid 65534 (this test binary started again under that uid).
 
-mod isolate_common;
-
-use isolate_common::{assert_inner_passed, inner_done, is_inner, own_ns, run_inner, sh, stdout_of};
 use xclone::isolate::{IdMaps, Propagation, TimeOffsets};
 use xclone::{CloneFlags, Command};
+use xclone_testsupport::{
+    assert_inner_passed, inner_done, is_inner, need_root, own_ns, run_inner, sh, stdout_of,
+};
 
 const NOBODY: u32 = 65534;
 

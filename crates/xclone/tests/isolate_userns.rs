@@ -1,11 +1,11 @@
 //! User namespaces: maps written by the parent while the child waits (the handshake spawn),
 //! observed from inside by the program's first look.
 
-mod isolate_common;
-
-use isolate_common::{assert_inner_passed, inner_done, is_inner, run_inner, sh, stdout_of};
 use xclone::isolate::{IdMap, IdMaps, IdRange, IsolationError, SetGroups};
 use xclone::{CloneFlags, Command, SpawnError};
+use xclone_testsupport::{
+    assert_inner_passed, inner_done, is_inner, need_root, run_inner, sh, stdout_of,
+};
 
 #[test]
 fn map_root_user_as_root() {

@@ -10,12 +10,9 @@ use std::process::{Command, Output};
 use xclone::probe::system::CGROUP2_SUPER_MAGIC;
 use xclone::sys::probe_calls::{self, CloneOutcome};
 use xclone::{Availability, CloneFlags, Errno, Features, KernelVersion};
+use xclone_testsupport::is_root;
 
 const CHILD_ENV: &str = "XCLONE_PROBE_CHILD";
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
 
 fn running() -> KernelVersion {
     KernelVersion::running().expect("uname -r parses")

@@ -4,58 +4,18 @@
 //! Tests run in parallel with others that create processes, so PIDs are picked at random from
 //! free ones and a test starts again with new PIDs when one is taken meanwhile (EEXIST).
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use xclone::restore::{
     read_tree, restore, Manifest, ReadOptions, RestoreError, Restored, RootExit,
 };
 use xclone::Errno;
-
-fn privileged() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let caps = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
-        .unwrap_or(0);
-    if caps & (1 << 21) == 0 {
-        eprintln!("skipped: needs CAP_SYS_ADMIN (run the tests as root)");
-        return false;
-    }
-    true
-}
-
-fn pid_max() -> i32 {
-    std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-fn exists(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// `k` consecutive PIDs that nobody uses right now, somewhere high in the PID space.
-fn free_pids(k: usize) -> Vec<i32> {
-    let hi = pid_max().min(32768) - k as i32 - 1;
-    let lo = 20000.min(hi / 2);
-    for _ in 0..1000 {
-        let r = RandomState::new().hash_one(std::time::SystemTime::now()) as i32;
-        let start = lo + r.rem_euclid(hi - lo);
-        let pids: Vec<i32> = (start..start + k as i32).collect();
-        if pids.iter().all(|&p| !exists(p)) {
-            return pids;
-        }
-    }
-    panic!("no {k} free consecutive PIDs found");
-}
+use xclone_testsupport::{
+    exists, free_pids, have_unshare, kill_fds, ns_link, nspid, pidfd, pidfds, privileged,
+    start_live_tree, wait_fds_ended, write_blocker, KillOnDrop, TempDir,
+};
 
 fn is_taken(e: &RestoreError) -> bool {
     e.errno() == Some(Errno::EEXIST)
@@ -77,18 +37,7 @@ fn restore_fresh(k: usize, make: impl Fn(&[i32]) -> String) -> (Vec<i32>, Manife
 
 /// `(NSpid, PPid, pgrp, session)` of a live process.
 fn status(pid: i32) -> (Vec<i32>, i32, i32, i32) {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| -> String {
-        s.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap()
-            .trim()
-            .to_string()
-    };
-    let nspid = field("NSpid:")
-        .split_whitespace()
-        .map(|x| x.parse().unwrap())
-        .collect();
+    let nspid = nspid(pid);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let rest: Vec<i32> = stat[stat.rfind(')').unwrap() + 2..]
         .split_whitespace()
@@ -99,51 +48,13 @@ fn status(pid: i32) -> (Vec<i32>, i32, i32, i32) {
     (nspid, rest[0], rest[1], rest[2])
 }
 
-fn pid_ns(pid: i32) -> PathBuf {
-    std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap()
-}
-
-fn pidfd(pid: i32) -> Option<OwnedFd> {
-    rustix::process::pidfd_open(
-        rustix::process::Pid::from_raw(pid).unwrap(),
-        rustix::process::PidfdFlags::empty(),
-    )
-    .ok()
-}
-
-/// Kills the processes (through pidfds opened while they run) when dropped, so that a failing
-/// assertion leaves no tree behind holding the test's output pipes.
-struct KillOnDrop(Vec<OwnedFd>);
-
-impl KillOnDrop {
-    fn new(pids: &[i32]) -> Self {
-        KillOnDrop(pids.iter().filter_map(|&p| pidfd(p)).collect())
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        for fd in &self.0 {
-            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
-        }
-    }
-}
-
 /// Kills every process of a restored tree and waits until each has ended.
 fn kill_all(r: &Restored) {
-    let fds: Vec<OwnedFd> = r
-        .processes
-        .iter()
-        .filter_map(|(_, p)| pidfd(p[0]))
-        .collect();
-    for fd in &fds {
-        let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
-    }
+    let pids: Vec<i32> = r.processes.iter().map(|(_, p)| p[0]).collect();
+    let fds = pidfds(&pids);
+    kill_fds(&fds);
     assert_eq!(r.wait().unwrap(), RootExit::Signaled(9));
-    for fd in &fds {
-        let mut p = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
-        rustix::event::poll(&mut p, None).unwrap();
-    }
+    wait_fds_ended(&fds);
 }
 
 #[test]
@@ -258,10 +169,13 @@ fn nested_pid_namespaces_have_their_pids_at_every_level() {
     // Parents are real, not re-parented: PPid as seen from here.
     assert_eq!(status(p[3]).1, p[2]);
     assert_eq!(status(p[2]).1, p[1]);
-    assert_eq!(pid_ns(p[0]), pid_ns(p[1]));
-    assert_ne!(pid_ns(p[0]), pid_ns(std::process::id() as i32));
-    assert_eq!(pid_ns(p[2]), pid_ns(p[3]));
-    assert_ne!(pid_ns(p[1]), pid_ns(p[2]));
+    assert_eq!(ns_link(p[0], "pid"), ns_link(p[1], "pid"));
+    assert_ne!(
+        ns_link(p[0], "pid"),
+        ns_link(std::process::id() as i32, "pid")
+    );
+    assert_eq!(ns_link(p[2], "pid"), ns_link(p[3], "pid"));
+    assert_ne!(ns_link(p[1], "pid"), ns_link(p[2], "pid"));
     // Killing the outer namespace's init ends everything inside.
     let fd = pidfd(p[0]).unwrap();
     rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).unwrap();
@@ -269,52 +183,26 @@ fn nested_pid_namespaces_have_their_pids_at_every_level() {
     assert!(p.iter().all(|&x| !exists(x)), "the namespace is gone");
 }
 
-/// Files for a live tree of shells: each process forks its children, then execs a blocker
-/// that says "ready" on fd 3 (when it is open) and waits on a FIFO. Saying ready after the
-/// last exec means a process has its final command line when the test reads the tree; the
-/// blocker creates no processes, so running it again after a restore changes nothing.
+/// Files for a live tree of shells: each process forks its children, then execs the blocker
+/// ([`write_blocker`]).
 struct LiveTreeFiles {
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl LiveTreeFiles {
     fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "xclone-restore-{tag}-{}-{}",
-            std::process::id(),
-            RandomState::new().hash_one(1) as u32
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            dir.join("fifo"),
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("blocker.sh"),
-            "echo ready 2>/dev/null >&3\nexec 3>&-\nread x < \"${0%/*}/fifo\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("spawn.sh"),
+        let dir = TempDir::new(&format!("xclone-restore-{tag}"));
+        write_blocker(&dir);
+        dir.file(
+            "spawn.sh",
             "D=${0%/*}\ncase \"$1\" in\n  root) sh \"$D/spawn.sh\" mid & sh \"$D/blocker.sh\" & ;;\n  \
              mid) sh \"$D/blocker.sh\" & ;;\nesac\nexec sh \"$D/blocker.sh\"\n",
-        )
-        .unwrap();
+        );
         LiveTreeFiles { dir }
     }
 
     fn script(&self, name: &str) -> String {
-        self.dir.join(name).to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for LiveTreeFiles {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.dir.path().join(name).to_str().unwrap().to_string()
     }
 }
 
@@ -323,34 +211,14 @@ fn round_trip_tree_kill_restore_gives_identical_pids() {
     if !privileged() {
         return;
     }
-    if Command::new("unshare").arg("--version").output().is_err() {
-        eprintln!("skipped: needs util-linux unshare to build the live tree");
+    if !have_unshare() {
         return;
     }
     let files = LiveTreeFiles::new("roundtrip");
     for attempt in 0..10 {
         // unshare(1) creates a pid namespace whose init runs spawn.sh: 4 processes in all.
-        let mut live = Command::new("unshare")
-            .args(["--pid", "--fork", "sh", "-c"])
-            .arg(format!(
-                "exec 3>&1 >/dev/null; exec sh {} root",
-                files.script("spawn.sh")
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            // unshare complains on stderr when its child is killed; that is the test's doing.
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut ready = BufReader::new(live.stdout.take().unwrap());
-        for _ in 0..4 {
-            let mut line = String::new();
-            ready.read_line(&mut line).unwrap();
-            assert_eq!(line, "ready\n");
-        }
-        let children =
-            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", live.id())).unwrap();
-        let root: i32 = children.trim().parse().unwrap();
+        let mut live = start_live_tree(&files.dir.path().join("spawn.sh"), 4);
+        let root = live.root;
         let _live_guard = KillOnDrop::new(&[root]);
         let read = read_tree(root, &ReadOptions::default()).unwrap();
         let m = read.manifest;
@@ -374,7 +242,7 @@ fn round_trip_tree_kill_restore_gives_identical_pids() {
         // Kill the tree: the namespace's init takes everything with it; unshare reaps it.
         let fd = pidfd(root).unwrap();
         rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).unwrap();
-        live.wait().unwrap();
+        live.unshare.wait().unwrap();
         assert!(m.processes.iter().all(|p| !exists(p.pids[0])));
 
         let restored = match restore(&m) {
@@ -525,7 +393,7 @@ fn an_exec_failure_kills_the_started_programs() {
     }
     // A file that passes the checks (regular, executable) but that the kernel cannot execute.
     let files = LiveTreeFiles::new("noexec");
-    let bogus = files.dir.join("bogus");
+    let bogus = files.dir.path().join("bogus");
     std::fs::write(&bogus, [0u8; 64]).unwrap();
     std::fs::set_permissions(&bogus, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     for _ in 0..20 {

@@ -4,27 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 use xclone::{CloneFlags, Command, SpawnError, Stdio, Step};
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-fn sh(script: &str) -> Command {
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(script);
-    c
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use xclone_testsupport::{is_root, pipe, sh, status_field, stdout_of};
 
 /// Writes an executable file without this process ever holding a writable descriptor of it:
 /// other tests fork concurrently, and a child that inherited such a descriptor (until its exec
@@ -285,10 +265,6 @@ fn exit_codes_and_signals() {
     assert!(!std_st.success());
 }
 
-fn pipe() -> (OwnedFd, OwnedFd) {
-    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap()
-}
-
 fn read_all(fd: OwnedFd) -> String {
     let mut s = String::new();
     std::fs::File::from(fd).read_to_string(&mut s).unwrap();
@@ -395,15 +371,6 @@ fn pre_exec_runs_in_the_child_before_exec() {
     let e = cmd.spawn().unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
     assert_eq!(e.to_string(), "pre_exec hook #1: Operation not permitted");
-}
-
-fn status_field(pid: u32, key: &str) -> String {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .unwrap()
-        .trim()
-        .to_string()
 }
 
 #[test]

@@ -19,6 +19,7 @@ use xclone::sys::abi::clone_args;
 use xclone::sys::raw;
 use xclone::validate::{self, RawRequest};
 use xclone::{Caller, CloneFlags, Features};
+use xclone_testsupport::pid_max;
 
 const ROLE_ENV: &str = "XCLONE_VVK_ROLE";
 
@@ -166,14 +167,6 @@ fn free_pid() -> i32 {
         p = 1000 + (p + 7919 - 1000).rem_euclid(span);
     }
     p
-}
-
-fn pid_max() -> i32 {
-    std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 /// The requests every role runs. Comments name the clone3 selftest a case comes from.
