@@ -13,6 +13,10 @@ pub struct Machine {
     pub date: String,
     pub load_before: String,
     pub load_after: String,
+    /// Share of all CPU time spent on other work just before measuring (see [`wait_quiet`]).
+    pub busy_before: Option<f64>,
+    /// How long the bench waited for the machine to become quiet.
+    pub waited_secs: f64,
     pub root: bool,
 }
 
@@ -93,8 +97,47 @@ impl Machine {
             date: utc_now(),
             load_before: loadavg(),
             load_after: String::new(),
+            busy_before: None,
+            waited_secs: 0.0,
             // SAFETY: geteuid cannot fail.
             root: unsafe { libc::geteuid() } == 0,
+        }
+    }
+}
+
+/// (busy, total) jiffies of all CPUs from the first line of /proc/stat.
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let stat = read("/proc/stat");
+    let v: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
+/// Waits (at most `limit`) until other work uses under 5 % of the CPUs over a second, and
+/// returns that share and the time waited. `bench/run.sh` builds right before measuring,
+/// and the one-minute load average still counts that build for a minute or two: what is
+/// recorded is the CPU time others used while the bench itself slept.
+pub fn wait_quiet(limit: std::time::Duration) -> (Option<f64>, f64) {
+    let start = std::time::Instant::now();
+    loop {
+        let Some(a) = cpu_jiffies() else {
+            return (None, 0.0);
+        };
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let Some(b) = cpu_jiffies() else {
+            return (None, 0.0);
+        };
+        let total = b.1.saturating_sub(a.1).max(1);
+        let busy = b.0.saturating_sub(a.0) as f64 / total as f64;
+        if busy < 0.05 || start.elapsed() >= limit {
+            return (Some(busy), start.elapsed().as_secs_f64());
         }
     }
 }

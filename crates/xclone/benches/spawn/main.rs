@@ -464,18 +464,19 @@ fn main() {
         }
     };
     let small = r.targets[0].path.clone();
-    if r.machine
-        .load_before
-        .split(' ')
-        .next()
-        .and_then(|l| l.parse::<f64>().ok())
-        > Some(0.5)
-    {
+    if !o.quick {
+        eprintln!("waiting for the machine to become quiet (at most 60 s)");
+        let (busy, waited) = machine::wait_quiet(Duration::from_secs(60));
+        r.machine.busy_before = busy;
+        r.machine.waited_secs = waited;
+        r.machine.load_before = machine::loadavg();
+    }
+    if r.machine.busy_before.is_some_and(|b| b >= 0.05) {
         r.notes.push(format!(
-            "The machine was not idle (load average {} at the start): other work shares the \
-             CPUs, so absolute numbers are noisy; ratios within a table are more robust since \
-             rows alternate.",
-            r.machine.load_before
+            "The machine was not quiet when measuring started (other work used {:.0} % of the \
+             CPU time): absolute numbers are noisy; ratios within a table are more robust \
+             since rows alternate.",
+            r.machine.busy_before.unwrap_or(0.0) * 100.0
         ));
     }
     let on = |s: &str| o.only.iter().any(|x| x == s);

@@ -647,6 +647,15 @@ pub fn render(r: &Results) -> String {
         "| load average (1/5/15 min) | before: {}; after: {} |",
         m.load_before, m.load_after
     );
+    if let Some(b) = m.busy_before {
+        let _ = writeln!(
+            o,
+            "| other work when measuring started | {:.1} % of CPU time (after waiting {:.0} s \
+             for the machine to become quiet) |",
+            b * 100.0,
+            m.waited_secs
+        );
+    }
     let _ = writeln!(
         o,
         "| privileges | {} |",
