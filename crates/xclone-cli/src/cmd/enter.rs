@@ -2,7 +2,7 @@
 //! running process's namespaces and cgroup as a child of xclone, with nsenter(1)'s option
 //! names; wait for it, forward signals, exit with its status (as `xclone run`).
 
-use super::run::{errno_text, open_status_fd, spawn_failed, FORWARDED};
+use super::run::{errno_text, forwarded_signals, spawn_failed, status_file};
 use crate::exit;
 use crate::options::parse_signal;
 use std::ffi::OsString;
@@ -11,7 +11,6 @@ use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 use xclone::enter::{Cgroup, Dir, Enter, Namespaces};
 use xclone::sys::fdnum::{dup_number, set_cloexec_number};
-use xclone::sys::signal::{self, SigSet, SignalFd};
 use xclone::{CloneFlags, Command, PidFd};
 
 #[derive(clap::Args, Debug)]
@@ -199,26 +198,17 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
 }
 
 pub fn run(a: EnterArgs) -> i32 {
-    let json = match a.json_status_fd.map(open_status_fd).transpose() {
+    let json = match status_file(a.json_status_fd) {
         Ok(j) => j,
-        Err(e) => {
-            return exit::fail(format!(
-                "--json-status-fd {}: {e}",
-                a.json_status_fd.unwrap_or(-1)
-            ))
-        }
+        Err(code) => return code,
     };
     let (enter, mut cmd) = match build(&a) {
         Ok(x) => x,
         Err(msg) => return exit::fail(msg),
     };
-    let set = SigSet::from_signals(FORWARDED);
-    if let Err(e) = signal::block(&set) {
-        return exit::fail(format!("rt_sigprocmask: {}", xclone::Errno(e)));
-    }
-    let sigfd = match SignalFd::new(&set) {
+    let sigfd = match forwarded_signals() {
         Ok(fd) => fd,
-        Err(e) => return exit::fail(format!("signalfd: {}", errno_text(&e))),
+        Err(code) => return code,
     };
     let child = match enter.spawn(&mut cmd) {
         Ok(c) => c,

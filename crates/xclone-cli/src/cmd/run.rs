@@ -82,14 +82,9 @@ fn parse_fd_map(s: &str) -> Result<(RawFd, RawFd), String> {
 }
 
 pub fn run(a: RunArgs) -> i32 {
-    let json = match a.json_status_fd.map(open_status_fd).transpose() {
+    let json = match status_file(a.json_status_fd) {
         Ok(j) => j,
-        Err(e) => {
-            return exit::fail(format!(
-                "--json-status-fd {}: {e}",
-                a.json_status_fd.unwrap_or(-1)
-            ))
-        }
+        Err(code) => return code,
     };
     let (mut cmd, resolved) = match build(&a) {
         Ok(c) => c,
@@ -99,15 +94,9 @@ pub fn run(a: RunArgs) -> i32 {
         return dry_run(&cmd, &resolved);
     }
 
-    // Block the forwarded signals before the child exists, so none is lost or kills xclone;
-    // the child starts with an empty mask anyway.
-    let set = SigSet::from_signals(FORWARDED);
-    if let Err(e) = signal::block(&set) {
-        return exit::fail(format!("rt_sigprocmask: {}", xclone::Errno(e)));
-    }
-    let sigfd = match SignalFd::new(&set) {
+    let sigfd = match forwarded_signals() {
         Ok(fd) => fd,
-        Err(e) => return exit::fail(format!("signalfd: {}", errno_text(&e))),
+        Err(code) => return code,
     };
 
     // The kernel is the judge: the request is not validated beforehand, since probing the
@@ -151,7 +140,26 @@ pub(crate) fn follow(child: Child, sigfd: &SignalFd, mut json: Option<File>) -> 
 }
 
 /// The status descriptor, made close-on-exec so the program does not hold it open.
-pub(crate) fn open_status_fd(fd: RawFd) -> io::Result<File> {
+/// The `--json-status-fd` descriptor as a file, or the exit status of the failure (after
+/// its one line on stderr).
+pub(crate) fn status_file(fd: Option<RawFd>) -> Result<Option<File>, i32> {
+    fd.map(open_status_fd)
+        .transpose()
+        .map_err(|e| exit::fail(format!("--json-status-fd {}: {e}", fd.unwrap_or(-1))))
+}
+
+/// Blocks the forwarded signals before the child exists, so that none is lost or kills
+/// xclone (the child starts with an empty mask anyway), and returns the descriptor they
+/// arrive on; or the exit status of the failure.
+pub(crate) fn forwarded_signals() -> Result<SignalFd, i32> {
+    let set = SigSet::from_signals(FORWARDED);
+    if let Err(e) = signal::block(&set) {
+        return Err(exit::fail(format!("rt_sigprocmask: {}", xclone::Errno(e))));
+    }
+    SignalFd::new(&set).map_err(|e| exit::fail(format!("signalfd: {}", errno_text(&e))))
+}
+
+fn open_status_fd(fd: RawFd) -> io::Result<File> {
     let owned = dup_number(fd)?;
     set_cloexec_number(fd)?;
     Ok(File::from(owned))
