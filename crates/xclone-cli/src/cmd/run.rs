@@ -14,7 +14,7 @@ use xclone::sys::signal::{self, SigSet, SignalFd, SI_KERNEL};
 use xclone::{Child, Command, ExitStatus, FallbackPolicy, SpawnError, Step};
 
 /// The signals xclone passes on to the program.
-pub(crate) const FORWARDED: [i32; 6] = [
+const FORWARDED: [i32; 6] = [
     libc::SIGINT,
     libc::SIGTERM,
     libc::SIGHUP,
