@@ -139,7 +139,6 @@ pub(crate) fn follow(child: Child, sigfd: &SignalFd, mut json: Option<File>) -> 
     exit_like(status)
 }
 
-/// The status descriptor, made close-on-exec so the program does not hold it open.
 /// The `--json-status-fd` descriptor as a file, or the exit status of the failure (after
 /// its one line on stderr).
 pub(crate) fn status_file(fd: Option<RawFd>) -> Result<Option<File>, i32> {
@@ -159,6 +158,7 @@ pub(crate) fn forwarded_signals() -> Result<SignalFd, i32> {
     SignalFd::new(&set).map_err(|e| exit::fail(format!("signalfd: {}", errno_text(&e))))
 }
 
+/// The status descriptor, made close-on-exec so the program does not hold it open.
 fn open_status_fd(fd: RawFd) -> io::Result<File> {
     let owned = dup_number(fd)?;
     set_cloexec_number(fd)?;

@@ -188,7 +188,7 @@ pub(crate) fn spawn_contenders<'a>(
     let mut missing = Vec::new();
     match xrows::spawn(path) {
         Ok(rows) => cs.extend(rows),
-        Err(m) => missing.extend(m.labels.into_iter().map(|l| (l, m.why.clone()))),
+        Err(m) => missing.extend(m.rows()),
     }
     (cs, missing)
 }

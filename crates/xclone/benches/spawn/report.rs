@@ -67,9 +67,7 @@ impl Table {
 
     /// Records rows that could not be measured.
     pub fn add_missing(&mut self, m: crate::xrows::Missing) {
-        for l in m.labels {
-            self.missing.push((l, m.why.clone()));
-        }
+        self.missing.extend(m.rows());
     }
 
     fn ratio(&self, label: &str) -> Option<f64> {
@@ -416,13 +414,9 @@ fn targets(r: &Results) -> Vec<Target> {
 
     // pre_exec: the 4 GiB / 10 MiB ratio; std's shown beside it for scale.
     let growth = |label: &str, tname: &str| -> Option<(f64, f64)> {
-        let lo = r.levels.iter().map(|l| l.level).min_by_key(|l| l.rss)?;
-        let hi = r
-            .levels
-            .iter()
-            .map(|l| l.level)
-            .filter(|l| l.pages == crate::memory::Pages::Small)
-            .max_by_key(|l| l.rss)?;
+        let (Some(lo), Some(hi)) = level_bounds(r) else {
+            return None;
+        };
         let a = find(&r.spawn, &spawn_key(tname, lo, Placement::AnyCpu))?;
         let b = find(&r.spawn, &spawn_key(tname, hi, Placement::AnyCpu))?;
         // The levels' rounds are interleaved (see `levels`), so round i at one level and
@@ -433,25 +427,34 @@ fn targets(r: &Results) -> Vec<Target> {
         )?;
         Some((paired, b.median(label)? / a.median(label)?))
     };
+    // The growth of one xclone row from the smallest level to the largest, for both target
+    // programs (the worst is judged), with std's pre_exec row beside it for scale if asked.
+    let growth_target = |label: &str, with_std: bool| -> (String, Option<f64>) {
+        let mut parts = Vec::new();
+        let mut worst: Option<f64> = None;
+        for tname in ["exit0-nolibc", "true-static"] {
+            if let Some((g, pooled)) = growth(label, tname) {
+                worst = Some(worst.map_or(g, |w: f64| w.max(g)));
+                parts.push(format!("{tname}: {g:.2} ({pooled:.2})"));
+            }
+            if !with_std {
+                continue;
+            }
+            if let Some((g, _)) = growth("std Command + pre_exec", tname) {
+                parts.push(format!("(std + pre_exec, {tname}: {g:.0})"));
+            }
+        }
+        (measured_text(&parts), worst)
+    };
     let (lo, hi) = level_span(r);
-    let mut parts = Vec::new();
-    let mut worst: Option<f64> = None;
-    for tname in ["exit0-nolibc", "true-static"] {
-        if let Some((g, pooled)) = growth(xrows::SPAWN_PRE_EXEC, tname) {
-            worst = Some(worst.map_or(g, |w: f64| w.max(g)));
-            parts.push(format!("{tname}: {g:.2} ({pooled:.2})"));
-        }
-        if let Some((g, _)) = growth("std Command + pre_exec", tname) {
-            parts.push(format!("(std + pre_exec, {tname}: {g:.0})"));
-        }
-    }
+    let (measured, worst) = growth_target(xrows::SPAWN_PRE_EXEC, true);
     v.push(Target {
         what: format!(
             "with a pre_exec hook: median at {hi} / median at {lo} (paired by round; pooled \
              in brackets)"
         ),
         bar: "≤ 1.1".into(),
-        measured: measured_text(&parts),
+        measured,
         verdict: Verdict::at_most(worst, 1.1),
     });
 
@@ -581,14 +584,7 @@ fn targets(r: &Results) -> Vec<Target> {
         measured: m,
         verdict: Verdict::at_most(q, 1.0),
     });
-    let mut parts = Vec::new();
-    let mut worst: Option<f64> = None;
-    for tname in ["exit0-nolibc", "true-static"] {
-        if let Some((g, pooled)) = growth(xrows::SPAWN_HANDSHAKE, tname) {
-            worst = Some(worst.map_or(g, |w: f64| w.max(g)));
-            parts.push(format!("{tname}: {g:.2} ({pooled:.2})"));
-        }
-    }
+    let (measured, worst) = growth_target(xrows::SPAWN_HANDSHAKE, false);
     v.push(Target {
         what: format!(
             "handshake spawn (user ns + id maps): median at {hi} / median at {lo}, paired by \
@@ -596,13 +592,14 @@ fn targets(r: &Results) -> Vec<Target> {
              as pre_exec)"
         ),
         bar: "≤ 1.1".into(),
-        measured: measured_text(&parts),
+        measured,
         verdict: Verdict::at_most(worst, 1.1),
     });
     v
 }
 
-fn level_span(r: &Results) -> (String, String) {
+/// The smallest level, and the largest with 4 KiB pages: what the growth targets compare.
+fn level_bounds(r: &Results) -> (Option<Level>, Option<Level>) {
     let lo = r.levels.iter().map(|l| l.level).min_by_key(|l| l.rss);
     let hi = r
         .levels
@@ -610,6 +607,11 @@ fn level_span(r: &Results) -> (String, String) {
         .map(|l| l.level)
         .filter(|l| l.pages == crate::memory::Pages::Small)
         .max_by_key(|l| l.rss);
+    (lo, hi)
+}
+
+fn level_span(r: &Results) -> (String, String) {
+    let (lo, hi) = level_bounds(r);
     (
         lo.map_or("smallest RSS".into(), |l| l.to_string()),
         hi.map_or("largest RSS".into(), |l| l.to_string()),

@@ -21,6 +21,14 @@ pub struct Missing {
     pub why: String,
 }
 
+impl Missing {
+    /// One (label, reason) row per row that could not be measured.
+    pub fn rows(self) -> impl Iterator<Item = (String, String)> {
+        let why = self.why;
+        self.labels.into_iter().map(move |l| (l, why.clone()))
+    }
+}
+
 pub const CG_INTO: &str = "xclone: into_cgroup";
 pub const CG_HOOK: &str = "xclone: pre_exec writes cgroup.procs";
 pub const SET_TID: &str = "xclone: set_tid";

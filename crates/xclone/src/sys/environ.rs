@@ -7,7 +7,7 @@
 
 use core::ffi::{c_char, CStr};
 
-use super::cstr_array::{CStrArray, CStrArrayBuilder};
+use super::cstr_array::CStrArray;
 
 extern "C" {
     /// glibc's (and every POSIX C library's) process environment.
@@ -35,12 +35,7 @@ pub fn snapshot() -> CStrArray {
             }
         }
     }
-    let bytes = entries.iter().map(|s| s.to_bytes().len() + 1).sum();
-    let mut b = CStrArrayBuilder::with_capacity(entries.len(), bytes);
-    for s in entries {
-        b.push_cstr(s);
-    }
-    b.finish()
+    CStrArray::from_cstrs(&entries)
 }
 
 #[cfg(test)]
