@@ -25,16 +25,11 @@ use crate::targets::Target;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-/// What a worker measured for one table.
+/// What a worker measured for one table (sent back as one JSON line).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Measured {
     pub series: Vec<Series>,
     pub missing: Vec<(String, String)>,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Finished {
-    series: Vec<Series>,
-    missing: Vec<(String, String)>,
 }
 
 /// The worker's side: never returns.
@@ -94,7 +89,7 @@ pub fn serve(level: Level, targets: &[Target], cfg: Rounds) -> ! {
                 other => reply(&format!("error expected round or finish, got {other:?}")),
             }
         }
-        let done = Finished {
+        let done = Measured {
             series: a.finish(),
             missing,
         };
@@ -116,7 +111,8 @@ fn reply(s: &str) {
     }
 }
 
-fn one_line(s: &str) -> String {
+/// A message on one protocol line.
+pub(crate) fn one_line(s: &str) -> String {
     s.replace('\n', " ")
 }
 
@@ -265,12 +261,8 @@ pub fn measure(
         .map(|(w, st)| {
             st?;
             let line = w.send("finish")?;
-            let f: Finished = serde_json::from_str(&line)
-                .map_err(|e| format!("worker at {}: bad result ({e}): {line}", w.info.level))?;
-            Ok(Measured {
-                series: f.series,
-                missing: f.missing,
-            })
+            serde_json::from_str(&line)
+                .map_err(|e| format!("worker at {}: bad result ({e}): {line}", w.info.level))
         })
         .collect()
 }

@@ -444,7 +444,7 @@ fn main() {
         match targets::build_all() {
             Ok(t) => levels::serve(level, &t, p.rounds),
             Err(e) => {
-                println!("skip building the targets: {}", e.replace('\n', " "));
+                println!("skip building the targets: {}", levels::one_line(&e));
                 std::process::exit(0);
             }
         }
