@@ -443,7 +443,7 @@ fn run_async(p: &Plan, target: &Path) -> String {
     }
     #[cfg(not(feature = "tokio"))]
     {
-        let _ = (p, target);
+        let _ = (p.quick_async, target);
         out.push_str(
             "## 6. Async: awaiting concurrent children\n\nNot measured: the bench was built \
              without the `tokio` feature (bench/run.sh passes it).\n\n",
