@@ -13,12 +13,16 @@ use std::str::FromStr;
 /// in the parent namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdRange {
+    /// The first id inside the namespace.
     pub inside: u32,
+    /// The first id outside (in the parent's user namespace) it stands for.
     pub outside: u32,
+    /// How many consecutive ids.
     pub count: u32,
 }
 
 impl IdRange {
+    /// One id: `inside` is `outside`.
     pub const fn single(inside: u32, outside: u32) -> Self {
         Self {
             inside,
@@ -78,10 +82,12 @@ pub struct IdMap(pub Vec<IdRange>);
 pub const MAX_MAP_LINES: usize = 340;
 
 impl IdMap {
+    /// No ranges.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Adds a range (the kernel allows 340 per map since 4.15, 5 before).
     pub fn push(&mut self, r: IdRange) {
         self.0.push(r);
     }
@@ -141,11 +147,14 @@ impl IdMap {
 /// `/proc/PID/setgroups`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetGroups {
+    /// `allow`: the namespace may call setgroups(2).
     Allow,
+    /// `deny`: it may not (required for an unprivileged gid map).
     Deny,
 }
 
 impl SetGroups {
+    /// The word `/proc/PID/setgroups` takes.
     pub fn as_str(self) -> &'static str {
         match self {
             SetGroups::Allow => "allow",
@@ -168,12 +177,16 @@ impl FromStr for SetGroups {
 /// Everything written for a new user namespace.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdMaps {
+    /// The uid map.
     pub uid: IdMap,
+    /// The gid map.
     pub gid: IdMap,
+    /// What to write to `/proc/PID/setgroups` before the gid map.
     pub setgroups: Option<SetGroups>,
 }
 
 impl IdMaps {
+    /// Neither map has a range.
     pub fn is_empty(&self) -> bool {
         self.uid.is_empty() && self.gid.is_empty() && self.setgroups.is_none()
     }
