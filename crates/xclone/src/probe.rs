@@ -67,6 +67,18 @@ pub struct UserNsLimits {
 }
 
 /// What the running kernel offers for process creation.
+///
+/// Found by asking the kernel questions it answers without creating anything (see the module
+/// docs), once per process:
+///
+/// ```
+/// use xclone::{CloneFlags, Features};
+/// let f = Features::probe();
+/// if f.clone3.usable() && f.set_tid {
+///     // clone3 with set_tid: a chosen PID is possible here.
+/// }
+/// println!("pid namespaces: {}", f.clone3_accepts(CloneFlags::NEWPID));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Features {
     /// `uname -r`.

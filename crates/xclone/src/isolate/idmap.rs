@@ -175,6 +175,17 @@ impl FromStr for SetGroups {
 }
 
 /// Everything written for a new user namespace.
+///
+/// ```
+/// use xclone::isolate::{IdMaps, IdRange};
+/// // Root inside is uid/gid 1000 outside (`unshare -r` run by uid 1000).
+/// let maps = IdMaps::root(1000, 1000);
+/// assert_eq!(maps.uid.to_proc_text(), "0 1000 1\n");
+/// // 65536 subordinate ids from /etc/subuid, written through newuidmap.
+/// let mut wide = IdMaps::default();
+/// wide.uid.push("0:100000:65536".parse::<IdRange>().unwrap());
+/// assert!(!wide.is_empty());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdMaps {
     /// The uid map.

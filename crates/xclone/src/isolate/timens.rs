@@ -98,6 +98,17 @@ impl fmt::Display for ClockOffset {
 }
 
 /// The offsets to give a new time namespace.
+///
+/// ```
+/// use xclone::isolate::{ClockOffset, TimeOffsets};
+/// // The new namespace's CLOCK_MONOTONIC reads 100 s ahead of the host's.
+/// let offsets = TimeOffsets {
+///     monotonic: ClockOffset::from_nanos(100_000_000_000),
+///     boottime: None,
+/// };
+/// assert_eq!(offsets.to_proc_text(), "monotonic 100 0\n");
+/// // Given to a spawn with CLONE_NEWTIME: `Command::time_offsets(offsets)`.
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct TimeOffsets {
     /// The `CLOCK_MONOTONIC` offset.
