@@ -37,8 +37,9 @@ use crate::errno::Errno;
 use std::fmt;
 
 /// The step of restoring that failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[repr(u32)]
 pub enum Step {
     /// Checking the system before creating anything.
@@ -78,7 +79,8 @@ impl Step {
 }
 
 /// A process of the manifest, as errors name it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ProcessRef {
     pub id: String,
     /// Index in `processes`.
@@ -101,7 +103,8 @@ impl fmt::Display for ProcessRef {
 }
 
 /// What went wrong, where.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Failure {
     pub process: Option<ProcessRef>,
     /// The pid-namespace level (0 = the restorer's) the failure concerns, when known.
