@@ -378,7 +378,7 @@ impl Ctx<'_, '_> {
     /// The kernel release is at least `major.minor` (unknown: assume so).
     fn at_least(&self, major: u16, minor: u16) -> bool {
         self.ver
-            .map_or(true, |x| x >= KernelVersion::new(major, minor))
+            .is_none_or(|x| x >= KernelVersion::new(major, minor))
     }
 
     fn run(&mut self) {

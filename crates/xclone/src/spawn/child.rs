@@ -33,6 +33,8 @@ struct Handle {
     pidfd: Option<PidFd>,
     status: Option<ExitStatus>,
     kill_on_drop: bool,
+    /// Made with `CLONE_PARENT`: our parent's child, which only it can wait for.
+    sibling: bool,
 }
 
 impl Drop for Handle {
@@ -102,11 +104,30 @@ impl Child {
                 pidfd: Some(pidfd),
                 status: None,
                 kill_on_drop,
+                sibling: false,
             },
             stdin: stdin.map(ChildStdin::from),
             stdout: stdout.map(ChildStdout::from),
             stderr: stderr.map(ChildStderr::from),
         }
+    }
+
+    /// Marks a child made with `CLONE_PARENT`: waiting for it is refused with the reason.
+    pub(crate) fn mark_sibling(&mut self) {
+        self.handle.sibling = true;
+    }
+
+    /// The pidfd to wait through, or why this process cannot wait for the child.
+    fn waitable(&self) -> io::Result<&PidFd> {
+        if self.handle.sibling {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the child was made with CLONE_PARENT: it is the child of this process's \
+                 parent, which alone can wait for it (waitid here fails with ECHILD); watch \
+                 its pidfd (Child::pidfd().poll_exit) to learn when it ends",
+            ));
+        }
+        Ok(self.fd())
     }
 
     fn fd(&self) -> &PidFd {
@@ -158,7 +179,7 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(s);
         }
-        let s = self.fd().wait()?;
+        let s = self.waitable()?.wait()?;
         self.handle.status = Some(s);
         Ok(s)
     }
@@ -168,7 +189,7 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(Some(s));
         }
-        let s = self.fd().try_wait()?;
+        let s = self.waitable()?.try_wait()?;
         self.handle.status = s;
         Ok(s)
     }
@@ -178,7 +199,7 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(Some(s));
         }
-        let s = self.fd().wait_timeout(timeout)?;
+        let s = self.waitable()?.wait_timeout(timeout)?;
         self.handle.status = s;
         Ok(s)
     }
@@ -190,7 +211,7 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(s);
         }
-        let s = self.fd().wait_async().await?;
+        let s = self.waitable()?.wait_async().await?;
         self.handle.status = Some(s);
         Ok(s)
     }

@@ -389,7 +389,7 @@ fn tightest_pids(dir: &impl AsFd, cg: &str, max_ups: usize) -> Option<(String, u
         let room = max.saturating_sub(cur);
         if best
             .as_ref()
-            .map_or(true, |(_, m, c)| room < m.saturating_sub(*c))
+            .is_none_or(|(_, m, c)| room < m.saturating_sub(*c))
         {
             best = Some((path_of(&comps[..comps.len() - ups]), max, cur));
         }
@@ -412,7 +412,7 @@ pub fn cgroup2_mount_of(path: &str) -> Option<(String, String)> {
             || path
                 .strip_prefix(mp.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
-        if inside && best.as_ref().map_or(true, |(m, _)| mp.len() >= m.len()) {
+        if inside && best.as_ref().is_none_or(|(m, _)| mp.len() >= m.len()) {
             best = Some((mp, e.root.to_string_lossy().into_owned()));
         }
     }
