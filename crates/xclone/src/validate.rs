@@ -52,6 +52,7 @@ pub struct Problem {
     pub fix: String,
     /// The kernel function that makes the check.
     pub function: &'static str,
+    /// Which part of the request it concerns.
     pub area: Area,
 }
 
@@ -83,6 +84,7 @@ impl std::fmt::Display for Problem {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Verdict {
+    /// Every problem, in the kernel's order of checking: the first is the errno the kernel gives.
     pub problems: Vec<Problem>,
     /// Checks the validator could not decide (the kernel will); not problems.
     pub notes: Vec<String>,
@@ -122,6 +124,7 @@ impl Verdict {
 /// lead to (the validator never dereferences a pointer itself).
 #[derive(Clone, Debug)]
 pub struct RawRequest<'a> {
+    /// The struct as the kernel would copy it in.
     pub args: clone_args,
     /// The `size` argument.
     pub size: usize,

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 pub(crate) type Hook = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
 
 /// Where a child's standard stream comes from or goes to. Also made from any descriptor:
-/// `From<OwnedFd>`, `From<File>`, `From<std::io::PipeReader>`/`PipeWriter`, std's
+/// `From<OwnedFd>`, `From<File>`, `From<std::io::PipeReader>`/`PipeWriter` (the `io-pipe`
+/// feature: Rust 1.87), std's
 /// `ChildStdin`/`ChildStdout`/`ChildStderr`, and `FromRawFd`, as std's.
 pub struct Stdio(pub(crate) StdioKind);
 
@@ -99,12 +100,16 @@ impl From<std::process::ChildStderr> for Stdio {
     }
 }
 
+/// As std's (Rust 1.87's `std::io::pipe`; the `io-pipe` feature).
+#[cfg(feature = "io-pipe")]
 impl From<io::PipeReader> for Stdio {
     fn from(p: io::PipeReader) -> Self {
         Stdio(StdioKind::Fd(p.into()))
     }
 }
 
+/// As std's (Rust 1.87's `std::io::pipe`; the `io-pipe` feature).
+#[cfg(feature = "io-pipe")]
 impl From<io::PipeWriter> for Stdio {
     fn from(p: io::PipeWriter) -> Self {
         Stdio(StdioKind::Fd(p.into()))

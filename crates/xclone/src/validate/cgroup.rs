@@ -45,6 +45,7 @@ pub enum Target {
 pub struct CgroupFacts {
     /// The descriptor number from `clone_args.cgroup`.
     pub fd: u64,
+    /// What the descriptor is.
     pub target: Target,
     /// Where the descriptor points, as the caller's mount namespace names it.
     pub path: Option<String>,
@@ -57,6 +58,7 @@ pub struct CgroupFacts {
     /// The common ancestor of the caller's cgroup and the target, when it differs from the
     /// target, and whether the caller may write its `cgroup.procs`.
     pub ancestor: Option<String>,
+    /// May the caller write the ancestor's `cgroup.procs`?
     pub ancestor_writable: Option<bool>,
     /// `cgroup.type` (`None` for the root cgroup, which has none).
     pub cgroup_type: Option<String>,
@@ -67,6 +69,7 @@ pub struct CgroupFacts {
     /// The threaded domain (thread root or the cgroup itself) of the target and of the
     /// caller's cgroup, as hierarchy paths.
     pub domain: Option<String>,
+    /// The caller's threaded domain.
     pub caller_domain: Option<String>,
     /// The tightest `pids.max` on the way up from the target: (cgroup, max, current).
     pub pids: Option<(String, u64, u64)>,
