@@ -102,6 +102,7 @@ impl From<std::process::ChildStderr> for Stdio {
 
 /// As std's (Rust 1.87's `std::io::pipe`; the `io-pipe` feature).
 #[cfg(feature = "io-pipe")]
+#[clippy::msrv = "1.87"]
 impl From<io::PipeReader> for Stdio {
     fn from(p: io::PipeReader) -> Self {
         Stdio(StdioKind::Fd(p.into()))
@@ -110,6 +111,7 @@ impl From<io::PipeReader> for Stdio {
 
 /// As std's (Rust 1.87's `std::io::pipe`; the `io-pipe` feature).
 #[cfg(feature = "io-pipe")]
+#[clippy::msrv = "1.87"]
 impl From<io::PipeWriter> for Stdio {
     fn from(p: io::PipeWriter) -> Self {
         Stdio(StdioKind::Fd(p.into()))
@@ -210,8 +212,20 @@ pub struct Command {
 /// `"…"` with the bytes escaped as std prints a `CStr` (program, arguments and working
 /// directory are C strings in std's `Command`).
 fn c_debug(s: &OsStr) -> String {
+    use std::fmt::Write;
     use std::os::unix::ffi::OsStrExt;
-    format!("\"{}\"", s.as_bytes().escape_ascii())
+    let mut out = String::from("\"");
+    // Valid UTF-8 escaped as chars are (quotes of both kinds included), other bytes as \xNN.
+    for chunk in s.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let _ = write!(out, "{}", c.escape_debug());
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A value whose `Debug` is the given text.
@@ -331,8 +345,9 @@ impl fmt::Debug for Command {
                 write!(f, "[{}] ", c_debug(&self.program))?;
             }
             f.write_str(&c_debug(&self.args[0]))?;
+            // As std: the arguments after `argv[0]` as `OsStr`s (`get_args`), not C strings.
             for a in &self.args[1..] {
-                write!(f, " {}", c_debug(a))?;
+                write!(f, " {a:?}")?;
             }
             Ok(())
         }
