@@ -73,6 +73,16 @@ macro_rules! entry {
 /// status code and its standard output after the harness's own header (what the entry
 /// printed or exec'd). Bounded by `timeout 120`.
 pub fn run_entry(name: &str, side: &str, stdin: &[u8]) -> (Option<i32>, String) {
+    run_entry_with(name, side, stdin, &[])
+}
+
+/// [`run_entry`] with more environment variables for the entry.
+pub fn run_entry_with(
+    name: &str,
+    side: &str,
+    stdin: &[u8],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String) {
     use std::io::Write;
     let mut child = std::process::Command::new("timeout")
         .arg("120")
@@ -81,6 +91,7 @@ pub fn run_entry(name: &str, side: &str, stdin: &[u8]) -> (Option<i32>, String) 
         .env("XCLONE_STD_COMPAT_ENTRY", name)
         .env("XCLONE_STD_COMPAT_SIDE", side)
         .env("RUST_BACKTRACE", "0")
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -93,9 +104,15 @@ pub fn run_entry(name: &str, side: &str, stdin: &[u8]) -> (Option<i32>, String) 
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     // The harness prints "\nrunning 1 test\n" before the entry runs.
     let body = match text.find("running 1 test\n") {
-        Some(i) => text[i + "running 1 test\n".len()..].to_string(),
-        None => text,
+        Some(i) => &text[i + "running 1 test\n".len()..],
+        None => &text[..],
     };
+    // Without the harness's own lines after the entry (its "." and the timed summary).
+    let body: String = body
+        .lines()
+        .filter(|l| !l.is_empty() && *l != "." && !l.starts_with("test result:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     (out.status.code(), body)
 }
 
