@@ -8,13 +8,16 @@
 //! `docs/restore.md` and `docs/restore-manifest.schema.json`.
 //!
 //! ```no_run
+//! # #[cfg(feature = "serde")] {
 //! use xclone::restore::{restore, Manifest};
+//! // Parsing JSON needs the `serde` feature.
 //! let m = Manifest::parse(r#"{"version": 1, "processes": [
 //!     {"id": "init", "pids": [31000, 1], "new_pid_ns": true, "argv": ["sleep", "600"]},
 //!     {"id": "worker", "parent": "init", "pids": [31001, 2], "argv": ["sleep", "600"]}
 //! ]}"#).unwrap();
 //! let tree = restore(&m).unwrap(); // needs CAP_SYS_ADMIN (a pid namespace) here
 //! assert_eq!(tree.root_pid, 31000);
+//! # }
 //! ```
 //!
 //! Layers: [`manifest`] (types, parsing with JSON paths), [`check`](mod@check) (whole-tree rules),

@@ -155,10 +155,15 @@ pub(crate) struct EnvChanges {
 /// guard page), every signal blocked around it. The child shares the parent's memory until
 /// it execs and runs only raw system calls on data prepared before the clone, so spawning is
 /// safe in a multithreaded parent and costs the same for a 10 MiB and a 10 GiB parent —
-/// with or without [`pre_exec`](Command::pre_exec) hooks (where std falls back to `fork`).
-/// A setup or exec failure in the child comes back from [`spawn`](Command::spawn) as an
-/// [`io::Error`] naming the step, e.g. `chdir /nope: No such file or directory` (see
-/// [`SpawnError`](super::SpawnError)).
+/// with or without [`pre_exec_shared_memory`](Command::pre_exec_shared_memory) hooks.
+/// [`pre_exec`](Command::pre_exec) keeps std's contract, and with it std's cost: its hooks
+/// run in a fork-like child. A setup or exec failure in the child comes back from
+/// [`spawn`](Command::spawn) as the bare OS error, as std's (`raw_os_error()`, `kind()`);
+/// the step and what it worked on, e.g. `chdir /nope: No such file or directory`, are in
+/// [`last_spawn_error`](Command::last_spawn_error) (a [`SpawnError`](super::SpawnError)).
+///
+/// Behaviour is std's wherever the names are std's, checked side by side by std's own process
+/// tests (`docs/std-compat.md`).
 ///
 /// [`status`](Command::status) and [`output`](Command::output), which wait for the child's
 /// exit anyway, clone without `CLONE_VFORK` and `CLONE_PIDFD` (a *run-to-end spawn*): the

@@ -1,5 +1,6 @@
-//! Spawning programs: [`Command`] (a `std::process::Command` look-alike), [`Child`], and how
-//! a failure in the child between clone and exec is reported ([`SpawnError`]).
+//! Spawning programs: [`Command`] (a drop-in for `std::process::Command`), [`Child`], and how
+//! a failure in the child between clone and exec is reported ([`SpawnError`]). Commands with
+//! `pre_exec` hooks (std's contract) spawn through `forked` instead.
 //!
 //! Data flows one way: `command` records → `plan` prepares everything the child needs →
 //! `sys::vfork` clones with `CLONE_VM | CLONE_VFORK` (or, for `status`/`output`, with
