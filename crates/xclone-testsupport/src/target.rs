@@ -54,9 +54,10 @@ pub fn start_target(cg: &TestCgroup) -> xclone::Child {
     .stdin(Stdio::piped())
     .stdout(Stdio::null())
     .kill_on_drop(true);
-    // SAFETY: one raw system call on static data.
+    // SAFETY: one raw system call on static data, no allocation, no panic: fit for the
+    // shared-memory hook (into_cgroup needs the clone3 spawn).
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec_shared_memory(|| {
             rustix::system::sethostname(b"target")?;
             Ok(())
         });

@@ -7,7 +7,6 @@
 //! callers for explaining a request independently of the machine and for tests.
 
 use crate::sys::ns;
-use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -53,8 +52,9 @@ const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
 
 /// How the user namespace owning a pid namespace relates to the caller's own user namespace.
 /// This decides whether the caller's capabilities count there (user_namespaces(7)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum NsOwner {
     /// The caller's own user namespace: its effective capabilities count.
     Mine,
@@ -69,8 +69,12 @@ pub enum NsOwner {
 }
 
 /// Whether a PID is in use in a pid namespace, as far as the caller can tell.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "how", content = "pids")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "kebab-case", tag = "how", content = "pids")
+)]
 pub enum PidLookup {
     /// `/proc` belongs to the caller's pid namespace: `/proc/<pid>` exists exactly when the
     /// PID (of a process or a thread) is in use there. Looked up at validation time.
@@ -101,7 +105,8 @@ impl PidLookup {
 
 /// `/proc/sys/user/max_*_namespaces` as seen from the caller's user namespace (0 forbids
 /// creating that kind of namespace, see namespaces(7)).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct NsLimits {
     pub mnt: Option<u64>,
     pub uts: Option<u64>,
@@ -114,7 +119,8 @@ pub struct NsLimits {
 }
 
 /// The caller as the kernel's checks see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Caller {
     /// PID in the caller's own pid namespace.
     pub pid: i32,

@@ -120,6 +120,7 @@ impl From<rustix::io::Errno> for Errno {
     }
 }
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for Errno {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.name())

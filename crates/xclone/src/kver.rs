@@ -4,7 +4,8 @@ use core::fmt;
 use core::str::FromStr;
 
 /// A Linux release, `major.minor[.patch]`. Ordering is numeric.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct KernelVersion {
     /// `5` of 5.10.223.
     pub major: u16,

@@ -66,6 +66,6 @@ pub use fallback::FallbackPolicy;
 pub use kver::KernelVersion;
 pub use pidfd::{ChildEvent, ExitStatus, PidFd, WaitOptions};
 pub use probe::{Availability, Features};
-pub use spawn::{Child, Command, Output, SpawnError, Stdio, Step};
+pub use spawn::{Child, Command, CommandEnvs, Output, SpawnError, Stdio, Step};
 pub use sys::flags::{CloneFlags, FlagInfo, FLAG_INFO};
 pub use validate::{Problem, Verdict};

@@ -21,12 +21,16 @@ const WALL: u32 = 0x4000_0000;
 #[derive(Debug)]
 pub struct PidFd(OwnedFd);
 
-/// How a process ended: an exit code, or the signal that killed it.
+/// How a process ended: an exit code, or the signal that killed it — or, from
+/// [`PidFd::wait_for`]-style raw statuses, a stop or a continue.
 ///
 /// Stored as the classic wait status (`exit code << 8`, or the signal number with `0x80` for
-/// a core dump), which [`ExitStatus::into_raw`] returns and which converts losslessly into
-/// [`std::process::ExitStatus`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// a core dump; `0x7f | signal << 8` for a stop, `0xffff` for a continue), which
+/// [`ExitStatus::into_raw`] returns and which converts losslessly into
+/// [`std::process::ExitStatus`]. Every accessor, `Display` and `Debug` answer as std's do
+/// for the same raw value (`std::os::unix::process::ExitStatusExt`, whose methods are
+/// inherent here: std's trait is sealed).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ExitStatus(i32);
 
 impl ExitStatus {
@@ -41,40 +45,58 @@ impl ExitStatus {
         ExitStatus((signal & 0x7f) | if core_dumped { 0x80 } else { 0 })
     }
 
-    /// From a wait status as `waitpid(2)` returns it. Only exit and termination statuses are
-    /// meaningful here.
+    /// From a wait status as `waitpid(2)` returns it (as `ExitStatusExt::from_raw`).
     pub fn from_raw(raw: i32) -> Self {
         ExitStatus(raw)
     }
 
-    /// The wait status encoding.
+    /// The wait status encoding (as `ExitStatusExt::into_raw`).
     pub fn into_raw(self) -> i32 {
         self.0
     }
 
-    /// Exit code 0.
+    /// Whether the process exited with code 0 (a raw status of 0, as std).
     pub fn success(self) -> bool {
         self.0 == 0
     }
 
-    /// The exit code, if the process exited (rather than being killed).
-    pub fn code(self) -> Option<i32> {
-        if self.0 & 0x7f == 0 {
-            Some((self.0 >> 8) & 0xff)
-        } else {
-            None
-        }
+    /// `WIFEXITED`.
+    fn exited(self) -> bool {
+        self.0 & 0x7f == 0
     }
 
-    /// The signal that killed the process, if it was killed.
+    /// `WIFSIGNALED`: neither exited (low bits 0) nor stopped (low bits `0x7f`).
+    fn signaled(self) -> bool {
+        let low = self.0 & 0x7f;
+        low != 0 && low != 0x7f
+    }
+
+    /// The exit code, if the process exited (rather than being killed).
+    pub fn code(self) -> Option<i32> {
+        self.exited().then_some((self.0 >> 8) & 0xff)
+    }
+
+    /// The signal that killed the process, if it was killed (`None` for a stopped or
+    /// continued status, as std).
     pub fn signal(self) -> Option<i32> {
-        let sig = self.0 & 0x7f;
-        (sig != 0).then_some(sig)
+        self.signaled().then_some(self.0 & 0x7f)
     }
 
     /// Whether the process dumped core when it was killed.
     pub fn core_dumped(self) -> bool {
-        self.signal().is_some() && self.0 & 0x80 != 0
+        self.signaled() && self.0 & 0x80 != 0
+    }
+
+    /// The signal that stopped the process (`WIFSTOPPED`/`WSTOPSIG`), as
+    /// `ExitStatusExt::stopped_signal`.
+    pub fn stopped_signal(self) -> Option<i32> {
+        (self.0 & 0xff == 0x7f).then_some((self.0 >> 8) & 0xff)
+    }
+
+    /// Whether the process was resumed by `SIGCONT` (`WIFCONTINUED`), as
+    /// `ExitStatusExt::continued`.
+    pub fn continued(self) -> bool {
+        self.0 == 0xffff
     }
 
     /// The shell's convention: the exit code, or 128 + the signal number.
@@ -87,24 +109,80 @@ impl ExitStatus {
     }
 }
 
+/// `" (SIGTERM)"` for the signals Linux names, as std's `Display` adds them; empty otherwise.
+fn signal_suffix(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => " (SIGHUP)",
+        libc::SIGINT => " (SIGINT)",
+        libc::SIGQUIT => " (SIGQUIT)",
+        libc::SIGILL => " (SIGILL)",
+        libc::SIGTRAP => " (SIGTRAP)",
+        libc::SIGABRT => " (SIGABRT)",
+        libc::SIGBUS => " (SIGBUS)",
+        libc::SIGFPE => " (SIGFPE)",
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGUSR1 => " (SIGUSR1)",
+        libc::SIGSEGV => " (SIGSEGV)",
+        libc::SIGUSR2 => " (SIGUSR2)",
+        libc::SIGPIPE => " (SIGPIPE)",
+        libc::SIGALRM => " (SIGALRM)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGSTKFLT => " (SIGSTKFLT)",
+        libc::SIGCHLD => " (SIGCHLD)",
+        libc::SIGCONT => " (SIGCONT)",
+        libc::SIGSTOP => " (SIGSTOP)",
+        libc::SIGTSTP => " (SIGTSTP)",
+        libc::SIGTTIN => " (SIGTTIN)",
+        libc::SIGTTOU => " (SIGTTOU)",
+        libc::SIGURG => " (SIGURG)",
+        libc::SIGXCPU => " (SIGXCPU)",
+        libc::SIGXFSZ => " (SIGXFSZ)",
+        libc::SIGVTALRM => " (SIGVTALRM)",
+        libc::SIGPROF => " (SIGPROF)",
+        libc::SIGWINCH => " (SIGWINCH)",
+        libc::SIGIO => " (SIGIO)",
+        libc::SIGPWR => " (SIGPWR)",
+        libc::SIGSYS => " (SIGSYS)",
+        _ => "",
+    }
+}
+
 impl fmt::Debug for ExitStatus {
+    /// As std prints its `ExitStatus`: `ExitStatus(unix_wait_status(256))`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        struct Raw(i32);
+        impl fmt::Debug for Raw {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple("unix_wait_status").field(&self.0).finish()
+            }
+        }
+        f.debug_tuple("ExitStatus").field(&Raw(self.0)).finish()
     }
 }
 
 impl fmt::Display for ExitStatus {
+    /// As std: `exit status: 1`, `signal: 15 (SIGTERM)`, `signal: 11 (SIGSEGV) (core
+    /// dumped)`, `stopped (not terminated) by signal: 19 (SIGSTOP)`, `continued
+    /// (WIFCONTINUED)`, else `unrecognised wait status: N 0xN`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(c) = self.code() {
             write!(f, "exit status: {c}")
         } else if let Some(s) = self.signal() {
-            write!(f, "signal: {s}")?;
+            write!(f, "signal: {s}{}", signal_suffix(s))?;
             if self.core_dumped() {
-                write!(f, " (core dumped)")?;
+                f.write_str(" (core dumped)")?;
             }
             Ok(())
+        } else if let Some(s) = self.stopped_signal() {
+            write!(
+                f,
+                "stopped (not terminated) by signal: {s}{}",
+                signal_suffix(s)
+            )
+        } else if self.continued() {
+            f.write_str("continued (WIFCONTINUED)")
         } else {
-            write!(f, "wait status: {}", self.0)
+            write!(f, "unrecognised wait status: {} {:#x}", self.0, self.0)
         }
     }
 }
@@ -411,10 +489,33 @@ mod tests {
         assert_eq!(k.shell_code(), 137);
         let d = ExitStatus::from_signal(11, true);
         assert!(d.core_dumped());
-        assert_eq!(d.to_string(), "signal: 11 (core dumped)");
+        assert_eq!(d.to_string(), "signal: 11 (SIGSEGV) (core dumped)");
         let std: std::process::ExitStatus = d.into();
         assert_eq!(std.signal(), Some(11));
         assert!(std.core_dumped());
         assert!(ExitStatus::from_code(256).success());
+    }
+
+    /// Every accessor, `Display` and `Debug` agree with std's for every 16-bit raw status.
+    #[test]
+    fn same_as_std_for_every_raw_status() {
+        for raw in 0..=0xffff {
+            let ours = ExitStatus::from_raw(raw);
+            let std = std::process::ExitStatus::from_raw(raw);
+            assert_eq!(ours.code(), std.code(), "{raw:#x}");
+            assert_eq!(ours.success(), std.success(), "{raw:#x}");
+            assert_eq!(ours.signal(), std.signal(), "{raw:#x}");
+            assert_eq!(ours.core_dumped(), std.core_dumped(), "{raw:#x}");
+            assert_eq!(ours.stopped_signal(), std.stopped_signal(), "{raw:#x}");
+            assert_eq!(ours.continued(), std.continued(), "{raw:#x}");
+            assert_eq!(ours.to_string(), std.to_string(), "{raw:#x}");
+            assert_eq!(format!("{ours:?}"), format!("{std:?}"), "{raw:#x}");
+        }
+        assert_eq!(ExitStatus::from_raw(0x137f).signal(), None);
+        assert_eq!(ExitStatus::from_raw(0x137f).stopped_signal(), Some(19));
+        assert_eq!(
+            format!("{:?}", ExitStatus::default()),
+            format!("{:?}", std::process::ExitStatus::default())
+        );
     }
 }

@@ -34,8 +34,12 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Whether a system call can be used, and if not, why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case", tag = "state", content = "errno")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "kebab-case", tag = "state", content = "errno")
+)]
 pub enum Availability {
     /// The call exists and is not filtered.
     Yes,
@@ -54,7 +58,8 @@ impl Availability {
 }
 
 /// Limits that decide whether new user namespaces can be made.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct UserNsLimits {
     /// `/proc/sys/user/max_user_namespaces` (0 forbids them).
     pub max_user_namespaces: Option<u64>,
@@ -79,7 +84,8 @@ pub struct UserNsLimits {
 /// }
 /// println!("pid namespaces: {}", f.clone3_accepts(CloneFlags::NEWPID));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Features {
     /// `uname -r`.
     pub kernel_release: String,
@@ -88,7 +94,7 @@ pub struct Features {
     /// clone3 itself.
     pub clone3: Availability,
     /// Flag bits clone3 accepts on this kernel (empty when clone3 is unusable).
-    #[serde(serialize_with = "ser_flag_names")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_flag_names"))]
     pub clone3_flags: CloneFlags,
     /// Whether `clone3_flags` was learned by asking the kernel bit by bit (`false`: taken
     /// from the release table of [`crate::FLAG_INFO`], see `evidence.notes`, or clone3 is
@@ -98,7 +104,7 @@ pub struct Features {
     /// clone3 accepts (`CLONE_LEGACY_FLAGS`) that could not be asked about here
     /// (`CLONE_NEWUSER` always; `CLONE_PARENT`/`CLONE_THREAD` when the caller's situation
     /// makes the kernel refuse them for another reason).
-    #[serde(serialize_with = "ser_flag_names")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_flag_names"))]
     pub clone3_flags_inferred: CloneFlags,
     /// The largest `clone_args` size this kernel understands (64, 80, 88, … ; 0 when unusable).
     pub clone_args_max_size: usize,
@@ -135,7 +141,8 @@ pub struct Features {
 }
 
 /// The answers the probes received (`None`: the question was not asked), for explanations.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Evidence {
     /// clone3 with an 8-byte struct: EINVAL from a kernel that has it.
     pub clone3_small: Option<Errno>,
@@ -144,7 +151,7 @@ pub struct Evidence {
     /// The flag probe without a flag under test: anything but EINVAL (normally EPERM).
     pub flag_probe_baseline: Option<Errno>,
     /// The flag probe's answer per bit (EINVAL: unknown bit).
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub flag_answers: [Option<Errno>; 64],
     /// clone(2) with `CLONE_PIDFD|CLONE_DETACHED`: EINVAL since Linux 5.2.
     pub clone_pidfd: Option<Errno>,
@@ -183,6 +190,7 @@ impl Default for Evidence {
     }
 }
 
+#[cfg(feature = "serde")]
 fn ser_flag_names<S: serde::Serializer>(f: &CloneFlags, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(f.names())
 }

@@ -13,11 +13,11 @@
 use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::sys::flags::CloneFlags;
-use serde::Serialize;
 
 /// Which part of the kernel makes a check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Area {
     /// Is clone3 there at all (or filtered)?
     Syscall,
@@ -48,8 +48,9 @@ pub enum Area {
 }
 
 /// Identifies a rule. The kebab-case name ([`Rule::name`]) is stable and appears in JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum RuleId {
     Clone3Missing,
     Clone3Filtered,
@@ -123,9 +124,10 @@ pub enum RuleId {
 }
 
 /// One check the kernel makes on a clone3 request.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Rule {
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub id: RuleId,
     /// Stable kebab-case identifier (`"thread-needs-sighand"`).
     pub name: &'static str,
@@ -139,7 +141,10 @@ pub struct Rule {
     /// The kernel function that makes the check.
     pub function: &'static str,
     /// The flags the rule is about.
-    #[serde(serialize_with = "crate::validate::ser_flags")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::validate::ser_flags")
+    )]
     pub flags: CloneFlags,
     /// Other `clone_args` fields the rule is about.
     pub fields: &'static [&'static str],
@@ -635,6 +640,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "serde")]
     #[test]
     fn serialized_name_matches() {
         for r in RULES {

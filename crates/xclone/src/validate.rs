@@ -29,7 +29,8 @@ use crate::sys::flags::{CloneFlags, CSIGNAL};
 pub use cgroup::{CgroupFacts, Target};
 
 /// One reason the kernel would refuse a request.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Problem {
     /// Stable identifier of the rule (`"thread-needs-sighand"`), see [`crate::rules`].
     pub rule: &'static str,
@@ -38,7 +39,7 @@ pub struct Problem {
     /// One line, plain words.
     pub cause: String,
     /// The flags involved (may be empty).
-    #[serde(serialize_with = "ser_flags")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_flags"))]
     pub flags: CloneFlags,
     /// Other options involved (`"exit_signal"`, `"set_tid"`, `"cgroup"`).
     pub fields: Vec<&'static str>,
@@ -55,6 +56,7 @@ pub struct Problem {
     pub area: Area,
 }
 
+#[cfg(feature = "serde")]
 pub(crate) fn ser_flags<S: serde::Serializer>(f: &CloneFlags, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq;
     let names = f.names();
@@ -79,7 +81,8 @@ impl std::fmt::Display for Problem {
 
 /// The validator's answer: every problem in kernel order (the first is what the kernel
 /// returns), and notes about what could not be determined.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Verdict {
     /// Every problem, in the kernel's order of checking: the first is the errno the kernel gives.
     pub problems: Vec<Problem>,

@@ -49,7 +49,7 @@ fn check_signal_reset() {
     let mut cmd = Command::new("true");
     // SAFETY: the hook only calls sigaction(2) to read dispositions.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec_shared_memory(|| {
             let disp = |sig| {
                 let mut old: libc::sigaction = std::mem::zeroed();
                 libc::sigaction(sig, std::ptr::null(), &mut old);
@@ -68,7 +68,7 @@ fn check_signal_reset() {
     cmd.reset_ignored_signals(true);
     // SAFETY: as above.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec_shared_memory(|| {
             let mut old: libc::sigaction = std::mem::zeroed();
             libc::sigaction(libc::SIGUSR2, std::ptr::null(), &mut old);
             if old.sa_sigaction == libc::SIG_DFL {
@@ -131,9 +131,11 @@ fn fallback_entry() {
     check_signal_reset();
 
     // Exec failures are still reported precisely.
-    let e = Command::new("/no/such/x").spawn().unwrap_err();
+    let mut cmd = Command::new("/no/such/x");
+    let e = cmd.spawn().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
     assert_eq!(
-        e.to_string(),
+        cmd.last_spawn_error().unwrap().to_string(),
         "execve /no/such/x: No such file or directory"
     );
 

@@ -125,12 +125,12 @@ fn pivot_root_with_proc_inside() {
         .unwrap_err();
     assert!(e.to_string().contains("CLONE_NEWNS"), "{e}");
     // A root that does not exist: the child reports the step and the path.
-    let e = Command::new("/probe")
-        .root("/nonexistent-xclone", RootMode::Chroot)
-        .spawn()
-        .unwrap_err();
+    let mut cmd = Command::new("/probe");
+    cmd.root("/nonexistent-xclone", RootMode::Chroot);
+    let e = cmd.spawn().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(xclone::Errno::ENOENT.0));
     assert_eq!(
-        e.to_string(),
+        cmd.last_spawn_error().unwrap().to_string(),
         "chroot chdir /nonexistent-xclone: No such file or directory"
     );
     std::fs::remove_dir_all(&root).unwrap();

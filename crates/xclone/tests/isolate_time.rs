@@ -74,19 +74,19 @@ fn a_new_time_namespace_without_offsets_is_unshifted_and_bad_offsets_are_explain
     let (b, c, a) = shifted_readings(Command::new(probe).arg("time").flags(CloneFlags::NEWTIME));
     assert_shift("CLOCK_MONOTONIC", b[0], c[0], a[0], ClockOffset::ZERO);
     // Far below zero: the kernel refuses (ERANGE), the child reports the step.
-    let e = Command::new(probe)
-        .arg("time")
+    let mut cmd = Command::new(probe);
+    cmd.arg("time")
         .flags(CloneFlags::NEWTIME)
         .time_offsets(TimeOffsets {
             monotonic: Some("-100000000".parse().unwrap()),
             boottime: None,
-        })
-        .spawn()
-        .unwrap_err();
-    let se = xclone::SpawnError::from_io(&e).expect("a SpawnError");
+        });
+    let e = cmd.spawn().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(xclone::Errno::ERANGE.0));
+    let se = cmd.last_spawn_error().expect("a SpawnError");
     assert_eq!(se.step(), xclone::Step::TimeOffsets);
     assert_eq!(se.errno(), xclone::Errno::ERANGE);
-    assert!(e.to_string().contains("monotonic -100000000 0"), "{e}");
+    assert!(se.to_string().contains("monotonic -100000000 0"), "{se}");
     // Offsets without the namespace: refused before the clone.
     let e = Command::new("true")
         .time_offsets(TimeOffsets {

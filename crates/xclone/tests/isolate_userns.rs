@@ -2,7 +2,7 @@
 //! observed from inside by the program's first look.
 
 use xclone::isolate::{IdMap, IdMaps, IdRange, IsolationError, SetGroups};
-use xclone::{CloneFlags, Command, SpawnError};
+use xclone::{CloneFlags, Command};
 use xclone_testsupport::{
     assert_inner_passed, inner_done, is_inner, need_root, run_inner, sh, stdout_of,
 };
@@ -156,21 +156,20 @@ fn kernel_refusal_of_a_map_kills_the_waiting_child() {
 #[test]
 fn setup_failure_after_the_handshake_is_reported() {
     need_root!();
-    let e = Command::new("true")
-        .flags(CloneFlags::NEWUSER)
+    let mut cmd = Command::new("true");
+    cmd.flags(CloneFlags::NEWUSER)
         .id_maps(IdMaps::root(0, 0))
-        .current_dir("/nonexistent-xclone")
-        .spawn()
-        .unwrap_err();
-    let se = SpawnError::from_io(&e).expect("a SpawnError");
+        .current_dir("/nonexistent-xclone");
+    let e = cmd.spawn().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(xclone::Errno::ENOENT.0));
+    let se = cmd.last_spawn_error().expect("a SpawnError");
     assert_eq!(se.step(), xclone::Step::Chdir);
     assert_eq!(se.errno(), xclone::Errno::ENOENT);
-    let e = Command::new("xclone-no-such-program")
-        .flags(CloneFlags::NEWUSER)
-        .id_maps(IdMaps::root(0, 0))
-        .spawn()
-        .unwrap_err();
-    assert!(SpawnError::from_io(&e).unwrap().is_not_found());
+    let mut cmd = Command::new("xclone-no-such-program");
+    cmd.flags(CloneFlags::NEWUSER).id_maps(IdMaps::root(0, 0));
+    let e = cmd.spawn().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    assert!(cmd.last_spawn_error().unwrap().is_not_found());
 }
 
 #[test]

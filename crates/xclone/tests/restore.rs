@@ -3,6 +3,8 @@
 //!
 //! Tests run in parallel with others that create processes, so PIDs are picked at random from
 //! free ones and a test starts again with new PIDs when one is taken meanwhile (EEXIST).
+// Manifests are parsed from JSON: the `serde` feature.
+#![cfg(feature = "serde")]
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;

@@ -15,34 +15,40 @@ fn children_of_this_thread() -> String {
 #[test]
 fn exec_failures_are_errors_and_leave_no_zombie() {
     for collect in [false, true] {
-        let run = |c: &mut Command| -> std::io::Error {
-            if collect {
+        // The bare OS error, as std's; the step and detail stay on the command.
+        let run = |c: &mut Command| -> (std::io::Error, SpawnError) {
+            let e = if collect {
                 c.output().map(|o| o.status).unwrap_err()
             } else {
                 c.status().unwrap_err()
-            }
+            };
+            let se = c
+                .last_spawn_error()
+                .expect("a failure in the child")
+                .clone();
+            assert_eq!(e.raw_os_error(), Some(se.errno().0));
+            (e, se)
         };
-        let e = run(Command::new("/no/such/x").stdin(Stdio::null()));
+        let (e, se) = run(Command::new("/no/such/x").stdin(Stdio::null()));
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
         assert_eq!(
-            e.to_string(),
+            se.to_string(),
             "execve /no/such/x: No such file or directory"
         );
-        let se = SpawnError::from_io(&e).unwrap();
         assert_eq!(se.step(), Step::Execve);
 
-        let e = run(Command::new("xclone-no-such-program").env("PATH", "/usr/bin:/bin"));
+        let (_, se) = run(Command::new("xclone-no-such-program").env("PATH", "/usr/bin:/bin"));
         assert_eq!(
-            e.to_string(),
+            se.to_string(),
             "execve xclone-no-such-program (searched PATH): No such file or directory"
         );
 
-        let e = run(&mut Command::new("/"));
+        let (e, _) = run(&mut Command::new("/"));
         assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
 
-        let e = run(Command::new("pwd").current_dir("/nope"));
-        assert_eq!(e.to_string(), "chdir /nope: No such file or directory");
-        assert_eq!(SpawnError::from_io(&e).unwrap().step(), Step::Chdir);
+        let (_, se) = run(Command::new("pwd").current_dir("/nope"));
+        assert_eq!(se.to_string(), "chdir /nope: No such file or directory");
+        assert_eq!(se.step(), Step::Chdir);
 
         assert_eq!(children_of_this_thread().trim(), "", "collect={collect}");
     }
@@ -180,8 +186,13 @@ fn sigchld_ignored_entry() {
         .status()
         .unwrap_err();
     println!("STATUS={:?}", e.raw_os_error());
-    let e = Command::new("/no/such/x").status().unwrap_err();
-    println!("MISSING={}", e);
+    let mut missing = Command::new("/no/such/x");
+    let e = missing.status().unwrap_err();
+    println!(
+        "MISSING={:?} {}",
+        e.raw_os_error(),
+        missing.last_spawn_error().unwrap()
+    );
     let e = Command::new("sh")
         .args(["-c", "echo through"])
         .output()
@@ -197,7 +208,10 @@ fn sigchld_ignored() {
         "{text}"
     );
     assert!(
-        text.contains("MISSING=execve /no/such/x: No such file or directory"),
+        text.contains(&format!(
+            "MISSING=Some({}) execve /no/such/x: No such file or directory",
+            libc::ENOENT
+        )),
         "{text}"
     );
     assert!(
@@ -206,23 +220,34 @@ fn sigchld_ignored() {
     );
 }
 
-/// `CLONE_PARENT` makes the child our parent's: it cannot be waited for by PID here, so
-/// `status()` must not use the run-to-end spawn (whose wait would return at once, freeing the
-/// child's stack under it); it takes the vfork spawn and reports the failed wait.
+/// `CLONE_PARENT` makes the child our parent's: nothing here can wait for it (the run-to-end
+/// spawn's wait would even return at once, freeing the child's stack under it), so
+/// `status()`/`output()` refuse it up front with the reason, creating nothing.
 #[test]
 fn clone_parent_entry() {
     if !is_entry("clone_parent_entry") {
         return;
     }
     for _ in 0..20 {
-        let e = Command::new("sh")
-            .args(["-c", "exit 4"])
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "exit 4"])
             .add_flags(xclone::CloneFlags::PARENT)
             // clone3 wants exit_signal 0 with CLONE_PARENT.
-            .exit_signal(0)
-            .status()
-            .unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::ECHILD), "{e}");
+            .exit_signal(0);
+        let e = cmd.status().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains("CLONE_PARENT"), "{e}");
+        let e = cmd.output().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        // spawn() works; waiting is refused with the reason, and the pidfd tells the end.
+        let mut child = cmd.spawn().unwrap();
+        let e = child.wait().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains("CLONE_PARENT"), "{e}");
+        assert!(child
+            .pidfd()
+            .poll_exit(Some(std::time::Duration::from_secs(30)))
+            .unwrap());
     }
     println!("PARENT=ok");
 }

@@ -1,4 +1,4 @@
-//! 1000 spawns with a `pre_exec` hook from 4 threads at once, while other threads allocate
+//! 1000 spawns with a `pre_exec_shared_memory` hook from 4 threads at once, while other threads allocate
 //! and free memory all the time: no deadlock (a child that allocated or took a lock would hang
 //! on the allocator's lock held by another thread), no leaked descriptor, no zombie.
 
@@ -54,7 +54,7 @@ fn thousand_spawns_from_four_threads_under_allocation_pressure() {
                     // SAFETY: the hook only does an atomic increment, visible to the parent
                     // because the child shares its memory.
                     unsafe {
-                        cmd.pre_exec(move || {
+                        cmd.pre_exec_shared_memory(move || {
                             counter.fetch_add(1, Ordering::Relaxed);
                             Ok(())
                         });

@@ -181,7 +181,8 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
     }
     let (program, args) = a.command.split_first().ok_or("no program given")?;
     let mut cmd = Command::new(program);
-    cmd.args(args);
+    // xclone blocks the signals it forwards; the program starts with none blocked.
+    cmd.args(args).signal_mask([]);
     for (k, v) in &a.env {
         cmd.env(k, v);
     }
@@ -212,7 +213,7 @@ pub fn run(a: EnterArgs) -> i32 {
     };
     let child = match enter.spawn(&mut cmd) {
         Ok(c) => c,
-        Err(e) if xclone::SpawnError::from_io(&e).is_some() => return spawn_failed(&e),
+        Err(e) if xclone::SpawnError::from_io(&e).is_some() => return spawn_failed(&e, None),
         Err(e) => return exit::fail(format!("enter: {e}")),
     };
     super::run::follow(child, &sigfd, json)

@@ -28,6 +28,6 @@ pub fn run(a: InitArgs) -> i32 {
     cmd.args(args);
     match xclone::isolate::init::run(&mut cmd) {
         Ok(status) => status.shell_code(),
-        Err(e) => super::run::spawn_failed(&e),
+        Err(e) => super::run::spawn_failed(&e, Some(&cmd)),
     }
 }

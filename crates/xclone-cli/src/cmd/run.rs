@@ -105,7 +105,7 @@ pub fn run(a: RunArgs) -> i32 {
     // validator explains the refusal as `xclone explain` would.
     let child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) if SpawnError::from_io(&e).is_none() => match judge(&cmd) {
+        Err(e) if cmd.last_spawn_error().is_none() => match judge(&cmd) {
             Ok((v, _)) if !v.is_ok() => {
                 let p = &v.problems[0];
                 return exit::fail(format!(
@@ -115,9 +115,9 @@ pub fn run(a: RunArgs) -> i32 {
                     p.fix
                 ));
             }
-            _ => return spawn_failed(&e),
+            _ => return spawn_failed(&e, Some(&cmd)),
         },
-        Err(e) => return spawn_failed(&e),
+        Err(e) => return spawn_failed(&e, Some(&cmd)),
     };
     follow(child, &sigfd, json)
 }
@@ -148,7 +148,7 @@ pub(crate) fn status_file(fd: Option<RawFd>) -> Result<Option<File>, i32> {
 }
 
 /// Blocks the forwarded signals before the child exists, so that none is lost or kills
-/// xclone (the child starts with an empty mask anyway), and returns the descriptor they
+/// xclone (the child is given an empty mask, see `build`), and returns the descriptor they
 /// arrive on; or the exit status of the failure.
 pub(crate) fn forwarded_signals() -> Result<SignalFd, i32> {
     let set = SigSet::from_signals(FORWARDED);
@@ -184,6 +184,8 @@ fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
     if let Some(d) = &a.wd {
         cmd.current_dir(d);
     }
+    // xclone blocks the signals it forwards; the program starts with none blocked.
+    cmd.signal_mask([]);
     cmd.flags(resolved.flags);
     cmd.isolation(resolved.isolation.clone());
     if let Some(sig) = o.exit_signal.or(resolved.exit_signal) {
@@ -246,10 +248,14 @@ pub(crate) fn errno_text(e: &io::Error) -> String {
     }
 }
 
-/// One line naming the step and errno; 127 when the program was not found, 126 when it
-/// could not be executed, 125 for everything else.
-pub(crate) fn spawn_failed(e: &io::Error) -> i32 {
-    match SpawnError::from_io(e) {
+/// One line naming the step and errno (the child's failure as `cmd` recorded it, or as
+/// `enter` returns it); 127 when the program was not found, 126 when it could not be
+/// executed, 125 for everything else.
+pub(crate) fn spawn_failed(e: &io::Error, cmd: Option<&Command>) -> i32 {
+    match cmd
+        .and_then(Command::last_spawn_error)
+        .or_else(|| SpawnError::from_io(e))
+    {
         Some(se) => {
             let what = if se.detail().is_empty() {
                 se.step().name().to_string()

@@ -414,7 +414,8 @@ fn targets(r: &Results) -> Vec<Target> {
         }
     }
 
-    // pre_exec: the 4 GiB / 10 MiB ratio; std's shown beside it for scale.
+    // pre_exec_shared_memory: the 4 GiB / 10 MiB ratio; the std-contract pre_exec (a
+    // fork-like child) and std's shown beside it for scale.
     let growth = |label: &str, tname: &str| -> Option<(f64, f64)> {
         let (Some(lo), Some(hi)) = level_bounds(r) else {
             return None;
@@ -442,6 +443,11 @@ fn targets(r: &Results) -> Vec<Target> {
             if !with_std {
                 continue;
             }
+            if let Some((g, _)) = growth(xrows::SPAWN_PRE_EXEC_STD, tname) {
+                parts.push(format!(
+                    "(xclone + pre_exec, std contract, {tname}: {g:.0})"
+                ));
+            }
             if let Some((g, _)) = growth("std Command + pre_exec", tname) {
                 parts.push(format!("(std + pre_exec, {tname}: {g:.0})"));
             }
@@ -452,8 +458,8 @@ fn targets(r: &Results) -> Vec<Target> {
     let (measured, worst) = growth_target(xrows::SPAWN_PRE_EXEC, true);
     v.push(Target {
         what: format!(
-            "with a pre_exec hook: median at {hi} / median at {lo} (paired by round; pooled \
-             in brackets)"
+            "with a pre_exec_shared_memory hook: median at {hi} / median at {lo} (paired by \
+             round; pooled in brackets)"
         ),
         bar: "≤ 1.1".into(),
         measured,

@@ -10,7 +10,10 @@ use std::path::Path;
 use xclone::{CloneFlags, Command};
 
 pub const SPAWN: &str = "xclone::Command";
-pub const SPAWN_PRE_EXEC: &str = "xclone::Command + pre_exec";
+/// The O(1) hook: `pre_exec_shared_memory` (the `CLONE_VM` spawn).
+pub const SPAWN_PRE_EXEC: &str = "xclone::Command + pre_exec_shared_memory";
+/// The std-contract hook: `pre_exec` (a fork-like child, as std's), shown beside std's.
+pub const SPAWN_PRE_EXEC_STD: &str = "xclone::Command + pre_exec (std contract)";
 pub const SPAWN_WAIT: &str = "xclone::Command spawn()+wait()";
 pub const SPAWN_HANDSHAKE: &str = "xclone: user ns + root map (handshake)";
 
@@ -30,7 +33,7 @@ impl Missing {
 }
 
 pub const CG_INTO: &str = "xclone: into_cgroup";
-pub const CG_HOOK: &str = "xclone: pre_exec writes cgroup.procs";
+pub const CG_HOOK: &str = "xclone: pre_exec_shared_memory writes cgroup.procs";
 pub const SET_TID: &str = "xclone: set_tid";
 pub const TIME: &str = "xclone: time namespace";
 pub const TIME_OFFSETS: &str = "xclone: time namespace + offsets";
@@ -70,7 +73,8 @@ fn row(
 }
 
 /// `xclone::Command::new(path).status()` (the run-to-end spawn), `spawn()` + `wait()` (the
-/// vfork spawn with a pidfd), the same with an empty pre_exec hook, and — as root, where
+/// vfork spawn with a pidfd), the same with an empty `pre_exec_shared_memory` hook and with
+/// an empty `pre_exec` hook (std's contract: a fork-like child), and — as root, where
 /// creating a user namespace is certain — the handshake spawn (user namespace with root
 /// mapped, the parent writing the maps while the child waits).
 pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
@@ -91,6 +95,13 @@ pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
             })
         },
         row(SPAWN_PRE_EXEC, path, |c| {
+            // SAFETY: the hook does nothing: no allocation, no lock, no panic.
+            unsafe {
+                c.pre_exec_shared_memory(|| Ok(()));
+            }
+            Ok(())
+        }),
+        row(SPAWN_PRE_EXEC_STD, path, |c| {
             // SAFETY: the hook does nothing, which is async-signal-safe.
             unsafe {
                 c.pre_exec(|| Ok(()));
@@ -135,7 +146,8 @@ pub fn namespaces(path: &Path, sets: &[(String, u64)]) -> Result<Vec<Contender<'
         .collect())
 }
 
-/// Plain spawn, `into_cgroup(dir)`, and a pre_exec hook that writes "0" to `cgroup.procs`.
+/// Plain spawn, `into_cgroup(dir)`, and a `pre_exec_shared_memory` hook that writes "0" to
+/// `cgroup.procs`.
 pub fn cgroup<'a>(
     path: &Path,
     cg: &'a crate::cgroup::TestCgroup,
@@ -159,7 +171,7 @@ pub fn cgroup<'a>(
             // SAFETY: the hook makes raw system calls (rustix's linux_raw backend: no libc,
             // no errno) on a path prepared before the spawn; it allocates nothing.
             unsafe {
-                c.pre_exec(move || {
+                c.pre_exec_shared_memory(move || {
                     let fd = rustix::fs::open(
                         procs.as_c_str(),
                         rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
@@ -190,9 +202,9 @@ pub fn set_tid_and_time(path: &Path, pid: i32) -> Result<Vec<Contender<'static>>
         // exec: the child can set the offsets itself (clone3.md §7.4).
         row(TIME_OFFSETS, path, move |c| {
             c.add_flags(newtime);
-            // SAFETY: raw system calls on static data; nothing allocated.
+            // SAFETY: raw system calls on static data; nothing allocated, no panic.
             unsafe {
-                c.pre_exec(|| {
+                c.pre_exec_shared_memory(|| {
                     let fd = rustix::fs::open(
                         c"/proc/self/timens_offsets",
                         rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,

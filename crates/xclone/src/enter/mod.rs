@@ -507,6 +507,13 @@ fn mount_root(mount: &Path) -> Option<PathBuf> {
 }
 
 fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
+    if cmd.fork_hooks && !prep.fork_like {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "enter runs the command's hooks in shared memory unless it joins a time \
+             namespace: add them with pre_exec_shared_memory, not pre_exec",
+        ));
+    }
     let exit_signal = cmd.exit_signal;
     let mut p = plan::prepare(cmd, StdioDefault::Inherit)?;
     // The payload resets its handlers itself (no CLONE_CLEAR_SIGHAND on its clone).

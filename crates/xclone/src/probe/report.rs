@@ -11,8 +11,10 @@ use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::sys::abi::{CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2};
 use crate::sys::flags::{CloneFlags, FLAG_INFO};
+#[cfg(feature = "serde")]
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+#[cfg(feature = "serde")]
+use serde::Serializer;
 
 /// The value of the `format` key; raised only when a key changes meaning or disappears
 /// (new keys may appear within a format).
@@ -34,7 +36,8 @@ pub const REPORT_FORMAT: u32 = 1;
 /// | `user_namespaces` | object | the limits of [`UserNsLimits`], each a number/bool or null |
 /// | `pid_max` | integer or null | `/proc/sys/kernel/pid_max` |
 /// | `notes` | array of strings | anything unusual about how answers were obtained |
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Report {
     /// The report format's version (the JSON contract of docs/probe-json.md).
     pub format: u32,
@@ -42,7 +45,7 @@ pub struct Report {
     pub kernel_release: String,
     /// The release as `major.minor.patch`, where it parses.
     pub kernel_version: Option<String>,
-    #[serde(serialize_with = "ser_features")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser_features"))]
     /// One line per feature, in the order of the JSON object's keys.
     pub features: Vec<FeatureLine>,
     /// The largest `struct clone_args` this kernel reads.
@@ -76,9 +79,10 @@ pub struct Report {
 /// | `errno` | string or null | the errno behind `missing`/`filtered` |
 /// | `since` | string or null | the Linux release that added it |
 /// | `why` | string | the evidence, in words |
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FeatureLine {
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     /// The key in the JSON `features` object.
     pub key: &'static str,
     /// What a person calls it.
@@ -107,7 +111,8 @@ pub struct FeatureLine {
 /// | `known` | bool | this kernel's clone3 accepts the bit |
 /// | `how` | string | `probed` (the kernel's answer), `inferred` (accepted by every clone3, not askable here), `release-table`, or `clone3-unusable` |
 /// | `answer` | string or null | the errno the flag probe got (EINVAL = unknown bit) |
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FlagLine {
     /// The bit number, 0..63.
     pub bit: u32,
@@ -129,7 +134,8 @@ pub struct FlagLine {
 
 /// The probing thread's capabilities: `effective` and `permitted` masks as `0x…` strings,
 /// and `relevant`, one [`CapLine`] per capability that process creation cares about.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Capabilities {
     /// The effective set as `0x…`.
     pub effective: String,
@@ -140,7 +146,8 @@ pub struct Capabilities {
 }
 
 /// `name` (`CAP_SYS_ADMIN`), `number`, `effective`, `permitted`, `needed_for` (words).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CapLine {
     /// `CAP_SYS_ADMIN`, …
     pub name: &'static str,
@@ -193,6 +200,7 @@ const RELEVANT_CAPS: &[(&str, Cap, &str)] = &[
     ),
 ];
 
+#[cfg(feature = "serde")]
 fn ser_features<S: Serializer>(lines: &[FeatureLine], s: S) -> Result<S::Ok, S::Error> {
     let mut m = s.serialize_map(Some(lines.len()))?;
     for l in lines {
@@ -614,12 +622,15 @@ mod tests {
         );
         assert_eq!(r.flag_probe, "clone3-unusable");
         assert!(r.flags.iter().all(|l| !l.known));
-        let json = serde_json::to_value(&r).unwrap();
-        assert_eq!(json["features"]["clone3"]["state"], "filtered");
-        assert_eq!(
-            json["features"]["set_tid"]["why"],
-            "clone3 is filtered (EPERM)"
-        );
+        #[cfg(feature = "serde")]
+        {
+            let json = serde_json::to_value(&r).unwrap();
+            assert_eq!(json["features"]["clone3"]["state"], "filtered");
+            assert_eq!(
+                json["features"]["set_tid"]["why"],
+                "clone3 is filtered (EPERM)"
+            );
+        }
     }
 
     #[test]
@@ -648,8 +659,11 @@ mod tests {
         // Every named flag once, in bit order.
         assert_eq!(r.flags.len(), FLAG_INFO.len());
         assert!(r.flags.windows(2).all(|w| w[0].bit < w[1].bit));
-        let json = serde_json::to_string(&r).unwrap();
-        assert!(json.starts_with("{\"format\":1,"));
+        #[cfg(feature = "serde")]
+        {
+            let json = serde_json::to_string(&r).unwrap();
+            assert!(json.starts_with("{\"format\":1,"));
+        }
     }
 
     #[test]

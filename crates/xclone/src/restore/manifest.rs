@@ -5,7 +5,7 @@
 //! serde_json), everything else by JSON path (`$.processes[3].pids[1]`), because the document is
 //! first read as a `serde_json::Value` and then converted field by field.
 
-use serde::Serialize;
+#[cfg(feature = "serde")]
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -13,7 +13,8 @@ use std::fmt;
 pub const MANIFEST_VERSION: u32 = 1;
 
 /// A process tree to create: exactly one process has no parent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Manifest {
     /// Always [`MANIFEST_VERSION`].
     pub version: u32,
@@ -21,53 +22,56 @@ pub struct Manifest {
 }
 
 /// One process of a [`Manifest`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ProcessSpec {
     /// Unique name within the manifest; `parent` refers to it.
     pub id: String,
     /// The `id` of the process that creates this one; `None` for the root, which the
     /// restorer creates.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub parent: Option<String>,
     /// The PID in every pid namespace the process lives in, **outermost first**: `pids[0]` is
     /// its PID in the restorer's pid namespace, the last one its PID in its own namespace
     /// (the order of `NSpid:` in `/proc/PID/status`; the reverse of clone3's `set_tid`).
     pub pids: Vec<i32>,
     /// The process starts a new pid namespace (`CLONE_NEWPID`) and is its PID 1.
-    #[serde(skip_serializing_if = "is_false")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_false"))]
     pub new_pid_ns: bool,
     /// Session: `pids[0]` of the session leader, as seen in the restorer's namespace. Its own
     /// `pids[0]` makes it a session leader (`setsid`). `None` keeps the parent's session.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub sid: Option<i32>,
     /// Process group: `pids[0]` of the group leader, as seen in the restorer's namespace. Its
     /// own `pids[0]` makes it a group leader. `None` keeps the parent's group.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub pgid: Option<i32>,
     /// The executable. Absent: `argv[0]`. Without a `/` it is looked up in `PATH`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub program: Option<String>,
     /// The argument vector, `argv[0]` included.
     pub argv: Vec<String>,
     /// The environment as `NAME=value` strings. Absent: the restorer's environment.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub env: Option<Vec<String>>,
     /// Working directory. Absent: the restorer's.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub cwd: Option<String>,
 }
 
+#[cfg(feature = "serde")]
 fn is_false(b: &bool) -> bool {
     !*b
 }
 
 /// A problem in a manifest, located by JSON path or, for syntax errors, by line and column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ManifestError {
     /// JSON path of the offending value (`$` for the document, `$.processes[3].pids[1]`).
     pub path: String,
     /// Line and column (1-based) for syntax errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub line_column: Option<(usize, usize)>,
     pub message: String,
 }
@@ -92,6 +96,7 @@ impl fmt::Display for ManifestError {
 }
 
 impl Manifest {
+    #[cfg(feature = "serde")]
     /// Parses a manifest, reporting every structural problem found (see the module docs).
     /// Whole-tree rules (parents, PIDs, sessions) are [`super::check()`]'s job.
     pub fn parse(text: &str) -> Result<Manifest, Vec<ManifestError>> {
@@ -105,6 +110,7 @@ impl Manifest {
         Self::from_value(&value)
     }
 
+    #[cfg(feature = "serde")]
     /// Converts an already parsed JSON document.
     pub fn from_value(value: &Value) -> Result<Manifest, Vec<ManifestError>> {
         let mut errs = Vec::new();
@@ -115,6 +121,7 @@ impl Manifest {
         }
     }
 
+    #[cfg(feature = "serde")]
     /// The manifest as pretty-printed JSON (what `xclone tree --json` prints).
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).expect("a manifest always serializes")
@@ -126,6 +133,7 @@ impl Manifest {
     }
 }
 
+#[cfg(feature = "serde")]
 fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_string(),
@@ -133,6 +141,7 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+#[cfg(feature = "serde")]
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -144,6 +153,7 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+#[cfg(feature = "serde")]
 fn check_keys(obj: &Map<String, Value>, path: &str, known: &[&str], errs: &mut Vec<ManifestError>) {
     for key in obj.keys() {
         if !known.contains(&key.as_str()) {
@@ -155,6 +165,7 @@ fn check_keys(obj: &Map<String, Value>, path: &str, known: &[&str], errs: &mut V
     }
 }
 
+#[cfg(feature = "serde")]
 fn convert_manifest(v: &Value, errs: &mut Vec<ManifestError>) -> Option<Manifest> {
     let Some(obj) = v.as_object() else {
         errs.push(ManifestError::at(
@@ -215,6 +226,7 @@ fn convert_manifest(v: &Value, errs: &mut Vec<ManifestError>) -> Option<Manifest
     })
 }
 
+#[cfg(feature = "serde")]
 const PROCESS_FIELDS: &[&str] = &[
     "id",
     "parent",
@@ -228,6 +240,7 @@ const PROCESS_FIELDS: &[&str] = &[
     "cwd",
 ];
 
+#[cfg(feature = "serde")]
 fn convert_process(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<ProcessSpec> {
     let Some(obj) = v.as_object() else {
         errs.push(ManifestError::at(
@@ -317,6 +330,7 @@ fn convert_process(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Opti
     })
 }
 
+#[cfg(feature = "serde")]
 fn required<'a>(
     obj: &'a Map<String, Value>,
     path: &str,
@@ -333,10 +347,12 @@ fn required<'a>(
 }
 
 /// An absent field and an explicit `null` mean the same.
+#[cfg(feature = "serde")]
 fn optional<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
+#[cfg(feature = "serde")]
 fn string(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -351,6 +367,7 @@ fn string(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<String
 }
 
 /// A string that becomes a C string: no NUL bytes, not empty.
+#[cfg(feature = "serde")]
 fn c_string(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<String> {
     let s = string(v, path, errs)?;
     if s.is_empty() {
@@ -367,6 +384,7 @@ fn c_string(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<Stri
     Some(s)
 }
 
+#[cfg(feature = "serde")]
 fn array<'a>(v: &'a Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<&'a Vec<Value>> {
     match v {
         Value::Array(a) => Some(a),
@@ -380,6 +398,7 @@ fn array<'a>(v: &'a Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<
     }
 }
 
+#[cfg(feature = "serde")]
 fn strings(a: &[Value], path: &str, errs: &mut Vec<ManifestError>) -> Option<Vec<String>> {
     let before = errs.len();
     let out: Vec<String> = a
@@ -400,6 +419,7 @@ fn strings(a: &[Value], path: &str, errs: &mut Vec<ManifestError>) -> Option<Vec
     (errs.len() == before).then_some(out)
 }
 
+#[cfg(feature = "serde")]
 fn pid(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<i32> {
     match v.as_i64() {
         Some(n) if (1..=i32::MAX as i64).contains(&n) => Some(n as i32),
@@ -420,6 +440,7 @@ fn pid(v: &Value, path: &str, errs: &mut Vec<ManifestError>) -> Option<i32> {
     }
 }
 
+#[cfg(feature = "serde")]
 fn describe(v: &Value) -> String {
     match v {
         Value::Number(n) => format!("the number {n}"),
@@ -428,7 +449,7 @@ fn describe(v: &Value) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
 

@@ -8,13 +8,16 @@
 //! `docs/restore.md` and `docs/restore-manifest.schema.json`.
 //!
 //! ```no_run
+//! # #[cfg(feature = "serde")] {
 //! use xclone::restore::{restore, Manifest};
+//! // Parsing JSON needs the `serde` feature.
 //! let m = Manifest::parse(r#"{"version": 1, "processes": [
 //!     {"id": "init", "pids": [31000, 1], "new_pid_ns": true, "argv": ["sleep", "600"]},
 //!     {"id": "worker", "parent": "init", "pids": [31001, 2], "argv": ["sleep", "600"]}
 //! ]}"#).unwrap();
 //! let tree = restore(&m).unwrap(); // needs CAP_SYS_ADMIN (a pid namespace) here
 //! assert_eq!(tree.root_pid, 31000);
+//! # }
 //! ```
 //!
 //! Layers: [`manifest`] (types, parsing with JSON paths), [`check`](mod@check) (whole-tree rules),
@@ -37,8 +40,9 @@ use crate::errno::Errno;
 use std::fmt;
 
 /// The step of restoring that failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[repr(u32)]
 pub enum Step {
     /// Checking the system before creating anything.
@@ -78,7 +82,8 @@ impl Step {
 }
 
 /// A process of the manifest, as errors name it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ProcessRef {
     pub id: String,
     /// Index in `processes`.
@@ -101,7 +106,8 @@ impl fmt::Display for ProcessRef {
 }
 
 /// What went wrong, where.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Failure {
     pub process: Option<ProcessRef>,
     /// The pid-namespace level (0 = the restorer's) the failure concerns, when known.

@@ -11,26 +11,72 @@ use std::time::Duration;
 /// Dropping a `Child` does nothing to the process (as with std): it keeps running and, once
 /// it exits, stays a zombie until the parent exits, unless the `Command` asked for
 /// [`kill_on_drop`](super::Command::kill_on_drop), which kills and reaps it.
+///
+/// `Child` itself has no `Drop` (as std's): its public fields can be moved out of an owned
+/// `Child` (`let out = child.stdout.unwrap();`). Kill-on-drop lives in the inner process
+/// handle, which goes when the last part of the `Child` that holds it goes.
 #[derive(Debug)]
 pub struct Child {
-    pid: u32,
-    pidfd: Option<PidFd>,
+    handle: Handle,
     /// The parent's end of the child's stdin pipe, if piped.
     pub stdin: Option<ChildStdin>,
     /// The parent's end of the child's stdout pipe, if piped.
     pub stdout: Option<ChildStdout>,
     /// The parent's end of the child's stderr pipe, if piped.
     pub stderr: Option<ChildStderr>,
+}
+
+/// The process part of a [`Child`]: PID, pidfd, the status once reaped, and kill-on-drop.
+#[derive(Debug)]
+struct Handle {
+    pid: u32,
+    pidfd: Option<PidFd>,
     status: Option<ExitStatus>,
     kill_on_drop: bool,
+    /// Made with `CLONE_PARENT`: our parent's child, which only it can wait for.
+    sibling: bool,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.kill_on_drop && self.status.is_none() {
+            if let Some(fd) = &self.pidfd {
+                let _ = fd.send_signal(libc::SIGKILL);
+                let _ = fd.wait();
+            }
+        }
+    }
 }
 
 /// What [`Command::output`](super::Command::output) and [`Child::wait_with_output`] return.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Output {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+}
+
+impl std::fmt::Debug for Output {
+    /// As std prints its `Output`: `stdout`/`stderr` as strings when they are UTF-8, else
+    /// as byte lists.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn text(b: &[u8]) -> Result<&str, &[u8]> {
+            std::str::from_utf8(b).map_err(|_| b)
+        }
+        let out = text(&self.stdout);
+        let err = text(&self.stderr);
+        let mut d = f.debug_struct("Output");
+        d.field("status", &self.status);
+        match &out {
+            Ok(s) => d.field("stdout", s),
+            Err(b) => d.field("stdout", b),
+        };
+        match &err {
+            Ok(s) => d.field("stderr", s),
+            Err(b) => d.field("stderr", b),
+        };
+        d.finish()
+    }
 }
 
 impl From<Output> for std::process::Output {
@@ -53,25 +99,47 @@ impl Child {
         kill_on_drop: bool,
     ) -> Self {
         Child {
-            pid,
-            pidfd: Some(pidfd),
+            handle: Handle {
+                pid,
+                pidfd: Some(pidfd),
+                status: None,
+                kill_on_drop,
+                sibling: false,
+            },
             stdin: stdin.map(ChildStdin::from),
             stdout: stdout.map(ChildStdout::from),
             stderr: stderr.map(ChildStderr::from),
-            status: None,
-            kill_on_drop,
         }
     }
 
+    /// Marks a child made with `CLONE_PARENT`: waiting for it is refused with the reason.
+    pub(crate) fn mark_sibling(&mut self) {
+        self.handle.sibling = true;
+    }
+
+    /// The pidfd to wait through, or why this process cannot wait for the child.
+    fn waitable(&self) -> io::Result<&PidFd> {
+        if self.handle.sibling {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the child was made with CLONE_PARENT: it is the child of this process's \
+                 parent, which alone can wait for it (waitid here fails with ECHILD); watch \
+                 its pidfd (Child::pidfd().poll_exit) to learn when it ends",
+            ));
+        }
+        Ok(self.fd())
+    }
+
     fn fd(&self) -> &PidFd {
-        self.pidfd
+        self.handle
+            .pidfd
             .as_ref()
             .expect("a Child always holds its pidfd until consumed")
     }
 
     /// The child's PID in the parent's pid namespace.
     pub fn id(&self) -> u32 {
-        self.pid
+        self.handle.pid
     }
 
     /// The child's pidfd: poll it, put it in an epoll set, signal through it.
@@ -81,15 +149,16 @@ impl Child {
 
     /// Gives up the handle and returns the pidfd (the child is neither killed nor reaped).
     pub fn into_pidfd(mut self) -> PidFd {
-        self.kill_on_drop = false;
-        self.pidfd
+        self.handle.kill_on_drop = false;
+        self.handle
+            .pidfd
             .take()
             .expect("a Child always holds its pidfd until consumed")
     }
 
     /// Sends `SIGKILL`. `Ok(())` if the child has already exited, as std.
     pub fn kill(&mut self) -> io::Result<()> {
-        if self.status.is_some() {
+        if self.handle.status.is_some() {
             return Ok(());
         }
         match self.fd().send_signal(libc::SIGKILL) {
@@ -107,31 +176,31 @@ impl Child {
     /// reading it sees end of file). Returns the same status again once reaped.
     pub fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
-        if let Some(s) = self.status {
+        if let Some(s) = self.handle.status {
             return Ok(s);
         }
-        let s = self.fd().wait()?;
-        self.status = Some(s);
+        let s = self.waitable()?.wait()?;
+        self.handle.status = Some(s);
         Ok(s)
     }
 
     /// Reaps the child if it has exited, without blocking.
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        if let Some(s) = self.status {
+        if let Some(s) = self.handle.status {
             return Ok(Some(s));
         }
-        let s = self.fd().try_wait()?;
-        self.status = s;
+        let s = self.waitable()?.try_wait()?;
+        self.handle.status = s;
         Ok(s)
     }
 
     /// Waits at most `timeout` for the child to exit.
     pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-        if let Some(s) = self.status {
+        if let Some(s) = self.handle.status {
             return Ok(Some(s));
         }
-        let s = self.fd().wait_timeout(timeout)?;
-        self.status = s;
+        let s = self.waitable()?.wait_timeout(timeout)?;
+        self.handle.status = s;
         Ok(s)
     }
 
@@ -139,11 +208,11 @@ impl Child {
     #[cfg(feature = "tokio")]
     pub async fn wait_async(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
-        if let Some(s) = self.status {
+        if let Some(s) = self.handle.status {
             return Ok(s);
         }
-        let s = self.fd().wait_async().await?;
-        self.status = Some(s);
+        let s = self.waitable()?.wait_async().await?;
+        self.handle.status = Some(s);
         Ok(s)
     }
 
@@ -160,17 +229,6 @@ impl Child {
             stdout,
             stderr,
         })
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if self.kill_on_drop && self.status.is_none() {
-            if let Some(fd) = &self.pidfd {
-                let _ = fd.send_signal(libc::SIGKILL);
-                let _ = fd.wait();
-            }
-        }
     }
 }
 

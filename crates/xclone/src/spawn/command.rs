@@ -20,9 +20,30 @@ use std::path::{Path, PathBuf};
 
 pub(crate) type Hook = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
 
-/// Where a child's standard stream comes from or goes to.
-#[derive(Debug)]
+/// Where a child's standard stream comes from or goes to. Also made from any descriptor:
+/// `From<OwnedFd>`, `From<File>`, `From<std::io::PipeReader>`/`PipeWriter` (the `io-pipe`
+/// feature: Rust 1.87), std's
+/// `ChildStdin`/`ChildStdout`/`ChildStderr`, and `FromRawFd`, as std's.
 pub struct Stdio(pub(crate) StdioKind);
+
+impl fmt::Debug for Stdio {
+    /// As std prints its `Stdio`: `Stdio { .. }`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stdio").finish_non_exhaustive()
+    }
+}
+
+impl StdioKind {
+    /// The stream as std's `{:#?}` of a `Command` names it.
+    fn std_debug(&self) -> String {
+        match self {
+            StdioKind::Inherit => "Inherit".into(),
+            StdioKind::Null => "Null".into(),
+            StdioKind::Piped => "MakePipe".into(),
+            StdioKind::Fd(fd) => format!("Fd(FileDesc({fd:?}))"),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub(crate) enum StdioKind {
@@ -79,6 +100,24 @@ impl From<std::process::ChildStderr> for Stdio {
     }
 }
 
+/// As std's (Rust 1.87's `std::io::pipe`; the `io-pipe` feature).
+#[cfg(feature = "io-pipe")]
+#[clippy::msrv = "1.87"]
+impl From<io::PipeReader> for Stdio {
+    fn from(p: io::PipeReader) -> Self {
+        Stdio(StdioKind::Fd(p.into()))
+    }
+}
+
+/// As std's (Rust 1.87's `std::io::pipe`; the `io-pipe` feature).
+#[cfg(feature = "io-pipe")]
+#[clippy::msrv = "1.87"]
+impl From<io::PipeWriter> for Stdio {
+    fn from(p: io::PipeWriter) -> Self {
+        Stdio(StdioKind::Fd(p.into()))
+    }
+}
+
 impl From<io::Stdout> for Stdio {
     /// Like std: a copy of the parent's stdout descriptor (made at conversion time).
     fn from(s: io::Stdout) -> Self {
@@ -116,10 +155,15 @@ pub(crate) struct EnvChanges {
 /// guard page), every signal blocked around it. The child shares the parent's memory until
 /// it execs and runs only raw system calls on data prepared before the clone, so spawning is
 /// safe in a multithreaded parent and costs the same for a 10 MiB and a 10 GiB parent —
-/// with or without [`pre_exec`](Command::pre_exec) hooks (where std falls back to `fork`).
-/// A setup or exec failure in the child comes back from [`spawn`](Command::spawn) as an
-/// [`io::Error`] naming the step, e.g. `chdir /nope: No such file or directory` (see
-/// [`SpawnError`](super::SpawnError)).
+/// with or without [`pre_exec_shared_memory`](Command::pre_exec_shared_memory) hooks.
+/// [`pre_exec`](Command::pre_exec) keeps std's contract, and with it std's cost: its hooks
+/// run in a fork-like child. A setup or exec failure in the child comes back from
+/// [`spawn`](Command::spawn) as the bare OS error, as std's (`raw_os_error()`, `kind()`);
+/// the step and what it worked on, e.g. `chdir /nope: No such file or directory`, are in
+/// [`last_spawn_error`](Command::last_spawn_error) (a [`SpawnError`](super::SpawnError)).
+///
+/// Behaviour is std's wherever the names are std's, checked side by side by std's own process
+/// tests (`docs/std-compat.md`).
 ///
 /// [`status`](Command::status) and [`output`](Command::output), which wait for the child's
 /// exit anyway, clone without `CLONE_VFORK` and `CLONE_PIDFD` (a *run-to-end spawn*): the
@@ -149,12 +193,17 @@ pub struct Command {
     pub(crate) pgroup: Option<i32>,
     pub(crate) setsid: bool,
     pub(crate) hooks: Vec<Hook>,
+    /// A hook was added with [`pre_exec`](Command::pre_exec) (std's contract): spawns are
+    /// fork-like.
+    pub(crate) fork_hooks: bool,
+    /// The child's failure in the last spawn, see [`Command::last_spawn_error`].
+    pub(crate) last_failure: Option<super::SpawnError>,
     pub(crate) flags: CloneFlags,
     pub(crate) exit_signal: u64,
     pub(crate) set_tid: Vec<i32>,
     pub(crate) cgroup: Option<OwnedFd>,
     pub(crate) fd_maps: Vec<(OwnedFd, RawFd)>,
-    pub(crate) signal_mask: SigSet,
+    pub(crate) signal_mask: Option<SigSet>,
     pub(crate) reset_ignored_signals: bool,
     pub(crate) death_signal: Option<i32>,
     pub(crate) kill_on_drop: bool,
@@ -165,19 +214,198 @@ pub struct Command {
     pub(crate) deferred: Option<(io::ErrorKind, String)>,
 }
 
-impl fmt::Debug for Command {
+/// `"…"` with the bytes escaped as std prints a `CStr` (program, arguments and working
+/// directory are C strings in std's `Command`).
+fn c_debug(s: &OsStr) -> String {
+    use std::fmt::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::from("\"");
+    // Valid UTF-8 escaped as chars are (quotes of both kinds included), other bytes as \xNN.
+    for chunk in s.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let _ = write!(out, "{}", c.escape_debug());
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A value whose `Debug` is the given text.
+struct Shown(String);
+
+impl fmt::Debug for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Command")
-            .field("program", &self.program)
-            .field("args", &self.args)
-            .field("env", &self.env)
-            .field("cwd", &self.cwd)
-            .field("flags", &self.flags)
-            .field("exit_signal", &self.exit_signal)
-            .field("fd_maps", &self.fd_maps)
-            .field("pre_exec_hooks", &self.hooks.len())
-            .field("isolation", &self.isolation)
-            .finish_non_exhaustive()
+        f.write_str(&self.0)
+    }
+}
+
+/// std's `CommandEnv` as its `Debug` shows it.
+struct EnvDebug<'a>(&'a EnvChanges);
+
+impl fmt::Debug for EnvDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandEnv")
+            .field("clear", &self.0.clear)
+            .field("vars", &self.0.vars)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Command {
+    /// As std's on Unix. `{:?}` is shell-like: `cd "/dir" && env -u GONE A="1"
+    /// "program" "arg"` (with `[program] ` first when `argv[0]` differs from it). `{:#?}`
+    /// lists std's fields as std does (only those that are set; `create_pidfd` is std's own
+    /// unstable option and always `false` here), followed by the clone3, isolation and
+    /// supervision settings of this `Command` that differ from their defaults.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            let mut d = f.debug_struct("Command");
+            d.field("program", &Shown(c_debug(&self.program)));
+            let args: Vec<Shown> = self.args.iter().map(|a| Shown(c_debug(a))).collect();
+            d.field("args", &args);
+            if self.env.clear || !self.env.vars.is_empty() {
+                d.field("env", &EnvDebug(&self.env));
+            }
+            if let Some(cwd) = &self.cwd {
+                d.field("cwd", &Some(Shown(c_debug(cwd.as_os_str()))));
+            }
+            if self.uid.is_some() {
+                d.field("uid", &self.uid);
+            }
+            if self.gid.is_some() {
+                d.field("gid", &self.gid);
+            }
+            if self.groups.is_some() {
+                d.field("groups", &self.groups);
+            }
+            for (name, s) in [
+                ("stdin", &self.stdin),
+                ("stdout", &self.stdout),
+                ("stderr", &self.stderr),
+            ] {
+                if let Some(s) = s {
+                    d.field(name, &Some(Shown(s.0.std_debug())));
+                }
+            }
+            if self.pgroup.is_some() {
+                d.field("pgroup", &self.pgroup);
+            }
+            d.field("create_pidfd", &false);
+            // xclone's own settings, where they are not the defaults.
+            if self.setsid {
+                d.field("setsid", &self.setsid);
+            }
+            if !self.flags.is_empty() {
+                d.field("flags", &self.flags);
+            }
+            if self.exit_signal != libc::SIGCHLD as u64 {
+                d.field("exit_signal", &self.exit_signal);
+            }
+            if !self.set_tid.is_empty() {
+                d.field("set_tid", &self.set_tid);
+            }
+            if self.cgroup.is_some() {
+                d.field("cgroup", &self.cgroup);
+            }
+            if !self.fd_maps.is_empty() {
+                d.field("fd_maps", &self.fd_maps);
+            }
+            if self.signal_mask.is_some() {
+                d.field("signal_mask", &self.signal_mask);
+            }
+            if !self.hooks.is_empty() {
+                d.field("pre_exec_hooks", &self.hooks.len());
+            }
+            if self.isolation != Isolation::default() {
+                d.field("isolation", &self.isolation);
+            }
+            if self.program_fd.is_some() {
+                d.field("program_fd", &self.program_fd);
+            }
+            d.finish()
+        } else {
+            if let Some(cwd) = &self.cwd {
+                write!(f, "cd {} && ", c_debug(cwd.as_os_str()))?;
+            }
+            if self.env.clear {
+                f.write_str("env -i ")?;
+            } else {
+                let mut removed = self.env.vars.iter().filter(|(_, v)| v.is_none());
+                if let Some((first, _)) = removed.next() {
+                    write!(f, "env -u {} ", first.to_string_lossy())?;
+                    for (k, _) in removed {
+                        write!(f, "-u {} ", k.to_string_lossy())?;
+                    }
+                }
+            }
+            for (k, v) in &self.env.vars {
+                if let Some(v) = v {
+                    write!(f, "{}={v:?} ", k.to_string_lossy())?;
+                }
+            }
+            if self.program != self.args[0] {
+                write!(f, "[{}] ", c_debug(&self.program))?;
+            }
+            f.write_str(&c_debug(&self.args[0]))?;
+            // As std: the arguments after `argv[0]` as `OsStr`s (`get_args`), not C strings.
+            for a in &self.args[1..] {
+                write!(f, " {a:?}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The environment changes of a [`Command`], as [`Command::get_envs`] returns them (std's
+/// `CommandEnvs`): sorted by name, `None` for a removal; an exact length.
+#[derive(Debug)]
+pub struct CommandEnvs<'a> {
+    iter: std::collections::btree_map::Iter<'a, OsString, Option<OsString>>,
+}
+
+impl<'a> Iterator for CommandEnvs<'a> {
+    type Item = (&'a OsStr, Option<&'a OsStr>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.iter.next().map(|(k, v)| (k.as_os_str(), v.as_deref()))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl ExactSizeIterator for CommandEnvs<'_> {
+    fn len(&self) -> usize {
+        self.iter.len()
+    }
+}
+
+impl From<std::process::Command> for Command {
+    /// Carries over what std lets one read back: the program, the arguments, the
+    /// environment changes (set and removed variables) and the working directory.
+    ///
+    /// std offers no way to read the rest, which is therefore *not* carried: `env_clear`
+    /// (a cleared environment comes over as the variables set after it, on top of the
+    /// parent's environment), `stdin`/`stdout`/`stderr`, and the Unix extensions (`arg0`,
+    /// `uid`, `gid`, `groups`, `process_group`, `pre_exec` hooks). Set those again on the
+    /// result.
+    fn from(c: std::process::Command) -> Self {
+        let mut x = Command::new(c.get_program());
+        x.args(c.get_args());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => x.env(k, v),
+                None => x.env_remove(k),
+            };
+        }
+        if let Some(d) = c.get_current_dir() {
+            x.current_dir(d);
+        }
+        x
     }
 }
 
@@ -201,12 +429,14 @@ impl Command {
             pgroup: None,
             setsid: false,
             hooks: Vec::new(),
+            fork_hooks: false,
+            last_failure: None,
             flags: CloneFlags::empty(),
             exit_signal: libc::SIGCHLD as u64,
             set_tid: Vec::new(),
             cgroup: None,
             fd_maps: Vec::new(),
-            signal_mask: SigSet::empty(),
+            signal_mask: None,
             reset_ignored_signals: false,
             death_signal: None,
             kill_on_drop: false,
@@ -345,27 +575,76 @@ impl Command {
     }
 
     /// Runs `f` in the child after its setup (descriptors, identity, working directory,
-    /// signal state) and just before exec. Hooks run in the order they were added.
+    /// signal state) and just before exec, with std's contract
+    /// (`std::os::unix::process::CommandExt::pre_exec`, whose trait is sealed). Hooks run in
+    /// the order they were added.
+    ///
+    /// As with std, once a hook is set the child is *fork-like*: it runs in its own copy of
+    /// the parent's memory (the C library's `fork()`, or clone3 without `CLONE_VM` when
+    /// namespace flags, another exit signal or `set_tid` are asked for), so what `f` writes
+    /// is not seen by the parent, and a panic in `f` aborts the child only (`SIGABRT`, seen
+    /// in its status; `spawn` itself succeeds, as with std). An error `f` returns fails the
+    /// spawn with its OS error (`EINVAL` when it has none). The spawn then costs what a fork
+    /// costs, growing with the parent's memory; [`pre_exec_shared_memory`] keeps the O(1)
+    /// spawn for hooks that keep its stricter rules. Requests a fork-like child cannot carry
+    /// (`CLONE_PARENT`, `CLONE_INTO_CGROUP`, …) make `spawn` fail with `InvalidInput`.
     ///
     /// # Safety
-    /// The child shares the parent's memory (`CLONE_VM`) while the spawning thread waits,
-    /// and runs on the parent thread's TLS. `f` must be async-signal-safe: no allocation or
-    /// deallocation, no locks (including those inside `println!`, `malloc`, `std::env`), no
-    /// panics, and only raw or async-signal-safe system calls; changes it makes to memory
-    /// are seen by the parent. std's contract for `pre_exec` is similar (there the child has
-    /// a copy of the memory instead). An error returned with an OS error code is reported
-    /// by `spawn` as step "pre_exec hook"; other errors are reported as `EINVAL`.
+    /// As std's: the child of a multithreaded parent is a copy of the spawning thread only,
+    /// so `f` should be async-signal-safe. The C library's fork handlers make allocation work
+    /// in practice (glibc), but locks held by other threads (a `Mutex`, the environment
+    /// lock) stay held in the child, and `f` must not use them. When the fork is made with
+    /// clone3 (namespace flags, `set_tid`, another exit signal) those handlers do not run:
+    /// `f` must not allocate then either.
     ///
-    /// In a handshake spawn ([`id_maps`](Command::id_maps)) the spawning thread does not
-    /// sleep but writes the maps meanwhile: `f` must then also leave alone any memory that
-    /// thread may use, and must not close descriptors it did not open (the spawner learns
-    /// that the child exec'd from one of them closing).
+    /// [`pre_exec_shared_memory`]: Command::pre_exec_shared_memory
     pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
     where
         F: FnMut() -> io::Result<()> + Send + Sync + 'static,
     {
         self.hooks.push(Box::new(f));
+        self.fork_hooks = true;
         self
+    }
+
+    /// Runs `f` in the child just before exec, like [`pre_exec`](Command::pre_exec) but in
+    /// the parent's memory: the spawn stays the O(1) `CLONE_VM | CLONE_VFORK` clone, whatever
+    /// the parent's size. Hooks of both kinds run in the order they were added; with any
+    /// [`pre_exec`](Command::pre_exec) hook among them the spawn is fork-like and these run
+    /// there too (where their rules are more than enough).
+    ///
+    /// # Safety
+    /// Stricter than `pre_exec`'s. The child shares the parent's memory (`CLONE_VM`) while
+    /// the spawning thread waits, and runs on that thread's TLS. `f` must:
+    /// - not allocate or free memory, take locks (those inside `println!`, `malloc`,
+    ///   `std::env`, a `Mutex`), or format;
+    /// - not panic (an unwinding panic in the child would run the parent's destructors in
+    ///   its memory) — `spawn` cannot catch it;
+    /// - make only raw or async-signal-safe system calls; `errno` it sets is the spawning
+    ///   thread's;
+    /// - expect what it writes to memory to be seen by the parent.
+    ///
+    /// In a handshake spawn ([`id_maps`](Command::id_maps)) the spawning thread does not
+    /// sleep but writes the maps meanwhile: `f` must then also leave alone any memory that
+    /// thread may use, and must not close descriptors it did not open (the spawner learns
+    /// that the child exec'd from one of them closing). An error returned with an OS error
+    /// code fails the spawn with it (step "pre_exec hook"); other errors as `EINVAL` —
+    /// leaked, not dropped, since dropping a custom error frees memory.
+    pub unsafe fn pre_exec_shared_memory<F>(&mut self, f: F) -> &mut Self
+    where
+        F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+    {
+        self.hooks.push(Box::new(f));
+        self
+    }
+
+    /// The child's failure between clone and exec in the last `spawn`, `status`, `output` or
+    /// `exec` of this command: which step, on what, with which errno, and a hint where there
+    /// is one. The `io::Error` those return carries only the OS error, as std's does (its
+    /// `raw_os_error()` and `kind()`); this keeps the rest. `None` after a success or a
+    /// failure before the child existed.
+    pub fn last_spawn_error(&self) -> Option<&super::SpawnError> {
+        self.last_failure.as_ref()
     }
 
     // --- clone3 ---
@@ -452,9 +731,11 @@ impl Command {
         self
     }
 
-    /// The signals blocked in the child when it execs (default: none, as std).
+    /// The signals blocked in the child when it execs. Default: the mask of the thread that
+    /// spawns, inherited as std does (and as `fork`/`posix_spawn` do); an empty list unblocks
+    /// everything.
     pub fn signal_mask(&mut self, blocked: impl IntoIterator<Item = i32>) -> &mut Self {
-        self.signal_mask = SigSet::from_signals(blocked);
+        self.signal_mask = Some(SigSet::from_signals(blocked));
         self
     }
 
@@ -610,12 +891,12 @@ impl Command {
         self.args[1..].iter().map(OsString::as_os_str)
     }
 
-    /// The explicit environment changes: `None` values are removals.
-    pub fn get_envs(&self) -> impl Iterator<Item = (&OsStr, Option<&OsStr>)> {
-        self.env
-            .vars
-            .iter()
-            .map(|(k, v)| (k.as_os_str(), v.as_deref()))
+    /// The explicit environment changes, sorted by name: `None` values are removals (as
+    /// std's `get_envs`, with an exact `len()`).
+    pub fn get_envs(&self) -> CommandEnvs<'_> {
+        CommandEnvs {
+            iter: self.env.vars.iter(),
+        }
     }
 
     /// The clone flags as recorded (without what the spawner adds).
@@ -668,6 +949,19 @@ impl Command {
     }
 
     // --- running ---
+
+    /// Replaces this process with the program, after the same setup a child gets (as std's
+    /// `CommandExt::exec`, whose trait is sealed): descriptors, identity, working directory,
+    /// signal mask, hooks. Returns only on failure, with the OS error as std's does (the
+    /// step and detail in [`last_spawn_error`](Self::last_spawn_error)); what the setup had
+    /// changed in this process by then stays changed, as with std.
+    ///
+    /// Nothing is cloned, so clone flags, `set_tid`, a cgroup and id maps cannot apply and
+    /// make this fail with `InvalidInput`. Handlers are reset by `execve` itself; `SIGPIPE`
+    /// is set to its default before it, as std does.
+    pub fn exec(&mut self) -> io::Error {
+        super::exec(self)
+    }
 
     /// Starts the child. Standard streams default to inherit.
     pub fn spawn(&mut self) -> io::Result<Child> {

@@ -1,5 +1,6 @@
-//! Spawning programs: [`Command`] (a `std::process::Command` look-alike), [`Child`], and how
-//! a failure in the child between clone and exec is reported ([`SpawnError`]).
+//! Spawning programs: [`Command`] (a drop-in for `std::process::Command`), [`Child`], and how
+//! a failure in the child between clone and exec is reported ([`SpawnError`]). Commands with
+//! `pre_exec` hooks (std's contract) spawn through `forked` instead.
 //!
 //! Data flows one way: `command` records → `plan` prepares everything the child needs →
 //! `sys::vfork` clones with `CLONE_VM | CLONE_VFORK` (or, for `status`/`output`, with
@@ -9,11 +10,12 @@
 pub mod child;
 pub(crate) mod child_side;
 pub mod command;
+pub(crate) mod forked;
 pub(crate) mod plan;
 pub mod report;
 
 pub use child::{Child, Output};
-pub use command::{Command, Stdio};
+pub use command::{Command, CommandEnvs, Stdio};
 pub use report::{SpawnError, Step};
 
 use crate::error::Error;
@@ -74,7 +76,81 @@ pub(crate) fn attempt_flags(requested: CloneFlags, handshake: bool, to_end: bool
     }
 }
 
+/// Why a spawn failed: before or at the clone (an `io::Error` as it is), or in the child
+/// between clone and exec (step, detail, errno).
+pub(crate) enum Failure {
+    Io(io::Error),
+    Child(SpawnError),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+/// The `io::Error` a spawn returns, as std's: for a failure in the child the bare OS error
+/// (`raw_os_error()`, `kind()`), with the step and detail kept on the command
+/// ([`Command::last_spawn_error`]).
+fn settle<T>(cmd: &mut Command, r: Result<T, Failure>) -> io::Result<T> {
+    match r {
+        Ok(t) => Ok(t),
+        Err(Failure::Io(e)) => Err(e),
+        Err(Failure::Child(se)) => {
+            let e = io::Error::from_raw_os_error(se.errno().0);
+            cmd.last_failure = Some(se);
+            Err(e)
+        }
+    }
+}
+
 pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Child> {
+    cmd.last_failure = None;
+    let r = if cmd.fork_hooks {
+        forked::spawn(cmd, defaults)
+    } else {
+        spawn_shared(cmd, defaults)
+    };
+    settle(cmd, r)
+}
+
+/// [`Command::exec`]: the child's setup and exec, in this process.
+pub(crate) fn exec(cmd: &mut Command) -> io::Error {
+    cmd.last_failure = None;
+    let r = exec_here(cmd);
+    match settle(cmd, r) {
+        Err(e) => e,
+        Ok(never) => match never {},
+    }
+}
+
+fn exec_here(cmd: &mut Command) -> Result<std::convert::Infallible, Failure> {
+    if !cmd.request_flags().is_empty()
+        || !cmd.set_tid.is_empty()
+        || cmd.cgroup.is_some()
+        || cmd.isolation.id_maps.is_some()
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "exec replaces this process: clone flags, set_tid, a cgroup and id maps apply \
+             to a new child only",
+        )
+        .into());
+    }
+    let mut p = plan::prepare(cmd, StdioDefault::Inherit)?;
+    // execve resets handled signals itself; this process keeps its handlers should it fail.
+    p.child.signals.kernel_cleared = true;
+    if let Some(d) = p.child.death_signal.as_mut() {
+        // The "parent" whose death is watched is this process's parent.
+        d.expected_ppid = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
+    }
+    let (step, index, errno) = child_side::run(&mut p.child);
+    p.child.report.fail(step, index, errno);
+    Err(Failure::Child(spawn_error(&p, step, errno)))
+}
+
+/// The spawn in shared memory (`CLONE_VM | CLONE_VFORK`, or the handshake spawn).
+fn spawn_shared(cmd: &mut Command, defaults: StdioDefault) -> Result<Child, Failure> {
     let mut p = plan::prepare(cmd, defaults)?;
     let stack = take_spawn_stack()?;
     let launched = launch(&mut p, &stack, None);
@@ -93,21 +169,25 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Chi
     if let Some((step, errno)) = p.child.report.failure {
         // The child exited without exec'ing; reap it so it does not linger as a zombie.
         let _ = pidfd.wait();
-        return Err(spawn_error(&p, step, errno));
+        return Err(Failure::Child(spawn_error(&p, step, errno)));
     }
     let pipes = std::mem::take(&mut p.pipes);
-    Ok(Child::new(
+    let mut child = Child::new(
         pid as u32,
         pidfd,
         pipes.stdin,
         pipes.stdout,
         pipes.stderr,
         p.kill_on_drop,
-    ))
+    );
+    if p.clone.flags.contains(CloneFlags::PARENT) {
+        child.mark_sibling();
+    }
+    Ok(child)
 }
 
 /// The error for a child that reported a failed `step` instead of exec'ing.
-fn spawn_error(p: &Prepared<'_>, step: Step, errno: i32) -> io::Error {
+pub(crate) fn spawn_error(p: &Prepared<'_>, step: Step, errno: i32) -> SpawnError {
     let mut e = SpawnError::new(step, detail(p, step, p.child.report.index, errno), errno);
     if step == Step::Execve && errno == libc::ENOENT && p.child.exec.fd.is_some() {
         e = e.with_hint(
@@ -116,7 +196,7 @@ fn spawn_error(p: &Prepared<'_>, step: Step, errno: i32) -> io::Error {
              or the #! program of a script",
         );
     }
-    e.into()
+    e
 }
 
 /// [`Command::status`] and [`Command::output`]: runs the child to its end and reaps it.
@@ -128,10 +208,11 @@ fn spawn_error(p: &Prepared<'_>, step: Step, errno: i32) -> io::Error {
 /// created and released. The child's side is the same as a vfork spawn's; a failure before
 /// exec is in the report slot once the child is reaped, and comes back as the same error.
 ///
-/// Commands with `pre_exec` hooks keep the vfork spawn: a hook's contract
-/// ([`Command::pre_exec`]) promises that the spawning thread waits while it runs (a hook
-/// may share the thread's TLS, `errno` included). Handshake spawns (id maps) keep theirs, and
-/// so do requests whose child this process cannot wait for by PID (`CLONE_PARENT`, the 7.1
+/// Commands with hooks spawn and wait: [`Command::pre_exec`] hooks in the fork-like spawn,
+/// [`Command::pre_exec_shared_memory`] hooks in the vfork spawn (their contract promises that
+/// the spawning thread waits while they run: a hook may share the thread's TLS, `errno`
+/// included). Handshake spawns (id maps) keep theirs, and so do requests whose child this
+/// process cannot wait for by PID (`CLONE_PARENT`, refused above; the 7.1
 /// `CLONE_AUTOREAP`) or that need the pidfd (`CLONE_PIDFD_AUTOKILL`), see
 /// [`TO_END_FORBIDDEN`](crate::sys::vfork::TO_END_FORBIDDEN).
 pub(crate) fn run_to_end(
@@ -139,6 +220,14 @@ pub(crate) fn run_to_end(
     defaults: StdioDefault,
     collect: bool,
 ) -> io::Result<Output> {
+    if cmd.request_flags().contains(CloneFlags::PARENT) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "CLONE_PARENT makes the child a child of this process's parent, which alone can \
+             wait for it (waitid here fails with ECHILD): spawn() it and watch its pidfd \
+             (Child::pidfd) instead of status()/output()",
+        ));
+    }
     if !cmd.hooks.is_empty()
         || cmd.uses_handshake()
         || cmd
@@ -156,6 +245,17 @@ pub(crate) fn run_to_end(
             })
         };
     }
+    cmd.last_failure = None;
+    let r = run_to_end_shared(cmd, defaults, collect);
+    settle(cmd, r)
+}
+
+/// The run-to-end spawn itself (see [`run_to_end`]).
+fn run_to_end_shared(
+    cmd: &mut Command,
+    defaults: StdioDefault,
+    collect: bool,
+) -> Result<Output, Failure> {
     let mut p = plan::prepare(cmd, defaults)?;
     p.clone.to_end = true;
     let stack = take_spawn_stack()?;
@@ -185,14 +285,14 @@ pub(crate) fn run_to_end(
         Err(e) => {
             // No child runs on the stack any more (none was made, or it was reaped).
             return_spawn_stack(stack);
-            return Err(e);
+            return Err(e.into());
         }
     };
     // The child was reaped: its stack and plan are free again.
     return_spawn_stack(stack);
     drop(pipes);
     if let Some((step, errno)) = p.child.report.failure {
-        return Err(spawn_error(&p, step, errno));
+        return Err(Failure::Child(spawn_error(&p, step, errno)));
     }
     let status: ExitStatus = reaped.status?;
     Ok(Output {

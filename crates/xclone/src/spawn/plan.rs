@@ -341,7 +341,12 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
             kernel_cleared: false,
             reset_ignored: cmd.reset_ignored_signals,
             sigpipe_default: true,
-            mask: cmd.signal_mask,
+            mask: match cmd.signal_mask {
+                Some(m) => m,
+                // Read now, by the thread that clones: the child inherits what it had before
+                // the clone blocked everything.
+                None => crate::sys::signal::current_mask().map_err(io::Error::from_raw_os_error)?,
+            },
         },
         setsid: cmd.setsid,
         pgroup: cmd.pgroup,

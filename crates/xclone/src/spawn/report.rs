@@ -154,9 +154,12 @@ impl Report {
     }
 }
 
-/// A failure of the child between clone and exec, as `spawn` reports it: which step, what it
-/// was working on, and the errno. Carried inside the [`io::Error`] that `spawn` returns
-/// (`err.get_ref()` and downcast, or [`SpawnError::from_io`]).
+/// A failure of the child between clone and exec: which step, what it was working on, and
+/// the errno. [`Command`](super::Command)'s `spawn`/`status`/`output`/`exec` return the bare OS
+/// error, as std's, and keep this on the command
+/// ([`Command::last_spawn_error`](super::Command::last_spawn_error)); [`Enter::spawn`](crate::enter::Enter::spawn) carries it
+/// inside the [`io::Error`] it returns (`err.get_ref()` and downcast, or
+/// [`SpawnError::from_io`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpawnError {
     step: Step,

@@ -28,6 +28,18 @@ pub fn set_cloexec_number(fd: RawFd) -> io::Result<()> {
     fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC as usize).map(|_| ())
 }
 
+impl FromRawFd for crate::spawn::Stdio {
+    /// As std's `Stdio::from_raw_fd`: the stream becomes this descriptor, which the `Stdio`
+    /// owns from now on.
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else owns (`FromRawFd`'s contract).
+    unsafe fn from_raw_fd(fd: RawFd) -> Self {
+        // SAFETY: ownership of the open descriptor `fd` is given to us by the caller.
+        crate::spawn::Stdio::from(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

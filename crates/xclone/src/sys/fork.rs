@@ -1,6 +1,8 @@
 //! Fork-like process creation with `clone3(2)`: for code that builds whole process trees
 //! (see [`crate::restore`]) and for `enter`'s intermediate when it must join a time namespace
-//! (see [`crate::enter`]).
+//! (see [`crate::enter`]); and, through the C library's `fork()` where the request allows it
+//! (`fork_like_then`), for the spawn of a command with `pre_exec` hooks, whose child may
+//! allocate as after std's fork.
 //!
 //! A fork-like child (no `CLONE_VM`) gets a copy-on-write copy of the calling thread only. When
 //! the caller is multithreaded, locks held by other threads (the allocator's, stdio's) stay held
@@ -136,6 +138,65 @@ pub(crate) fn fork_then<F: FnOnce() -> Infallible>(
     Ok(Forked { pid, pidfd })
 }
 
+/// Whether [`fork_like_then`] can use the C library's `fork()` for `spec`: nothing in it
+/// needs clone3 (no flags, `SIGCHLD`, no `set_tid`).
+pub(crate) fn is_plain_fork(spec: &ForkSpec<'_>) -> bool {
+    spec.flags.is_empty() && spec.exit_signal == libc::SIGCHLD as u64 && spec.set_tid.is_empty()
+}
+
+/// Creates a fork-like child and runs `child` in it, like [`fork_then`] — but through the C
+/// library's `fork(3)` when the request is a plain fork ([`is_plain_fork`]), so that the
+/// library's fork handlers run: the allocator's and stdio's locks, which other threads may
+/// hold at the moment of the fork, are usable in the child, which may therefore allocate
+/// (what std's `pre_exec` contract relies on). Requests that need clone3 (namespace flags,
+/// another exit signal, `set_tid`) go to [`fork_then`], where no handler runs. A pidfd, if
+/// asked for, comes from `pidfd_open` on the still unreaped child (Linux 5.3); should that
+/// fail, the child is killed and reaped and the errno returned.
+///
+/// The same rules as [`fork_then`] for `child` otherwise (it ends the process itself; an
+/// unwinding child exits with [`EXIT_CHILD_PANICKED`]).
+pub(crate) fn fork_like_then<F: FnOnce() -> Infallible>(
+    spec: &ForkSpec<'_>,
+    child: F,
+) -> Result<Forked, Errno> {
+    if !is_plain_fork(spec) {
+        return fork_then(spec, child);
+    }
+    // SAFETY: fork(2) copies the calling thread only; the child runs `child`, which ends the
+    // process itself (or, unwinding, `ExitOnUnwind` ends it) and never returns into the
+    // caller's frames. The C library's fork handlers leave its allocator and stdio usable in
+    // the child even though other threads of the parent may have held their locks.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Errno(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EAGAIN),
+        ));
+    }
+    if pid == 0 {
+        for &fd in spec.close_in_child {
+            let _ = super::isolate::close(fd);
+        }
+        run_child(child);
+    }
+    let pidfd = if spec.pidfd {
+        let p = rustix::process::Pid::from_raw(pid).ok_or(Errno::EINVAL)?;
+        match rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                // Our unreaped child: the PID cannot have been reused.
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty());
+                return Err(Errno(e.raw_os_error()));
+            }
+        }
+    } else {
+        None
+    };
+    Ok(Forked { pid, pidfd })
+}
+
 /// Runs the child's code; the guard ends the process should that code unwind.
 // The lint sees the guard's drop after a call of uninhabited type; that drop runs only when
 // unwinding, which is exactly its purpose.
@@ -169,6 +230,24 @@ mod tests {
         .unwrap()
         .1;
         st.exit_status().unwrap() as i32
+    }
+
+    #[test]
+    fn fork_like_child_may_allocate_and_gets_a_pidfd() {
+        let spec = ForkSpec {
+            pidfd: true,
+            ..Default::default()
+        };
+        assert!(is_plain_fork(&spec));
+        let f = fork_like_then(&spec, || {
+            let v: Vec<u8> = (0..200u8).collect();
+            exit_group(i32::from(v[199] == 199) * 7)
+        })
+        .unwrap();
+        assert!(f.pidfd.is_some());
+        assert_eq!(wait_status(f.pid), 7);
+        let f = fork_like_then(&ForkSpec::default(), || panic!("child side")).unwrap();
+        assert_eq!(wait_status(f.pid), EXIT_CHILD_PANICKED);
     }
 
     #[test]

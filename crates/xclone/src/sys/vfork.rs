@@ -284,7 +284,7 @@ fn wait_done(pid: i32, sock: &OwnedFd) {
 }
 
 /// Sends the go byte without raising `SIGPIPE` (the child may already be dead).
-fn send_go(sock: &OwnedFd) {
+pub(crate) fn send_go(sock: &OwnedFd) {
     let b = [b'g'];
     // SAFETY: one readable byte; MSG_NOSIGNAL turns a closed peer into EPIPE, not a signal.
     unsafe {

@@ -9,7 +9,6 @@
 
 use crate::caller::Caller;
 use rustix::fs::{Access, AtFlags, Mode, OFlags};
-use serde::Serialize;
 use std::os::fd::{AsFd, OwnedFd};
 
 const CGROUP2_SUPER_MAGIC: i64 = linux_raw_sys::general::CGROUP2_SUPER_MAGIC as i64;
@@ -20,8 +19,12 @@ const CGROUP_SUPER_MAGIC: i64 = linux_raw_sys::general::CGROUP_SUPER_MAGIC as i6
 pub const THREADED_CONTROLLERS: &[&str] = &["cpu", "cpuset", "perf_event", "pids"];
 
 /// What the descriptor refers to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", content = "detail")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "kebab-case", tag = "kind", content = "detail")
+)]
 pub enum Target {
     /// Not an open descriptor.
     NotOpen,
@@ -37,7 +40,8 @@ pub enum Target {
 
 /// The state of a `CLONE_INTO_CGROUP` target, as far as the caller can read it. `None` fields
 /// could not be determined.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CgroupFacts {
     /// The descriptor number from `clone_args.cgroup`.
     pub fd: u64,
