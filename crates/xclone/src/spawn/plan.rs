@@ -185,6 +185,28 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
 
     let flags = cmd.request_flags();
     cmd.isolation.check(flags).map_err(invalid)?;
+    if !cmd.isolation.time_offsets.is_empty()
+        && crate::sys::timens::vm_child_enters_time_ns_at_exec() == Some(false)
+    {
+        return Err(crate::isolate::IsolationError::new(
+            format!(
+                "time offsets '{}'",
+                cmd.isolation
+                    .time_offsets
+                    .to_proc_text()
+                    .trim_end()
+                    .replace('\n', ", ")
+            ),
+            None,
+            "on this kernel a CLONE_VM child created with CLONE_NEWTIME is in the new time \
+             namespace from its first instruction, its offsets frozen before it could write \
+             them (Linux before 6.2, asked of the kernel)",
+            "enter a new time namespace with these offsets first \
+             (xclone::isolate::enter_new_time_namespace) and spawn without CLONE_NEWTIME, or \
+             run Linux 6.2+",
+        )
+        .into());
+    }
     // CLONE_NNP (added by request_flags where the kernel has it, or asked for directly)
     // makes the child's prctl unnecessary.
     let isolation =
