@@ -145,7 +145,9 @@ INIT
 # The static test binaries and xclone, built once; prints the list file.
 build_tests() {
   local list=$cache/tests.list
-  cargo test --workspace --all-features --no-run --message-format=json 2>/dev/null |
+  # A target directory of its own: the guest reads the binaries while it runs, so a build in
+  # the work tree meanwhile must not replace them.
+  CARGO_TARGET_DIR=$cache/target cargo test --workspace --all-features --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u >"$list"
   [ -s "$list" ] || { echo "no test executables built" >&2; return 1; }
   while read -r exe; do
