@@ -190,6 +190,28 @@ fn monotonic_offset_on_every_kernel() {
     assert!(!dry.contains("refused"), "{dry}");
 }
 
+/// The init is executed through a descriptor (execveat, or /proc/self/fd/N where a kernel's
+/// execveat answers ENOENT for the empty path, as 5.10.223 does); ps shows it by name, not
+/// as the descriptor's number (issue 18).
+#[test]
+fn init_is_named() {
+    need_root!();
+    let out = run_ok(&["-p", "--mount-proc", "--init", "--", "cat", "/proc/1/comm"]);
+    assert_eq!(out.trim(), "xclone", "{out}");
+    let out = run_ok(&[
+        "-p",
+        "--mount-proc",
+        "--init",
+        "--",
+        "ps",
+        "-o",
+        "comm=",
+        "-p",
+        "1",
+    ]);
+    assert_eq!(out.trim(), "xclone", "{out}");
+}
+
 #[test]
 fn set_tid_echo_pid() {
     need_root!();
