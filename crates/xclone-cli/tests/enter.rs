@@ -210,8 +210,18 @@ fn start_cli_target(
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    // The Command holds the pipe's write end (fd_map): without dropping it, a run that fails
+    // before reporting would leave this read waiting forever.
+    drop(cmd);
     let mut lines = BufReader::new(std::fs::File::from(r)).lines();
-    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let Some(Ok(first)) = lines.next() else {
+        let mut run = run;
+        panic!(
+            "xclone run {run_args:?} ended without reporting its child: {:?}",
+            run.wait()
+        );
+    };
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
     let pid = first["child-pid"].as_u64().unwrap().to_string();
     (run, pid, lines)
 }
