@@ -31,7 +31,8 @@ for exe in $(cat "$list"); do
   tp=$((tp + passed)) tf=$((tf + failed)) ts=$((ts + skipped))
   echo "XCLONE-RESULT: $name passed $passed failed $failed skipped $skipped (exit $rc)"
   if [ "$failed" != 0 ] || [ "${XCLONE_VERBOSE:-}" ]; then
-    sed 's/^/    /' "$out" | grep -v '^    *$' | tail -80
+    # The failures' output without backtrace frames.
+    grep -v -E '^ *$|^ +[0-9]+: |^ +at |stack backtrace|RUST_BACKTRACE' "$out" | sed 's/^/    /' | tail -150
   fi
   awk '/^---- .* stdout ----$/ {name=$2} /skipped/ && name != "" {print "    skip " name ": " $0}' "$out"
   rm -f "$out"

@@ -146,8 +146,9 @@ INIT
 build_tests() {
   local list=$cache/tests.list
   # A target directory of its own: the guest reads the binaries while it runs, so a build in
-  # the work tree meanwhile must not replace them.
-  CARGO_TARGET_DIR=$cache/target cargo test --workspace --all-features --no-run --message-format=json 2>/dev/null |
+  # the work tree meanwhile must not replace them. Under target/ (not the cache in root's
+  # home), since tests run the binaries again as uid 65534.
+  CARGO_TARGET_DIR=$repo/target/kernel-matrix cargo test --workspace --all-features --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u >"$list"
   [ -s "$list" ] || { echo "no test executables built" >&2; return 1; }
   while read -r exe; do
