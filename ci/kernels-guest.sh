@@ -19,7 +19,7 @@ for exe in $(cat "$list"); do
   name=$(basename "$exe")
   out=/tmp/xclone-test-$$.out
   # One binary at a time, its tests two at a time; a binary that hangs is cut off.
-  timeout -s KILL "${XCLONE_TEST_TIMEOUT:-1200}" "$exe" --test-threads=2 --show-output $filter >"$out" 2>&1
+  timeout -s KILL "${XCLONE_TEST_TIMEOUT:-600}" "$exe" --test-threads=2 --show-output $filter >"$out" 2>&1
   rc=$?
   passed=$(sed -n 's/^test result: .* \([0-9]*\) passed.*/\1/p' "$out" | tail -1)
   failed=$(sed -n 's/^test result: .* \([0-9]*\) failed.*/\1/p' "$out" | tail -1)
