@@ -103,7 +103,8 @@ add_modules() {
 }
 
 # A busybox initramfs whose /init mounts the host's / (read-only, virtio-9p) with the
-# guest's own /proc, /sys, /dev, cgroup2 and a tmpfs /tmp, and runs ci/kernels-guest.sh there.
+# guest's own /proc, /sys, /dev, cgroup2 and a tmpfs /tmp, switches root to it and runs
+# ci/kernels-guest.sh there.
 make_initramfs() {
   local kdir=$1 out=$2 tree
   tree=$(mktemp -d)
@@ -128,14 +129,20 @@ cp -a /saved/. /host/tmp/ 2>/dev/null
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup 2>/dev/null
+# What a booted system's manager does: the controllers available for delegation below the root.
+for c in $(cat /host/sys/fs/cgroup/cgroup.controllers 2>/dev/null); do
+  echo "+$c" >/host/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+done
 mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
 ip link set lo up 2>/dev/null
-chroot /host /bin/sh "$script"
-echo "XCLONE-GUEST: done"
-poweroff -f
+# switch_root, not chroot: a chrooted process may not create user namespaces
+# (create_user_ns(): current_chrooted()). The host's busybox then runs as PID 1, reaping
+# orphans, and powers the guest off at the end.
+exec switch_root /host /bin/busybox sh -c \
+  "/bin/sh $script; echo 'XCLONE-GUEST: done'; /bin/busybox poweroff -f"
 INIT
   chmod +x "$tree/init"
   (cd "$tree" && find . | cpio -o -H newc --quiet) | gzip -1 >"$out"
