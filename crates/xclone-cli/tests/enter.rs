@@ -203,10 +203,10 @@ fn start_cli_target(
     let run = cmd
         .arg("run")
         .args(run_args)
-        .args(["--json-status-fd", "3", "--", "cat"])
+        .args(["--json-status-fd", "3", "--", "sh", "-c", "echo; exec cat"])
         .fd_map(w, 3)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -223,6 +223,11 @@ fn start_cli_target(
     };
     let first: serde_json::Value = serde_json::from_str(&first).unwrap();
     let pid = first["child-pid"].as_u64().unwrap().to_string();
+    // The program runs (its execve, which may switch its time namespace, is over) once it
+    // has written its line.
+    let mut run = run;
+    let mut ready = [0u8; 1];
+    std::io::Read::read_exact(run.stdout.as_mut().unwrap(), &mut ready).unwrap();
     (run, pid, lines)
 }
 

@@ -311,19 +311,25 @@ fn spawn_sets_time_offsets() -> bool {
 /// `extra` namespaces, blocked reading a pipe the returned child holds.
 fn start_time_target(extra: CloneFlags) -> xclone::Child {
     use xclone::isolate::TimeOffsets;
-    let mut cmd = Command::new("cat");
+    // A CLONE_VM child switches time namespace at the end of its execve, after the
+    // spawner was released (exec_task_namespaces() follows exec_mmap()): the target says
+    // when it runs, and only then is its namespace looked at.
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "echo; exec cat"]);
     cmd.add_flags(CloneFlags::NEWTIME | extra)
         .time_offsets(TimeOffsets {
             monotonic: Some("1000".parse().unwrap()),
             boottime: Some("2000.25".parse().unwrap()),
         })
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .kill_on_drop(true);
     if extra.contains(CloneFlags::NEWUSER) {
         cmd.id_maps(xclone::isolate::IdMaps::root(0, 0));
     }
-    let child = cmd.spawn().expect("spawning the time target");
+    let mut child = cmd.spawn().expect("spawning the time target");
+    let mut ready = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut ready).unwrap();
     assert_ne!(ns_link(child.id(), "time"), ns_link("self", "time"));
     child
 }
