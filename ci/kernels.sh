@@ -7,6 +7,8 @@
 #                                  space-separated words (CI's bounded slice, see .ci/run)
 #   XCLONE_KERNEL_LIST=FILE        run these test executables (one path a line) instead of
 #                                  building the suite
+#   XCLONE_KERNEL_TARGET_DIR=DIR   build there (default target/kernel-matrix; CI passes
+#                                  target, which its `cargo test` built already)
 #
 # 5.10.old is bullseye's own 5.10 (5.10.223 at the time of writing), 5.10 bullseye-security's,
 # 6.1 bookworm's, 6.12 trixie's: the `linux-image-*-amd64` packages behind Debian's
@@ -155,7 +157,7 @@ build_tests() {
   # A target directory of its own: the guest reads the binaries while it runs, so a build in
   # the work tree meanwhile must not replace them. Under target/ (not the cache in root's
   # home), since tests run the binaries again as uid 65534.
-  CARGO_TARGET_DIR=$repo/target/kernel-matrix cargo test --workspace --all-features --no-run --message-format=json 2>/dev/null |
+  CARGO_TARGET_DIR=${XCLONE_KERNEL_TARGET_DIR:-$repo/target/kernel-matrix} cargo test --workspace --all-features --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u >"$list"
   [ -s "$list" ] || { echo "no test executables built" >&2; return 1; }
   while read -r exe; do
