@@ -223,4 +223,12 @@ for k in "${want[@]}"; do
     *) echo "unknown kernel $k (5.10.old 5.10 6.1 6.12 host all)" >&2; exit 2 ;;
   esac
 done
+# The results as Markdown rows (for docs/kernel-matrix.md).
+echo
+echo "| kernel | release | passed | failed | skipped |"
+echo "|---|---|---:|---:|---:|"
+for k in "${want[@]}"; do
+  tr -d '\r' <"$cache/logs/$k.log" 2>/dev/null | sed -n \
+    "s/^XCLONE-SUMMARY: \([^ ]*\) passed \([0-9]*\) failed \([0-9]*\) skipped \([0-9]*\).*/| $k | \1 | \2 | \3 | \4 |/p"
+done
 exit $status
