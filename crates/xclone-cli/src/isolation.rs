@@ -114,6 +114,9 @@ pub struct Resolved {
     pub init: bool,
     /// Notes for `--dry-run` (what is done another way than asked, and why).
     pub notes: Vec<String>,
+    /// A time namespace xclone makes and enters itself before the spawn, with these offsets
+    /// (set by `run` on kernels where a spawned child cannot write its own offsets).
+    pub time_by_xclone: Option<TimeOffsets>,
 }
 
 /// The credentials the maps are made from.
@@ -309,6 +312,7 @@ impl IsolationOpts {
             exit_signal,
             init: self.init,
             notes,
+            time_by_xclone: None,
         })
     }
 }

@@ -132,6 +132,10 @@ pub struct Features {
     pub userns: UserNsLimits,
     /// `/proc/sys/kernel/pid_max`.
     pub pid_max: Option<u32>,
+    /// Where user address space ends (exclusive): 2^47 − 4096 with 4-level page tables,
+    /// 2^56 − 4096 with 5-level ones, asked of the kernel ([`crate::sys::addr`]). Stacks and
+    /// TLS pointers must lie below it.
+    pub user_space_end: u64,
     /// The probing thread's effective capability set (capget(2)) at the first probe.
     pub cap_effective: u64,
     /// The probing thread's permitted capability set.
@@ -271,6 +275,7 @@ impl Features {
             cgroup2_mount: system::cgroup2_mount(),
             userns: system::userns_limits(),
             pid_max: system::pid_max(),
+            user_space_end: crate::sys::addr::user_space_end(),
             cap_effective,
             cap_permitted,
             evidence,
@@ -298,6 +303,7 @@ impl Features {
             cgroup2_mount: Some(PathBuf::from("/sys/fs/cgroup")),
             userns: UserNsLimits::default(),
             pid_max: Some(4_194_304),
+            user_space_end: crate::sys::addr::USER_SPACE_END_4LEVEL,
             clone3_flags_probed: false,
             clone3_flags_inferred: CloneFlags::empty(),
             cap_effective: (1u64 << 41) - 1,
@@ -351,6 +357,7 @@ impl Features {
             cgroup2_mount: Some(PathBuf::from("/sys/fs/cgroup")),
             userns: UserNsLimits::default(),
             pid_max: Some(32768),
+            user_space_end: crate::sys::addr::USER_SPACE_END_4LEVEL,
             clone3_flags_probed: false,
             clone3_flags_inferred: CloneFlags::empty(),
             cap_effective: 0,

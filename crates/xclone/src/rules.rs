@@ -372,10 +372,13 @@ pub static RULES: &[Rule] = &[
         flags: F::THREAD, fields: &["flags"], since: None, until: None, predicted: true,
         cause: "CLONE_THREAD {why}",
         fix: "{fix}"),
+    // Removed by 2b5f9dad32ed "fs/exec: switch timens when a task gets a new mm" (merged
+    // for 6.2-rc1 through Kees Cook's execve tree): from then on `copy_namespaces()` skips
+    // `timens_on_fork()` for CLONE_VM and `exec_task_namespaces()` switches at execve.
     rule!(VmAcrossTimeNs, "vm-across-time-ns", EINVAL, Flags, 225, "copy_process",
-        flags: F::VM.union(F::THREAD), fields: &["flags"], since: v(5, 6), until: v(6, 1), predicted: true,
+        flags: F::VM.union(F::THREAD), fields: &["flags"], since: v(5, 6), until: v(6, 2), predicted: true,
         cause: "the caller's time namespace for children differs from its own (after unshare(CLONE_NEWTIME)), and a child sharing its memory cannot change time namespace on this kernel",
-        fix: "create the child without CLONE_VM and CLONE_THREAD, or run Linux 6.1+ where it switches at execve"),
+        fix: "create the child without CLONE_VM and CLONE_THREAD, or run Linux 6.2+ where it switches at execve"),
     rule!(PidfdWithThread, "pidfd-with-thread", EINVAL, Flags, 230, "copy_process",
         flags: F::PIDFD.union(F::THREAD), fields: &["flags"], since: v(5, 2), until: v(6, 9), predicted: true,
         cause: "CLONE_PIDFD with CLONE_THREAD: pidfds for threads came with Linux 6.9",

@@ -319,10 +319,6 @@ fn problem(f: &Finding) -> Problem {
     }
 }
 
-/// x86_64 with 4-level page tables: the highest end of a user range `access_ok()` accepts, and
-/// the first address `ARCH_SET_FS` refuses (`TASK_SIZE_MAX`).
-const USER_SPACE_END: u64 = 0x7fff_ffff_f000;
-
 /// The PIDs of `set_tid` are judged against the `pid_max` of the caller's namespace.
 fn pid_max(c: &Caller, f: &Features) -> u32 {
     c.pid_max.or(f.pid_max).unwrap_or(4_194_304)
@@ -405,7 +401,7 @@ impl Ctx<'_, '_> {
         self.credentials(flags);
         self.limits();
         self.namespaces(flags);
-        if flags.contains(CloneFlags::SETTLS) && a.tls >= USER_SPACE_END {
+        if flags.contains(CloneFlags::SETTLS) && a.tls >= self.f.user_space_end {
             self.push(finding(RuleId::SettlsOutOfRange).var("tls", format!("{:#x}", a.tls)));
         }
         self.set_tid(&a, flags);
@@ -641,7 +637,7 @@ impl Ctx<'_, '_> {
             );
         } else if a.stack != 0 {
             match a.stack.checked_add(a.stack_size) {
-                Some(end) if end <= USER_SPACE_END => {}
+                Some(end) if end <= self.f.user_space_end => {}
                 end => self.push(
                     finding(RuleId::StackOutOfRange)
                         .var("stack", format!("{:#x}", a.stack))

@@ -125,8 +125,19 @@ fn internal_process_rule_is_explained() {
     let controllers = root
         .and_then(|r| std::fs::read_to_string(r.join("cgroup.subtree_control")).ok())
         .unwrap_or_default();
-    let Some(ctl) = controllers.split_whitespace().next().map(str::to_string) else {
-        eprintln!("skipped: no controller enabled at the cgroup2 root to delegate");
+    // A domain controller: with only threaded ones (cpuset, cpu, pids, perf_event) the
+    // cgroup could become a thread root and keeps accepting processes
+    // (cgroup_migrate_vet_dst(), kernel/cgroup/cgroup.c).
+    let Some(ctl) = controllers
+        .split_whitespace()
+        .find(|c| ["memory", "io", "hugetlb", "rdma", "misc"].contains(c))
+        .map(str::to_string)
+    else {
+        eprintln!(
+            "skipped: no domain controller (memory, io, …) enabled at the cgroup2 root to \
+             delegate (enabled: {:?})",
+            controllers.trim()
+        );
         return;
     };
     let Some(parent) = test_cgroup("busy") else {

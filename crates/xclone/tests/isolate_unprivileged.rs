@@ -78,7 +78,12 @@ fn user_namespace_first_then_everything() {
         }
         // Time offsets need CAP_SYS_TIME over the new time namespace: the child has it in
         // its own user namespace.
-        if let Ok(probe) = std::env::var("XCLONE_PROBE") {
+        if let Ok(release) = std::env::var(NO_SPAWN_OFFSETS) {
+            eprintln!(
+                "(time offsets part skipped: Linux {release} puts a CLONE_VM child into its new \
+                 time namespace at creation, until 6.2)"
+            );
+        } else if let Ok(probe) = std::env::var("XCLONE_PROBE") {
             let out = stdout_of(
                 Command::new(probe)
                     .arg("time")
@@ -110,9 +115,29 @@ fn user_namespace_first_then_everything() {
         return;
     }
     need_root!();
-    let out = run_inner(NAME, as_nobody);
+    // Asked as root: uid 65534 could not ask.
+    let old_kernel = xclone::sys::timens::vm_child_enters_time_ns_at_exec() == Some(false);
+    let out = run_inner(NAME, |c| {
+        as_nobody(c);
+        if old_kernel {
+            c.env(
+                NO_SPAWN_OFFSETS,
+                rustix::system::uname().release().to_string_lossy().as_ref(),
+            );
+        }
+    });
     assert_inner_passed(NAME, &out);
+    if old_kernel {
+        eprintln!(
+            "skipped the time offsets part: Linux {} puts a CLONE_VM child into its new time \
+             namespace at creation (until 6.2)",
+            rustix::system::uname().release().to_string_lossy()
+        );
+    }
 }
+
+/// Set for the inner run on kernels where a spawn cannot give time offsets (before 6.2).
+const NO_SPAWN_OFFSETS: &str = "XCLONE_TEST_NO_SPAWN_OFFSETS";
 
 #[test]
 fn without_a_user_namespace_the_kernel_refuses_with_an_explanation() {

@@ -24,6 +24,10 @@ pub fn run(a: InitArgs) -> i32 {
     let Some((program, args)) = a.command.split_first() else {
         return exit::fail("__init: no program given");
     };
+    // Executed through a descriptor, this process is named after the descriptor's number
+    // (the kernel takes the command name from the last part of "/dev/fd/N"): `ps` would
+    // show "5". Named as its argv[0] is.
+    let _ = rustix::thread::set_name(c"xclone");
     let mut cmd = Command::new(program);
     cmd.args(args);
     match xclone::isolate::init::run(&mut cmd) {

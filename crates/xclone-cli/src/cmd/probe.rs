@@ -83,6 +83,7 @@ fn table(r: &Report) -> String {
         optb(u.apparmor_restrict_unprivileged_userns),
         r.pid_max.map_or("-".to_string(), |v| v.to_string()),
     );
+    let _ = writeln!(s, "user address space ends at {}", r.user_space_end);
     let _ = writeln!(s);
     let c = &r.capabilities;
     let _ = writeln!(

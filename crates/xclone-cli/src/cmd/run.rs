@@ -94,6 +94,11 @@ pub fn run(a: RunArgs) -> i32 {
         return dry_run(&cmd, &resolved);
     }
 
+    if let Some(offsets) = &resolved.time_by_xclone {
+        if let Err(e) = xclone::isolate::enter_new_time_namespace(offsets) {
+            return exit::fail(e.to_string());
+        }
+    }
     let sigfd = match forwarded_signals() {
         Ok(fd) => fd,
         Err(code) => return code,
@@ -168,9 +173,10 @@ fn open_status_fd(fd: RawFd) -> io::Result<File> {
 fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
     let (program, args) = a.command.split_first().ok_or("no program given")?;
     let o = &a.clone;
-    let resolved = a
+    let mut resolved = a
         .isolation
         .resolve(o.clone_flags(), Ids::current(), kernel_accepts)?;
+    time_offsets_by_kernel(&mut resolved);
     let mut cmd = if resolved.init {
         init_command(program, args)?
     } else {
@@ -215,6 +221,32 @@ fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
         cmd.fd_map(fd, child);
     }
     Ok((cmd, resolved))
+}
+
+/// Where the time offsets are written, as the kernel decides (asked, not looked up by
+/// version): from 6.2 the spawned `CLONE_VM` child enters its new time namespace only at
+/// execve and writes its own offsets first; before 6.2 it is in the namespace from its first
+/// instruction, offsets frozen, so xclone makes the namespace, writes the offsets and enters
+/// it before the spawn ([`xclone::isolate::enter_new_time_namespace`]), and the program is
+/// born there without `CLONE_NEWTIME`. When the kernel's answer is unknown (no privilege to
+/// ask: then the caller could not do it either), the child writes them.
+fn time_offsets_by_kernel(r: &mut Resolved) {
+    if r.isolation.time_offsets.is_empty() {
+        return;
+    }
+    if xclone::sys::timens::vm_child_enters_time_ns_at_exec() != Some(false) {
+        return;
+    }
+    let offsets = std::mem::take(&mut r.isolation.time_offsets);
+    r.flags -= xclone::CloneFlags::NEWTIME;
+    r.notes.push(
+        "time: on this kernel a CLONE_VM child created with CLONE_NEWTIME is in the new time \
+         namespace from its first instruction, its offsets frozen (Linux before 6.2; asked of \
+         the kernel), so xclone makes the namespace and enters it itself; the program is born \
+         in it without CLONE_NEWTIME"
+            .to_string(),
+    );
+    r.time_by_xclone = Some(offsets);
 }
 
 /// `xclone __init -- PROGRAM ARGS…`, executed from this very binary through a descriptor
@@ -410,6 +442,13 @@ fn dry_run(cmd: &Command, resolved: &Resolved) -> i32 {
 fn print_isolation(cmd: &Command, resolved: &Resolved) {
     let iso = cmd.get_isolation();
     let mut lines = Vec::new();
+    if let Some(o) = &resolved.time_by_xclone {
+        lines.push(format!(
+            "xclone, before the clone: unshare(CLONE_NEWTIME), write '{}' to \
+             /proc/self/timens_offsets, setns(/proc/self/ns/time_for_children)",
+            o.to_proc_text().trim_end().replace('\n', ", ")
+        ));
+    }
     if cmd.uses_handshake() {
         lines.push(
             "handshake spawn: CLONE_VM without CLONE_VFORK; the child waits on a socket until \

@@ -51,7 +51,7 @@ pub use cgroup::{open_cgroup2_dir, Cgroup};
 pub use error::IsolationError;
 pub use idmap::{IdMap, IdMaps, IdRange, SetGroups};
 pub use mounts::{MountRequest, Propagation, RootMode};
-pub use timens::{ClockOffset, TimeOffsets};
+pub use timens::{enter_new_time_namespace, ClockOffset, TimeOffsets};
 pub use userns::MapPlan;
 
 use crate::spawn::Step;
@@ -242,9 +242,12 @@ pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
             "time offsets need CAP_SYS_TIME over the new time namespace: run as root or add \
              a user namespace (-U)",
         ),
-        (Step::TimeOffsets, libc::EACCES) => {
-            Some("the time namespace was entered already, its offsets are frozen")
-        }
+        (Step::TimeOffsets, libc::EACCES) => Some(
+            "the time namespace was entered already, its offsets are frozen: before Linux 6.2 \
+             a CLONE_VM child is in its new time namespace from its first instruction; there \
+             the caller must create the namespace and write the offsets itself, which needs \
+             CAP_SYS_ADMIN and CAP_SYS_TIME (xclone run does so as root)",
+        ),
         (Step::TimeOffsets, libc::ERANGE) => Some(
             "the clock plus the offset must stay between 0 and about 146 years (negative \
              offsets larger than the uptime are refused)",

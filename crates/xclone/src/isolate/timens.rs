@@ -1,11 +1,23 @@
 //! Time-namespace clock offsets (time_namespaces(7)).
 //!
 //! Offsets live in `/proc/PID/timens_offsets` of a process whose *for-children* time namespace
-//! is new and not yet entered. With a `CLONE_VM` spawn the child switches to its new time
-//! namespace only at `execve`, so the child itself writes the offsets just before exec and the
-//! program's first instruction already sees them (see `docs/clone3.md` §7.4 of the project).
+//! is new and not yet entered. With a `CLONE_VM` spawn on Linux 6.2 and later the child
+//! switches to its new time namespace only at `execve`, so the child itself writes the
+//! offsets just before exec and the program's first instruction already sees them (see
+//! `docs/clone3.md` §7.4 of the project).
+//!
+//! Before 6.2 a `CLONE_VM` child created with `CLONE_NEWTIME` is in the new namespace from
+//! its first instruction, its offsets frozen before it could write them (`timens_on_fork()`
+//! in `copy_namespaces()`, kernel/nsproxy.c). There the offsets must be written before any
+//! task enters the namespace: [`enter_new_time_namespace`] does it in the calling process,
+//! whose children are then born in the namespace without `CLONE_NEWTIME`.
+//! [`vm_child_enters_time_ns_at_exec`](crate::sys::timens::vm_child_enters_time_ns_at_exec)
+//! asks the kernel which of the two it does.
 
+use super::error::IsolationError;
+use crate::errno::Errno;
 use std::fmt;
+use std::os::fd::AsFd;
 use std::str::FromStr;
 
 /// A signed clock offset with nanosecond resolution, normalised as the kernel wants it:
@@ -135,6 +147,78 @@ impl TimeOffsets {
         }
         out
     }
+}
+
+/// Moves the calling process into a new time namespace with `offsets`, on any kernel with
+/// time namespaces (5.6+): `unshare(CLONE_NEWTIME)`, write `/proc/self/timens_offsets`
+/// (nobody is in the new namespace yet), then `setns(/proc/self/ns/time_for_children)`,
+/// which enters it (and freezes the offsets). The caller's clocks shift by the offsets, and
+/// its children are born in the namespace — `CLONE_VM` ones too, without `CLONE_NEWTIME`.
+///
+/// For a process that starts one program and has no use for the host's clocks (the
+/// `xclone run` command on kernels before 6.2, where a spawned child cannot write its own
+/// offsets). Needs `CAP_SYS_ADMIN` (unshare, setns) and `CAP_SYS_TIME` (the offsets) in the
+/// caller's user namespace, and a single-threaded caller: `setns` into a time namespace
+/// wants a process whose memory no other task shares (`EUSERS`, `timens_install()` in
+/// kernel/time/namespace.c).
+pub fn enter_new_time_namespace(offsets: &TimeOffsets) -> Result<(), IsolationError> {
+    let fail = |op: &str, e: i32, cause: &str, fix: &str| {
+        IsolationError::new(op, Some(Errno(e)), cause, fix)
+    };
+    crate::sys::timens::unshare_time().map_err(|e| {
+        fail(
+            "unshare(CLONE_NEWTIME)",
+            e,
+            "creating a time namespace needs CAP_SYS_ADMIN in this user namespace",
+            "run as root",
+        )
+    })?;
+    let text = offsets.to_proc_text();
+    if !text.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", text.as_bytes()).map_err(|e| {
+            let n = e.raw_os_error().unwrap_or(libc::EIO);
+            let cause = match n {
+                libc::EPERM => "writing offsets needs CAP_SYS_TIME over the new time namespace",
+                libc::ERANGE => "the clock plus the offset must stay between 0 and about 146 years",
+                _ => "the kernel refused the offsets",
+            };
+            fail(
+                &format!(
+                    "write '{}' to /proc/self/timens_offsets",
+                    text.trim_end().replace('\n', ", ")
+                ),
+                n,
+                cause,
+                "",
+            )
+        })?;
+    }
+    let ns = rustix::fs::open(
+        "/proc/self/ns/time_for_children",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| {
+        fail(
+            "open /proc/self/ns/time_for_children",
+            e.raw_os_error(),
+            "cannot name the new time namespace",
+            "mount proc on /proc",
+        )
+    })?;
+    rustix::thread::move_into_link_name_space(
+        ns.as_fd(),
+        Some(rustix::thread::LinkNameSpaceType::Time),
+    )
+    .map_err(|e| {
+        let n = e.raw_os_error();
+        let cause = if n == libc::EUSERS {
+            "entering a time namespace needs a process with a single thread"
+        } else {
+            "the kernel refused to enter the new time namespace"
+        };
+        fail("setns(time_for_children, CLONE_NEWTIME)", n, cause, "")
+    })
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub const REPORT_FORMAT: u32 = 1;
 /// | `cgroup2_mount` | string or null | where the cgroup2 hierarchy is mounted |
 /// | `user_namespaces` | object | the limits of [`UserNsLimits`], each a number/bool or null |
 /// | `pid_max` | integer or null | `/proc/sys/kernel/pid_max` |
+/// | `user_space_end` | string | where user address space ends (hex): `0x7ffffffff000` with 4-level page tables, `0xfffffffffff000` with 5-level ones |
 /// | `notes` | array of strings | anything unusual about how answers were obtained |
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -62,6 +63,8 @@ pub struct Report {
     pub user_namespaces: UserNsLimits,
     /// `/proc/sys/kernel/pid_max`.
     pub pid_max: Option<u32>,
+    /// Where user address space ends, in hex (`0x7ffffffff000` with 4-level page tables).
+    pub user_space_end: String,
     /// Anything unusual about how the answers were obtained.
     pub notes: Vec<String>,
 }
@@ -510,6 +513,7 @@ impl Features {
             cgroup2_mount: f.cgroup2_mount.as_ref().map(|p| p.display().to_string()),
             user_namespaces: f.userns.clone(),
             pid_max: f.pid_max,
+            user_space_end: format!("{:#x}", f.user_space_end),
             notes: f.evidence.notes.clone(),
         }
     }

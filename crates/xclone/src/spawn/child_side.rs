@@ -183,7 +183,18 @@ fn run_hooks(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
 fn exec(p: &ChildPlan<'_>) -> Fail {
     let e = &p.exec;
     if let Some(fd) = e.fd {
-        return (Step::Execve, 0, isys::execveat_fd(fd, &e.argv, &e.envp));
+        let errno = isys::execveat_fd(fd, &e.argv, &e.envp);
+        if errno != libc::ENOENT {
+            return (Step::Execve, 0, errno);
+        }
+        // The same file through proc's link to the descriptor. ENOENT again (no /proc under
+        // a new root, or a missing ELF interpreter) leaves the first answer; another answer
+        // is the file's own.
+        let again = e
+            .fd_path
+            .as_deref()
+            .map_or(libc::ENOENT, |path| sc::execve(path, &e.argv, &e.envp));
+        return (Step::Execve, 0, again);
     }
     let mut eacces: Option<usize> = None;
     let mut last = (0usize, libc::ENOENT);

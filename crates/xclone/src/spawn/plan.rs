@@ -16,6 +16,18 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
+/// `/proc/self/fd/N`, the second way to execute descriptor `n` (see [`ExecPlan::fd_path`]),
+/// except for a `#!` script: its interpreter could not open that path once the descriptor
+/// is closed at exec, and execveat's own `ENOENT` names that case better.
+fn proc_fd_path(n: RawFd) -> Option<CString> {
+    let path = format!("/proc/self/fd/{n}");
+    let mut head = [0u8; 2];
+    let script = std::fs::File::open(&path)
+        .and_then(|f| std::io::Read::read(&mut &f, &mut head))
+        .is_ok_and(|got| got == 2 && &head == b"#!");
+    (!script).then(|| CString::new(path).expect("no NUL in a number"))
+}
+
 /// The search path `execvp(3)` uses when `PATH` is unset (glibc's `_CS_PATH`).
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
@@ -85,6 +97,9 @@ pub(crate) struct ExecPlan {
     pub candidates: CStrArray,
     /// Execute this descriptor instead (`execveat(fd, "", …, AT_EMPTY_PATH)`).
     pub fd: Option<RawFd>,
+    /// `/proc/self/fd/N` for that descriptor: tried when `execveat` answers `ENOENT`, as
+    /// some stable kernels do for an empty path (Debian's 5.10.223; fixed by 5.10.262).
+    pub fd_path: Option<CString>,
     pub argv: CStrArray,
     pub envp: CStrArray,
 }
@@ -185,6 +200,28 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
 
     let flags = cmd.request_flags();
     cmd.isolation.check(flags).map_err(invalid)?;
+    if !cmd.isolation.time_offsets.is_empty()
+        && crate::sys::timens::vm_child_enters_time_ns_at_exec() == Some(false)
+    {
+        return Err(crate::isolate::IsolationError::new(
+            format!(
+                "time offsets '{}'",
+                cmd.isolation
+                    .time_offsets
+                    .to_proc_text()
+                    .trim_end()
+                    .replace('\n', ", ")
+            ),
+            None,
+            "on this kernel a CLONE_VM child created with CLONE_NEWTIME is in the new time \
+             namespace from its first instruction, its offsets frozen before it could write \
+             them (Linux before 6.2, asked of the kernel)",
+            "enter a new time namespace with these offsets first \
+             (xclone::isolate::enter_new_time_namespace) and spawn without CLONE_NEWTIME, or \
+             run Linux 6.2+",
+        )
+        .into());
+    }
     // CLONE_NNP (added by request_flags where the kernel has it, or asked for directly)
     // makes the child's prctl unnecessary.
     let isolation =
@@ -361,6 +398,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         exec: ExecPlan {
             candidates,
             fd: exec_fd,
+            fd_path: exec_fd.and_then(proc_fd_path),
             argv: argv.finish(),
             envp,
         },
@@ -455,6 +493,24 @@ fn candidates(program: &OsStr, path: Option<&OsStr>) -> io::Result<(CStrArray, b
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_descriptor_has_a_proc_path_unless_it_is_a_script() {
+        use std::os::fd::AsRawFd;
+        let exe = std::fs::File::open("/proc/self/exe").unwrap();
+        let n = exe.as_raw_fd();
+        assert_eq!(
+            proc_fd_path(n).unwrap().to_str().unwrap(),
+            format!("/proc/self/fd/{n}")
+        );
+        let dir = std::env::temp_dir().join(format!("xclone-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("s");
+        std::fs::write(&script, "#!/bin/sh\ntrue\n").unwrap();
+        let f = std::fs::File::open(&script).unwrap();
+        assert_eq!(proc_fd_path(f.as_raw_fd()), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     use super::*;
 
     fn strs(a: &CStrArray) -> Vec<String> {

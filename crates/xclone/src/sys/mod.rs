@@ -2,6 +2,7 @@
 //! lives below this module, each block with the invariant that makes it sound.
 
 pub mod abi;
+pub mod addr;
 pub(crate) mod child;
 pub mod cstr_array;
 pub(crate) mod environ;
@@ -18,5 +19,6 @@ pub(crate) mod setns;
 pub mod signal;
 pub mod stack;
 pub(crate) mod syscall;
+pub mod timens;
 pub(crate) mod vfork;
 
