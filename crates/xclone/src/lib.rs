@@ -16,6 +16,8 @@
 //! - [`enter`]: [`enter::Enter`], a child of the caller created inside a running process's
 //!   namespaces and cgroup, the process pinned by a pidfd.
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
+//! - [`unshare`] and [`setns`]: the two calls that change the *calling thread*'s namespaces,
+//!   validated against rules of their own ([`rules::ns`]) and explained when refused.
 //! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
 //!   `/proc` and created again from a JSON manifest.
 //!
@@ -40,12 +42,15 @@ pub mod error;
 pub mod fallback;
 pub mod isolate;
 pub mod kver;
+mod nscheck;
 pub mod pidfd;
 pub mod probe;
 pub mod restore;
 pub mod rules;
+pub mod setns;
 pub mod spawn;
 pub mod sys;
+pub mod unshare;
 pub mod validate;
 
 pub use args::CloneArgs;
