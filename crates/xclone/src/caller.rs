@@ -420,11 +420,9 @@ impl Caller {
             is_pid_ns_init: pid == 1,
             in_initial_user_ns,
             owns_pid_ns: active_owner == NsOwner::Mine,
-            user_ns_level: if in_initial_user_ns {
-                Some(0)
-            } else {
-                userns_depth(&user_ns)
-            },
+            // From inside a user namespace its depth cannot be read: NS_GET_PARENT answers
+            // only with the caller's own user namespace or one below it (ns_get_owner()).
+            user_ns_level: in_initial_user_ns.then_some(0),
             sharing: Sharing::current(),
             pid_ns_owners,
             ids_mapped,
@@ -512,22 +510,6 @@ pub(crate) fn userns_relation(
         }
     }
     NsOwner::Unknown
-}
-
-/// How deep the user namespace `userns` is (0 = initial), walking `NS_GET_PARENT` up to the
-/// initial one, which every caller may see from below.
-fn userns_depth(userns: &File) -> Option<u32> {
-    let mut cur: std::os::fd::OwnedFd = userns.try_clone().ok()?.into();
-    for depth in 0..=64 {
-        match ns::parent_ns(&cur) {
-            Ok(p) => cur = p,
-            Err(rustix::io::Errno::PERM) => {
-                return (ident(&cur).ok()?.1 == PROC_USER_INIT_INO).then_some(depth)
-            }
-            Err(_) => return None,
-        }
-    }
-    None
 }
 
 /// The owners of the pid namespaces from just below `active` down to `inner`, outermost first.

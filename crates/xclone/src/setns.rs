@@ -195,20 +195,16 @@ impl Check<'_> {
                     );
                     return;
                 }
-                // validate_nsset(): the task, then ptrace access.
+                // validate_nsset(): a task at all, ptrace access, then its namespaces (a
+                // zombie has none left).
+                let gone = |state: &str| {
+                    finding(NsRuleId::SetnsTargetGone)
+                        .var("fd", fd)
+                        .var("state", state)
+                };
                 match state {
-                    TaskState::Running => {}
-                    TaskState::Zombie | TaskState::Gone => {
-                        let what = if *state == TaskState::Zombie {
-                            "has exited (a zombie not yet reaped)"
-                        } else {
-                            "has exited and been reaped"
-                        };
-                        self.found.push(
-                            finding(NsRuleId::SetnsTargetGone)
-                                .var("fd", fd)
-                                .var("state", what),
-                        );
+                    TaskState::Gone => {
+                        self.found.push(gone("has exited and been reaped"));
                         return;
                     }
                     TaskState::Unknown => {
@@ -217,6 +213,7 @@ impl Check<'_> {
                         ));
                         return;
                     }
+                    TaskState::Running | TaskState::Zombie => {}
                 }
                 if *inspectable == Some(false) {
                     self.found.push(
@@ -224,6 +221,11 @@ impl Check<'_> {
                             .var("pid", pid_s)
                             .var("why", "another user's process, or one that is not dumpable"),
                     );
+                    return;
+                }
+                if *state == TaskState::Zombie {
+                    self.found
+                        .push(gone("has exited (a zombie not yet reaped)"));
                     return;
                 }
                 let list = NsKind::INSTALL_ORDER

@@ -48,8 +48,27 @@ impl Sharing {
 
     /// The calling thread's sharing, read from `/proc/thread-self` and `kcmp`.
     pub fn current() -> Sharing {
+        // Tasks are found through procfs, whose PIDs belong to the pid namespace it was
+        // mounted for; kcmp takes PIDs of the caller's own pid namespace. `NSpid:` gives both:
+        // a task's PID in the caller's namespace is at the caller's own position in it.
+        let nspid = |path: &str| -> Option<Vec<i32>> {
+            let status = std::fs::read_to_string(path).ok()?;
+            let line = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+            Some(
+                line.split_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect(),
+            )
+        };
         let me = rustix::thread::gettid().as_raw_nonzero().get();
-        let tgid = rustix::process::getpid().as_raw_nonzero().get();
+        let level = nspid("/proc/thread-self/status").map_or(0, |v| v.len().max(1) - 1);
+        let local = |path: String| nspid(&path).and_then(|v| v.get(level).copied());
+        let procfs_self = std::fs::read_link("/proc/self")
+            .ok()
+            .and_then(|l| l.to_str()?.parse::<i32>().ok());
+        let procfs_me = std::fs::read_link("/proc/thread-self")
+            .ok()
+            .and_then(|l| l.to_str()?.rsplit('/').next()?.parse::<i32>().ok());
         let tasks: Vec<i32> = std::fs::read_dir("/proc/self/task")
             .map(|d| {
                 d.flatten()
@@ -58,24 +77,45 @@ impl Sharing {
             })
             .unwrap_or_default();
         let thread_count = (tasks.len() as u32).max(1);
-        let mut peers: Vec<i32> = tasks.into_iter().filter(|t| *t != me).collect();
+        let mut peers: Vec<Option<i32>> = tasks
+            .into_iter()
+            .filter(|t| Some(*t) != procfs_me)
+            .map(|t| local(format!("/proc/self/task/{t}/status")))
+            .collect();
         let threads_only = peers.len();
-        if let Some(pp) = rustix::process::getppid() {
-            peers.push(pp.as_raw_nonzero().get());
+        let ppid = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("PPid:"))
+                    .and_then(|v| v.trim().parse::<i32>().ok())
+            });
+        if let Some(pp) = ppid.filter(|p| *p > 0) {
+            peers.push(local(format!("/proc/{pp}/status")));
         }
-        peers.extend(children_of(tgid));
+        if let Some(me_procfs) = procfs_self {
+            for c in children_of(me_procfs) {
+                peers.push(local(format!("/proc/{c}/status")));
+            }
+        }
         let probe = |what: KcmpType| -> Option<bool> {
             let mut unknown = false;
             for (i, p) in peers.iter().enumerate() {
+                let Some(p) = p else {
+                    // A thread we cannot name is a thread all the same; a parent or child
+                    // outside our pid namespace is not counted (see the module doc).
+                    unknown |= i < threads_only;
+                    continue;
+                };
                 match kcmp_same(me, *p, what) {
                     Ok(true) => return Some(true),
                     Ok(false) => {}
-                    // Our own threads can always be compared; a process that has gone or
-                    // that we may not inspect is not counted (see the module doc).
                     Err(e) if e == crate::Errno::ENOSYS => {
                         unknown = true;
                         break;
                     }
+                    // Our own threads can always be compared; a process that has gone or
+                    // that we may not inspect is not counted (see the module doc).
                     Err(_) if i < threads_only => unknown = true,
                     Err(_) => {}
                 }
@@ -106,7 +146,7 @@ impl Sharing {
     }
 }
 
-/// The processes whose parent is `tgid`, from `/proc/*/stat` (`/proc/PID/task/*/children`
+/// The processes whose parent is `tgid` (procfs numbering), from `/proc/*/stat` (`/proc/PID/task/*/children`
 /// needs `CONFIG_PROC_CHILDREN`, which many kernels lack).
 fn children_of(tgid: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {

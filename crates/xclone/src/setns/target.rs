@@ -219,6 +219,14 @@ fn inspect_pidfd(fd: i32, pid: i32, euid: u32) -> Target {
     };
     let mut inspectable = None;
     let mut namespaces = Vec::new();
+    if state == TaskState::Zombie {
+        // A zombie has no namespaces left, but the ptrace check comes first: procfs refuses
+        // its ns links with EACCES then, and with ENOENT otherwise.
+        inspectable = match File::open(format!("/proc/{pid}/ns/user")) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(false),
+            _ => Some(true),
+        };
+    }
     if state == TaskState::Running {
         for kind in NsKind::INSTALL_ORDER {
             let path = format!("/proc/{pid}/ns/{}", kind.name());
