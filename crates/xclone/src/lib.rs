@@ -18,6 +18,8 @@
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
 //! - [`unshare`] and [`setns`]: the two calls that change the *calling thread*'s namespaces,
 //!   validated against rules of their own ([`rules::ns`]) and explained when refused.
+//! - `tokio` (feature `tokio`): an async `Command`/`Child` like `tokio::process`, driven by
+//!   pidfds in tokio's reactor.
 //! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
 //!   `/proc` and created again from a JSON manifest.
 //!
@@ -51,6 +53,8 @@ pub mod setns;
 pub mod spawn;
 pub mod sys;
 pub mod unshare;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod validate;
 
 pub use args::CloneArgs;

@@ -197,7 +197,7 @@ pub fn implied(flags: CloneFlags) -> CloneFlags {
 
 /// What `check_unshare_flags()` lets through on kernel `v`.
 fn accepted(v: Option<KernelVersion>) -> CloneFlags {
-    let at = |major, minor| v.map_or(true, |v| v >= KernelVersion::new(major, minor));
+    let at = |major, minor| v.is_none_or(|v| v >= KernelVersion::new(major, minor));
     let mut ok = UnshareFlags::all().clone_flags();
     if !at(5, 6) {
         ok -= CloneFlags::NEWTIME;
