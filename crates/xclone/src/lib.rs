@@ -52,9 +52,9 @@ pub mod rules;
 pub mod setns;
 pub mod spawn;
 pub mod sys;
-pub mod unshare;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+pub mod unshare;
 pub mod validate;
 
 pub use args::CloneArgs;
