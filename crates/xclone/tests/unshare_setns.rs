@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use xclone::setns::{setns, Namespaces};
-use xclone::unshare::{unshare, unshare_whole_process, Scope, UnshareFlags};
+use xclone::unshare::{unshare, unshare_whole_process, UnshareFlags};
 
 /// Runs `f` in a forked child (single-threaded: fork copies the calling thread only) and
 /// returns what it wrote; the child is bounded by an alarm.
