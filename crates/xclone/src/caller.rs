@@ -6,6 +6,10 @@
 //! in Linux, see capabilities(7)); [`Caller::root`] and [`Caller::unprivileged`] are synthetic
 //! callers for explaining a request independently of the machine and for tests.
 
+mod sharing;
+
+pub use sharing::Sharing;
+
 use crate::sys::ns;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -153,6 +157,9 @@ pub struct Caller {
     pub owns_pid_ns: bool,
     /// Depth of the caller's user namespace (0 = initial), when it can be told.
     pub user_ns_level: Option<u32>,
+    /// What the calling thread shares with other tasks (threads, `CLONE_FS`, signal
+    /// handlers, memory): unshare(2) and setns(2) refuse some requests because of it.
+    pub sharing: Sharing,
     /// For each pid namespace level from 0 (outermost) to `children_pid_ns_level`: the user
     /// namespace owning it, relative to the caller's.
     pub pid_ns_owners: Vec<NsOwner>,
@@ -231,6 +238,7 @@ impl Caller {
             in_initial_user_ns: true,
             owns_pid_ns: true,
             user_ns_level: Some(0),
+            sharing: Sharing::ALONE,
             pid_ns_owners: vec![NsOwner::Mine],
             ids_mapped: true,
             chrooted: Some(false),
@@ -418,7 +426,10 @@ impl Caller {
             is_pid_ns_init: pid == 1,
             in_initial_user_ns,
             owns_pid_ns: active_owner == NsOwner::Mine,
+            // From inside a user namespace its depth cannot be read: NS_GET_PARENT answers
+            // only with the caller's own user namespace or one below it (ns_get_owner()).
             user_ns_level: in_initial_user_ns.then_some(0),
+            sharing: Sharing::current(),
             pid_ns_owners,
             ids_mapped,
             chrooted: chrooted(),
@@ -465,21 +476,35 @@ fn ident(f: &impl AsFd) -> std::io::Result<(u64, u64)> {
 
 /// Who owns the namespace `ns` relative to the caller. `NS_GET_USERNS` succeeds only for owners
 /// that are the caller's user namespace or below it.
-fn owner_of(ns: &impl AsFd, my_userns: (u64, u64), euid: u32) -> NsOwner {
-    let Ok(owner) = ns::owning_userns(ns) else {
-        return NsOwner::Above;
-    };
-    let Ok(id) = ident(&owner) else {
+pub(crate) fn owner_of(ns: &impl AsFd, my_userns: (u64, u64), euid: u32) -> NsOwner {
+    match ns::owning_userns(ns) {
+        Ok(owner) => userns_relation(owner, my_userns, euid),
+        Err(_) => NsOwner::Above,
+    }
+}
+
+/// How the user namespace `userns` relates to the caller's (`my_userns`): the same, below it
+/// (and whether the caller's `euid` created the namespace directly below its own on the way
+/// down), or elsewhere (an ancestor, or another branch of the tree: `NS_GET_PARENT` stops with
+/// `EPERM` at the top of what the caller may see before meeting its own namespace).
+pub(crate) fn userns_relation(
+    userns: std::os::fd::OwnedFd,
+    my_userns: (u64, u64),
+    euid: u32,
+) -> NsOwner {
+    let Ok(id) = ident(&userns) else {
         return NsOwner::Unknown;
     };
     if id == my_userns {
         return NsOwner::Mine;
     }
     // Walk up to our own namespace; the step just below it decides ownership by its creator.
-    let mut below_mine = owner;
+    let mut below_mine = userns;
     for _ in 0..64 {
-        let Ok(parent) = ns::parent_ns(&below_mine) else {
-            return NsOwner::Unknown;
+        let parent = match ns::parent_ns(&below_mine) {
+            Ok(p) => p,
+            Err(rustix::io::Errno::PERM) => return NsOwner::Above,
+            Err(_) => return NsOwner::Unknown,
         };
         match ident(&parent) {
             Ok(pid) if pid == my_userns => {

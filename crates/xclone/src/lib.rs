@@ -17,6 +17,8 @@
 //! - [`enter`]: [`enter::Enter`], a child of the caller created inside a running process's
 //!   namespaces and cgroup, the process pinned by a pidfd.
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
+//! - [`unshare`] and [`setns`]: the two calls that change the *calling thread*'s namespaces,
+//!   validated against rules of their own ([`rules::ns`]) and explained when refused.
 //! - `tokio` (feature `tokio`): an async `Command`/`Child` like `tokio::process`, driven by
 //!   pidfds in tokio's reactor.
 //! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
@@ -43,10 +45,12 @@ pub mod error;
 pub mod fallback;
 pub mod isolate;
 pub mod kver;
+mod nscheck;
 pub mod pidfd;
 pub mod probe;
 pub mod restore;
 pub mod rules;
+pub mod setns;
 pub mod spawn;
 // The raw ABI and system calls: all the crate's `unsafe`. Private; what callers may need of
 // it is typed elsewhere, or re-exported as unstable by `raw` (feature `raw`).
@@ -56,6 +60,7 @@ mod sys;
 pub mod raw;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+pub mod unshare;
 pub mod validate;
 
 pub use args::CloneArgs;

@@ -10,6 +10,8 @@
 //! the table is the kernel's order. Row numbers in the comments refer to the project's
 //! `docs/clone3.md`, section 3.
 
+pub mod ns;
+
 use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::sys::flags::CloneFlags;
@@ -45,6 +47,10 @@ pub enum Area {
     Cgroup,
     /// Failures after the cgroup step.
     Late,
+    /// `unshare(2)`, see [`ns`].
+    Unshare,
+    /// `setns(2)`, see [`ns`].
+    Setns,
 }
 
 /// Identifies a rule. The kebab-case name ([`Rule::name`]) is stable and appears in JSON.
@@ -562,38 +568,59 @@ pub fn to_markdown() -> String {
          | order | rule | errno | kernel function | flags | Linux | cause | fix |\n\
          |---:|---|---|---|---|---|---|---|\n",
     );
-    let esc = |s: &str| s.replace('|', "\\|");
     for r in RULES {
-        let flags = if r.flags.is_empty() {
-            String::new()
-        } else {
-            r.flags.to_names_string()
-        };
-        let linux = match (r.since, r.until) {
-            (_, Some(u)) => format!("before {u}"),
-            (Some(s), None) => format!("{s}+"),
-            (None, None) => String::new(),
-        };
-        let note = if r.predicted { "" } else { " (explains only)" };
         let errno = if r.id == RuleId::Clone3Filtered {
             "the policy's".to_string()
         } else {
             r.errno.name()
         };
-        out.push_str(&format!(
-            "| {} | `{}`{} | {} | `{}` | {} | {} | {} | {} |\n",
+        out.push_str(&markdown_row(
             r.order,
             r.name,
-            note,
-            errno,
+            r.predicted,
+            &errno,
             r.function,
-            esc(&flags),
-            linux,
-            esc(r.cause),
-            esc(r.fix)
+            r.flags,
+            (r.since, r.until),
+            r.cause,
+            r.fix,
         ));
     }
+    out.push_str(&ns::to_markdown());
     out
+}
+
+/// One row of a rules table in the docs (the clone3 table and those of [`ns`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn markdown_row(
+    order: u16,
+    name: &str,
+    predicted: bool,
+    errno: &str,
+    function: &str,
+    flags: CloneFlags,
+    (since, until): (Option<KernelVersion>, Option<KernelVersion>),
+    cause: &str,
+    fix: &str,
+) -> String {
+    let esc = |s: &str| s.replace('|', "\\|");
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        flags.to_names_string()
+    };
+    let linux = match (since, until) {
+        (_, Some(u)) => format!("before {u}"),
+        (Some(s), None) => format!("{s}+"),
+        (None, None) => String::new(),
+    };
+    let note = if predicted { "" } else { " (explains only)" };
+    format!(
+        "| {order} | `{name}`{note} | {errno} | `{function}` | {} | {linux} | {} | {} |\n",
+        esc(&flags),
+        esc(cause),
+        esc(fix)
+    )
 }
 
 #[cfg(test)]

@@ -248,7 +248,7 @@ pub fn explain_raw_errno(
 }
 
 /// Removes `{placeholders}` a generic explanation cannot fill.
-fn strip_placeholders(s: &str) -> String {
+pub(crate) fn strip_placeholders(s: &str) -> String {
     let mut out = String::new();
     let mut depth = 0;
     for ch in s.chars() {

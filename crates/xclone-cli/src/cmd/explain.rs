@@ -11,7 +11,7 @@ use xclone::validate::{self, CgroupFacts, RawRequest, Verdict};
 use xclone::{Caller, CloneArgs, CloneFlags, Features, KernelVersion};
 
 /// Exit status when the kernel would refuse the request.
-const REFUSED: i32 = 1;
+pub(crate) const REFUSED: i32 = 1;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -29,7 +29,15 @@ Examples:
   xclone explain --into-cgroup /sys/fs/cgroup/mygroup
       is that cgroup writable for you, and can it hold processes?
   xclone explain --flags 'CLONE_VM|CLONE_VFORK' --exit-signal 0 --json
-  xclone explain --kernel 5.4 --flags CLONE_CLEAR_SIGHAND")]
+  xclone explain --kernel 5.4 --flags CLONE_CLEAR_SIGHAND
+
+unshare(2) and setns(2) (FLAGS: CLONE_* names or mnt,uts,ipc,net,pid,user,cgroup,time; TARGET:
+a namespace file such as /proc/PID/ns/net, or pid:PID for a pidfd):
+  xclone explain --unshare user,net
+  xclone explain --unshare CLONE_NEWUSER --threads 4
+      EINVAL: all threads of a process must share one user namespace
+  xclone explain --setns /proc/1/ns/mnt --as-user 1000
+  xclone explain --setns pid:1234 user,net,mnt --json")]
 pub struct ExplainArgs {
     #[command(flatten)]
     pub clone: CloneOpts,
@@ -40,9 +48,32 @@ pub struct ExplainArgs {
     /// Print the verdict as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Explain unshare(2) with these flags instead of a clone3 request.
+    #[arg(long, value_name = "FLAGS", conflicts_with = "setns")]
+    pub unshare: Option<String>,
+    /// Explain setns(2) on TARGET (a namespace file, or pid:PID for a pidfd) with FLAGS
+    /// (default 0: the namespace file's own type).
+    #[arg(long, num_args = 1..=2, value_names = ["TARGET", "FLAGS"])]
+    pub setns: Option<Vec<String>>,
+    /// With --unshare/--setns: judge for a caller whose process has N threads (made with
+    /// pthreads, which share CLONE_FS) instead of the current one.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// With --unshare/--setns: judge for a caller running as this uid (no capabilities unless
+    /// 0) instead of the current one. The setns target is still opened and inspected by you.
+    #[arg(long, value_name = "UID")]
+    pub as_user: Option<u32>,
 }
 
 pub fn run(args: ExplainArgs) -> i32 {
+    if args.unshare.is_some() || args.setns.is_some() {
+        return crate::cmd::explain_ns::run(&args);
+    }
+    if args.threads.is_some() || args.as_user.is_some() {
+        return crate::exit::fail(
+            "explain: --threads and --as-user describe the caller of --unshare or --setns",
+        );
+    }
     let caller = match Caller::current() {
         Ok(c) => c,
         Err(e) => {
@@ -126,16 +157,23 @@ pub fn run(args: ExplainArgs) -> i32 {
 }
 
 pub(crate) fn print_human(v: &Verdict, f: &Features, notes: &[String]) {
+    print_human_for("clone3", v, f, notes)
+}
+
+/// [`print_human`] for a verdict on `call` (`clone3`, `unshare`, `setns`).
+pub(crate) fn print_human_for(call: &str, v: &Verdict, f: &Features, notes: &[String]) {
     let kernel = if f.kernel_release.is_empty() {
         String::new()
     } else {
         format!(", Linux {}", f.kernel_release)
     };
-    if v.is_ok() {
+    if v.is_ok() && call == "clone3" {
         println!(
             "ok: the kernel would accept this request (clone3, {}-byte clone_args{kernel})",
             v.size
         );
+    } else if v.is_ok() {
+        println!("ok: the kernel would accept this request ({call}{kernel})");
     } else {
         let first = &v.problems[0];
         let more = match v.problems.len() {
@@ -143,16 +181,16 @@ pub(crate) fn print_human(v: &Verdict, f: &Features, notes: &[String]) {
             n => format!(" (first of {n} problems, in the order the kernel checks)"),
         };
         println!(
-            "refused: clone3 would fail with {} ({}){more}{kernel}",
+            "refused: {call} would fail with {} ({}){more}{kernel}",
             first.errno.name(),
             first.errno.message()
         );
         for (i, p) in v.problems.iter().enumerate() {
             println!();
             let mark = if i == 0 {
-                "   <- clone3 returns this"
+                format!("   <- {call} returns this")
             } else {
-                ""
+                String::new()
             };
             println!("{:<8}{}{mark}", p.errno.name(), p.cause);
             let mut facts = vec![format!("rule: {} ({})", p.rule, p.function)];

@@ -11,6 +11,7 @@ pub mod flags;
 pub mod fork;
 pub(crate) mod isolate;
 pub mod ns;
+pub mod nscalls;
 pub mod pidfd;
 pub mod probe_calls;
 pub mod raw;
