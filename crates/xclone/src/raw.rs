@@ -9,6 +9,7 @@
 //!
 //! - [`abi`]: `struct clone_args` and its published sizes.
 //! - [`calls`]: the `clone3`/`clone` system calls, nothing else.
+//! - [`nscalls`]: `unshare(2)` and `setns(2)` as raw calls.
 //! - [`probe_calls`]: the side-effect-free calls `Features::probe` asks the kernel with.
 //! - [`seccomp`]: a filter that answers clone3 with an errno (to test fallbacks).
 //! - [`signal`]: signal sets, masks, dispositions and a signalfd, as raw system calls.
@@ -16,4 +17,4 @@
 //! - [`stack`]: the spawn stack's size and guard.
 
 pub use crate::sys::raw as calls;
-pub use crate::sys::{abi, fdnum, probe_calls, seccomp, signal, stack};
+pub use crate::sys::{abi, fdnum, nscalls, probe_calls, seccomp, signal, stack};

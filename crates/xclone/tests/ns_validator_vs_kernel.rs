@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use xclone::setns::Target;
-use xclone::sys::nscalls;
+use xclone::raw::nscalls;
 use xclone::{Caller, CloneFlags, Errno, Features};
 
 const ROLE_ENV: &str = "XCLONE_NSVVK";
