@@ -68,8 +68,9 @@ impl UnshareFlags {
 }
 
 /// Whose state a successful unshare or setns changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Scope {
     /// The calling thread was the process's only thread: the process changed.
     WholeProcess,

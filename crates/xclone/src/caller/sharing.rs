@@ -8,10 +8,10 @@
 //! not seen.
 
 use crate::sys::nscalls::{kcmp_same, KcmpType};
-use serde::Serialize;
 
 /// The sharing facts of the calling thread; each `None` where it cannot be told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Sharing {
     /// Tasks in the caller's thread group, the caller included (`Threads:`).
     pub thread_count: u32,

@@ -22,11 +22,11 @@
 use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::sys::flags::CloneFlags;
-use serde::Serialize;
 
 /// Which system call a rule belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Call {
     Unshare,
     Setns,
@@ -85,9 +85,10 @@ pub enum NsRuleId {
 }
 
 /// One check the kernel makes on an unshare or setns request.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct NsRule {
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub id: NsRuleId,
     /// Stable kebab-case identifier (`"setns-user-threaded"`).
     pub name: &'static str,
@@ -97,7 +98,7 @@ pub struct NsRule {
     /// the type's place in the kernel's loop orders them.
     pub order: u16,
     pub function: &'static str,
-    #[serde(serialize_with = "crate::validate::ser_flags")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::validate::ser_flags"))]
     pub flags: CloneFlags,
     pub since: Option<KernelVersion>,
     pub until: Option<KernelVersion>,

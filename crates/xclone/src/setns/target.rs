@@ -7,13 +7,13 @@
 use crate::caller::{owner_of, userns_relation, NsOwner};
 use crate::sys::flags::CloneFlags;
 use crate::sys::ns;
-use serde::Serialize;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// A namespace type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum NsKind {
     User,
     Mnt,
@@ -73,8 +73,9 @@ impl NsKind {
 }
 
 /// Where a pid namespace lies relative to the caller's own (active) one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum PidNsPlace {
     Same,
     Below,
@@ -84,7 +85,8 @@ pub enum PidNsPlace {
 }
 
 /// One namespace as setns would join it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct NsFacts {
     pub kind: NsKind,
     /// `net:[4026531840]`.
@@ -97,8 +99,9 @@ pub struct NsFacts {
 }
 
 /// The state of the process behind a pidfd.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum TaskState {
     Running,
     /// Exited, not yet reaped: it has no namespaces any more.
@@ -109,8 +112,9 @@ pub enum TaskState {
 }
 
 /// What a setns(2) descriptor is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "is")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case", tag = "is"))]
 pub enum Target {
     NotOpen {
         fd: i32,

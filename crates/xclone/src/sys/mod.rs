@@ -22,4 +22,3 @@ pub mod stack;
 pub(crate) mod syscall;
 pub mod timens;
 pub(crate) mod vfork;
-
