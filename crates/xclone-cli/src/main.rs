@@ -6,6 +6,7 @@
 //! found. `explain` exits 0 when the kernel would accept the request and 1 when not.
 
 mod cmd;
+mod ids;
 mod isolation;
 // Parts of the scaffold wait for `run`/`explain`; drop these allows when they are used.
 #[allow(dead_code)]

@@ -41,9 +41,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIG", num_args = 0..=1, require_equals = true,
           default_missing_value = "SIGKILL", value_parser = parse_signal)]
     pub kill_child: Option<i32>,
-    /// Working directory of the program.
-    #[arg(long, value_name = "DIR")]
+    /// Working directory of the program (inside --root when given).
+    #[arg(short = 'w', long, value_name = "DIR")]
     pub wd: Option<PathBuf>,
+    /// The program's uid: a number or a user name (in the new user namespace with -U).
+    #[arg(short = 'S', long, value_name = "UID", value_parser = crate::ids::parse_uid)]
+    pub setuid: Option<u32>,
+    /// The program's gid: a number or a group name; drops supplementary groups where
+    /// allowed, as unshare.
+    #[arg(short = 'G', long, value_name = "GID", value_parser = crate::ids::parse_gid)]
+    pub setgid: Option<u32>,
+    /// Accepted for unshare's sake: xclone always creates the program as a new child.
+    #[arg(short = 'f', long)]
+    pub fork: bool,
     /// Set an environment variable for the program (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::options::parse_env)]
     pub env: Vec<(OsString, OsString)>,
@@ -60,11 +70,11 @@ pub struct RunArgs {
     /// Print the clone_args that would be passed and the validator's verdict; run nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The program and its arguments.
+    /// The program and its arguments: words before it are xclone's options (an unknown
+    /// one is an error), everything from it on is the program's.
     #[arg(
         required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         value_name = "PROGRAM [ARGS]..."
     )]
     pub command: Vec<OsString>,
@@ -82,7 +92,7 @@ fn parse_fd_map(s: &str) -> Result<(RawFd, RawFd), String> {
 }
 
 pub fn run(a: RunArgs) -> i32 {
-    let json = match status_file(a.json_status_fd) {
+    let mut json = match status_file(a.json_status_fd) {
         Ok(j) => j,
         Err(code) => return code,
     };
@@ -102,22 +112,18 @@ pub fn run(a: RunArgs) -> i32 {
     // The kernel is the judge: the request is not validated beforehand, since probing the
     // kernel and reading the caller from /proc would cost more than the spawn itself (about
     // a millisecond, see BENCHMARKS.md). When clone3 refuses, nothing was created, and the
-    // validator explains the refusal as `xclone explain` would.
-    let child = match cmd.spawn() {
+    // library's error carries the validator's explanation of the errno.
+    let spawned = cmd.spawn().or_else(|e| match enoexec_path(&e) {
+        // execvp(3)'s fallback, as unshare and env have it: a file the kernel cannot
+        // execute (no `#!`, no binary format it knows) is run by /bin/sh.
+        Some(path) => build_as(&a, Some(path))
+            .map_err(io::Error::other)
+            .and_then(|(mut c, _)| c.spawn()),
+        None => Err(e),
+    });
+    let child = match spawned {
         Ok(c) => c,
-        Err(e) if SpawnError::from_io(&e).is_none() => match judge(&cmd) {
-            Ok((v, _)) if !v.is_ok() => {
-                let p = &v.problems[0];
-                return exit::fail(format!(
-                    "refused: clone3 would fail with {}: {}; fix: {}",
-                    p.errno.name(),
-                    p.cause,
-                    p.fix
-                ));
-            }
-            _ => return spawn_failed(&e),
-        },
-        Err(e) => return spawn_failed(&e),
+        Err(e) => return failed(&e, json.as_mut()),
     };
     follow(child, &sigfd, json)
 }
@@ -166,17 +172,37 @@ fn open_status_fd(fd: RawFd) -> io::Result<File> {
 }
 
 fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
+    build_as(a, None)
+}
+
+/// The command, or with `script` the same run through `/bin/sh SCRIPT ARGS…`.
+fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved), String> {
     let (program, args) = a.command.split_first().ok_or("no program given")?;
     let o = &a.clone;
-    let resolved = a
+    let mut resolved = a
         .isolation
         .resolve(o.clone_flags(), Ids::current(), kernel_accepts)?;
-    let mut cmd = if resolved.init {
-        init_command(program, args)?
-    } else {
-        let mut c = Command::new(program);
-        c.args(args);
-        c
+    resolved.isolation.persist = o.persist();
+    if resolved.flags.contains(xclone::CloneFlags::PARENT) {
+        return Err(
+            "CLONE_PARENT cannot be used with run: the program would be a child of \
+                    xclone's parent, which xclone can neither wait for nor take the exit \
+                    status of (`xclone explain` judges the flag itself)"
+                .into(),
+        );
+    }
+    let mut cmd = match script {
+        Some(path) => {
+            let mut c = Command::new("/bin/sh");
+            c.arg0(program).arg(path).args(args);
+            c
+        }
+        None if resolved.init => init_command(program, args)?,
+        None => {
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
     };
     for (k, v) in &a.env {
         cmd.env(k, v);
@@ -186,8 +212,20 @@ fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
     }
     cmd.flags(resolved.flags);
     cmd.isolation(resolved.isolation.clone());
-    if let Some(sig) = o.exit_signal.or(resolved.exit_signal) {
-        cmd.exit_signal(sig);
+    // One default for `run` and `explain` (0 where clone3 demands it).
+    let exit_signal = o
+        .exit_signal
+        .or(resolved.exit_signal)
+        .unwrap_or_else(|| crate::options::default_exit_signal(resolved.flags));
+    cmd.exit_signal(exit_signal);
+    if let Some(g) = a.setgid {
+        cmd.gid(g);
+        if !resolved.flags.contains(xclone::CloneFlags::NEWUSER) || a.isolation.allows_setgroups() {
+            cmd.groups(&[]);
+        }
+    }
+    if let Some(u) = a.setuid {
+        cmd.uid(u);
     }
     if let Some(t) = &o.set_tid {
         cmd.set_tid(&t.0);
@@ -244,6 +282,47 @@ pub(crate) fn errno_text(e: &io::Error) -> String {
         Some(n) => xclone::Errno(n).to_string(),
         None => e.to_string(),
     }
+}
+
+/// The path execve refused with `ENOEXEC` (a file of no format the kernel knows), which
+/// execvp(3) runs with `/bin/sh` instead.
+pub(crate) fn enoexec_path(e: &io::Error) -> Option<OsString> {
+    let se = SpawnError::from_io(e)?;
+    (se.step() == Step::Execve
+        && se.errno().0 == libc::ENOEXEC
+        && !se.detail().is_empty()
+        && !se.detail().ends_with("(from a descriptor)"))
+    .then(|| se.detail().into())
+}
+
+/// Why nothing runs: the spawn's error on one line (see [`spawn_failed`]), and for a step
+/// of the child (the exec included) a JSON line on the status descriptor first.
+fn failed(e: &io::Error, json: Option<&mut File>) -> i32 {
+    if let (Some(j), Some(se)) = (json, SpawnError::from_io(e)) {
+        json_spawn_error(j, se);
+    }
+    if SpawnError::from_io(e).is_some() {
+        return spawn_failed(e);
+    }
+    // clone3 itself refused: nothing was created; the library's error carries the errno
+    // and the validator's account of it.
+    let text = e.to_string();
+    match text.strip_prefix("clone3: ") {
+        Some(rest) => exit::fail(format!("clone3 failed with {rest}")),
+        None => exit::fail(text),
+    }
+}
+
+/// The `--json-status-fd` line when the program could not be started: the failing step
+/// and its errno (`{"error": {"step": "execve", "errno": "ENOENT", …}}`).
+pub(crate) fn json_spawn_error(j: &mut File, se: &SpawnError) {
+    let line = serde_json::json!({ "error": {
+        "step": se.step().name(),
+        "errno": se.errno().name(),
+        "errno-number": se.errno().0,
+        "detail": se.detail(),
+    }});
+    let _ = writeln!(j, "{line}").and_then(|_| j.flush());
 }
 
 /// One line naming the step and errno; 127 when the program was not found, 126 when it
