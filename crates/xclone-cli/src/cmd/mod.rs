@@ -2,6 +2,7 @@
 
 pub mod enter;
 pub mod explain;
+pub mod generate;
 pub mod init;
 pub mod probe;
 pub mod restore;
