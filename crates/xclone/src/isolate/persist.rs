@@ -26,6 +26,14 @@ pub(crate) fn apply(pid: u32, persist: &[(CloneFlags, PathBuf)]) -> io::Result<(
         let name = ns_file_name(*kind).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "not a single namespace type")
         })?;
+        // A CLONE_VM child enters its new time namespace only at exec
+        // (`timens_on_fork` in kernel/time/namespace.c skips CLONE_VM): until then the
+        // namespace is its `time_for_children`.
+        let name = if *kind == CloneFlags::NEWTIME {
+            "time_for_children"
+        } else {
+            name
+        };
         bind(&format!("/proc/{pid}/ns/{name}"), file)?;
     }
     Ok(())
