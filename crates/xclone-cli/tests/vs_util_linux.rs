@@ -505,16 +505,19 @@ fn observe(out: &Output, env: &Env) -> Seen {
     seen
 }
 
-fn setup() -> Result<(Env, Vec<Box<dyn FnOnce()>>), String> {
+/// What undoes the set-up.
+type Cleanups = Vec<Box<dyn FnOnce()>>;
+
+fn setup() -> Result<(Env, Cleanups), String> {
     if !rustix::process::geteuid().is_root() {
         return Err("needs root (namespaces, mounts, setpriv to nobody)".into());
     }
     for t in ["unshare", "nsenter", "setpriv", "ip", "busybox"] {
-        if Command::new("sh")
+        let found = Command::new("sh")
             .args(["-c", &format!("command -v {t}")])
             .output()
-            .map_or(true, |o| !o.status.success())
-        {
+            .is_ok_and(|o| o.status.success());
+        if !found {
             return Err(format!("{t} is not installed (.ci/run installs it)"));
         }
     }
@@ -601,6 +604,7 @@ fn setup() -> Result<(Env, Vec<Box<dyn FnOnce()>>), String> {
     }
     if target == 0 {
         let _ = child.kill();
+        let _ = child.wait();
         return Err("the target did not start".into());
     }
     let env = Env {
@@ -611,7 +615,7 @@ fn setup() -> Result<(Env, Vec<Box<dyn FnOnce()>>), String> {
         our_ns: ns_links("self"),
         netns: netns.clone(),
     };
-    let cleanups: Vec<Box<dyn FnOnce()>> = vec![
+    let cleanups: Cleanups = vec![
         Box::new(move || {
             let _ = child.kill();
             let _ = child.wait();

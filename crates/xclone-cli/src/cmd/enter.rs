@@ -217,7 +217,7 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
             let all_files = a
                 .ns_options()
                 .iter()
-                .all(|(o, _, _)| o.as_ref().map_or(true, |p| p.0.is_some()));
+                .all(|(o, _, _)| o.as_ref().is_none_or(|p| p.0.is_some()));
             if a.all || !all_files || a.namespaces() == Namespaces::These(CloneFlags::empty()) {
                 return Err(
                     "no target: give -t PID or --target-pidfd FD, or every namespace \

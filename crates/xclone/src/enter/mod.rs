@@ -326,7 +326,8 @@ impl Enter {
                 } else {
                     need_target("joining a namespace without a file")?.differing_namespaces()?
                 };
-                from_target - ((CloneFlags::NEWUSER | CloneFlags::NEWTIME) - differing) | file_kinds
+                (from_target - ((CloneFlags::NEWUSER | CloneFlags::NEWTIME) - differing))
+                    | file_kinds
             }
         };
         // A user or time namespace file naming our own namespace: nothing to join (the
