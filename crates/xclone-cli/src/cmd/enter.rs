@@ -2,7 +2,9 @@
 //! running process's namespaces and cgroup as a child of xclone, with nsenter(1)'s option
 //! names; wait for it, forward signals, exit with its status (as `xclone run`).
 
-use super::run::{errno_text, forwarded_signals, json_spawn_error, spawn_failed, status_file};
+use super::run::{
+    enoexec_path, errno_text, forwarded_signals, json_spawn_error, spawn_failed, status_file,
+};
 use crate::exit;
 use crate::options::{parse_persist, parse_signal, Persist};
 use std::ffi::OsString;
@@ -273,8 +275,20 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
     if let Some(w) = &a.wd {
         enter.wd(open_dir(w, "--wd")?);
     }
+    Ok((enter, command(a, None)?))
+}
+
+/// The program's command, or with `script` the same run through `/bin/sh SCRIPT ARGS…`.
+fn command(a: &EnterArgs, script: Option<OsString>) -> Result<Command, String> {
     let (program, args) = a.command.split_first().ok_or("no program given")?;
-    let mut cmd = Command::new(program);
+    let mut cmd = match script {
+        Some(path) => {
+            let mut c = Command::new("/bin/sh");
+            c.arg0(program).arg(path);
+            c
+        }
+        None => Command::new(program),
+    };
     cmd.args(args);
     if let Some(d) = &a.wdns {
         cmd.current_dir(d);
@@ -291,7 +305,7 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
     if let Some(sig) = a.kill_child {
         cmd.die_with_parent(Some(sig));
     }
-    Ok((enter, cmd))
+    Ok(cmd)
 }
 
 /// Whether `fd` is a pidfd: its fdinfo has a `Pid:` line (as pidfds' have, Linux 5.3).
@@ -314,7 +328,14 @@ pub fn run(a: EnterArgs) -> i32 {
         Ok(fd) => fd,
         Err(code) => return code,
     };
-    let child = match enter.spawn(&mut cmd) {
+    let spawned = enter.spawn(&mut cmd).or_else(|e| match enoexec_path(&e) {
+        // execvp(3)'s fallback, as in `run`.
+        Some(path) => command(&a, Some(path))
+            .map_err(std::io::Error::other)
+            .and_then(|mut c| enter.spawn(&mut c)),
+        None => Err(e),
+    });
+    let child = match spawned {
         Ok(c) => c,
         Err(e) if xclone::SpawnError::from_io(&e).is_some() => {
             if let (Some(j), Some(se)) = (json.as_mut(), xclone::SpawnError::from_io(&e)) {

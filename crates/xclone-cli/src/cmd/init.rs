@@ -26,7 +26,16 @@ pub fn run(a: InitArgs) -> i32 {
     };
     let mut cmd = Command::new(program);
     cmd.args(args);
-    match xclone::isolate::init::run(&mut cmd) {
+    let r = xclone::isolate::init::run(&mut cmd).or_else(|e| match super::run::enoexec_path(&e) {
+        // execvp(3)'s fallback, as in `run`.
+        Some(path) => {
+            let mut sh = Command::new("/bin/sh");
+            sh.arg0(program).arg(path).args(args);
+            xclone::isolate::init::run(&mut sh)
+        }
+        None => Err(e),
+    });
+    match r {
         Ok(status) => status.shell_code(),
         Err(e) => super::run::spawn_failed(&e),
     }
