@@ -486,7 +486,7 @@ fn print_isolation(cmd: &Command, resolved: &Resolved) {
     if cmd.uses_handshake() {
         lines.push(
             "handshake spawn: CLONE_VM without CLONE_VFORK; the child waits on a socket until \
-             the parent has written its id maps"
+             the parent has written its id maps and persisted any namespaces asked for"
                 .to_string(),
         );
         if let Some(m) = &iso.id_maps {
@@ -496,6 +496,14 @@ fn print_isolation(cmd: &Command, resolved: &Resolved) {
                 }
                 Err(e) => lines.push(format!("parent: cannot write the maps: {e}")),
             }
+        }
+        for (kind, file) in &iso.persist {
+            lines.push(format!(
+                "parent: persist the new {} namespace: bind-mount /proc/PID/ns/{} on {}",
+                kind.to_names_string(),
+                xclone::isolate::persist::ns_file_name(*kind).unwrap_or("?"),
+                file.display()
+            ));
         }
     }
     lines.extend(
