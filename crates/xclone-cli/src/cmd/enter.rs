@@ -12,7 +12,7 @@ use std::fs::File;
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 use xclone::enter::{Cgroup, Dir, Enter, Namespaces};
-use xclone::sys::fdnum::{dup_number, set_cloexec_number};
+use xclone::raw::fdnum::{dup_number, set_cloexec_number};
 use xclone::{CloneFlags, Command, PidFd};
 
 #[derive(clap::Args, Debug)]
@@ -247,7 +247,7 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
                 .and_then(|t| t.open_ns(CloneFlags::NEWUSER))
                 .map_err(|e| format!("--user-parent: {e}"))?,
         };
-        let parent = xclone::sys::ns::parent_ns(&user).map_err(|e| {
+        let parent = xclone::raw::ns::parent_ns(&user).map_err(|e| {
             format!(
                 "--user-parent: ioctl NS_GET_PARENT: {} (the user namespace has no parent \
                  we may see)",
