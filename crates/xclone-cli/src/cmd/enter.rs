@@ -343,7 +343,18 @@ pub fn run(a: EnterArgs) -> i32 {
             }
             return spawn_failed(&e);
         }
-        Err(e) => return exit::fail(format!("enter: {e}")),
+        Err(e) => {
+            // A join that failed on a namespace file names the file the user gave.
+            let mut msg = e.to_string();
+            for (opt, kind, name) in a.ns_options() {
+                if let Some(Persist(Some(path))) = opt {
+                    if msg.starts_with(&format!("setns {}:", kind.to_names_string())) {
+                        msg.push_str(&format!(" ({name}={})", path.display()));
+                    }
+                }
+            }
+            return exit::fail(format!("enter: {msg}"));
+        }
     };
     super::run::follow(child, &sigfd, json)
 }
