@@ -25,20 +25,32 @@ pub struct IsolationOpts {
     #[arg(short = 'r', long, help_heading = "User namespace")]
     pub map_root_user: bool,
     /// Map your effective uid and gid to the same ids inside (implies -U and --setgroups deny).
-    #[arg(long, help_heading = "User namespace")]
+    #[arg(short = 'c', long, help_heading = "User namespace")]
     pub map_current_user: bool,
-    /// Map your effective uid to UID inside (implies -U).
-    #[arg(long, value_name = "UID", help_heading = "User namespace")]
+    /// Map your effective uid to UID (a number or a user name) inside (implies -U).
+    #[arg(long, value_name = "UID", value_parser = crate::ids::parse_uid, help_heading = "User namespace")]
     pub map_user: Option<u32>,
-    /// Map your effective gid to GID inside (implies -U and --setgroups deny).
-    #[arg(long, value_name = "GID", help_heading = "User namespace")]
+    /// Map your effective gid to GID (a number or a group name) inside (implies -U and
+    /// --setgroups deny).
+    #[arg(long, value_name = "GID", value_parser = crate::ids::parse_gid, help_heading = "User namespace")]
     pub map_group: Option<u32>,
-    /// Map a uid range (repeatable; through newuidmap when you lack CAP_SETUID; implies -U).
-    #[arg(long, value_name = "INNER:OUTER:COUNT", value_parser = parse_range, help_heading = "User namespace")]
-    pub map_users: Vec<IdRange>,
-    /// Map a gid range (repeatable; through newgidmap when you lack CAP_SETGID; implies -U).
-    #[arg(long, value_name = "INNER:OUTER:COUNT", value_parser = parse_range, help_heading = "User namespace")]
-    pub map_groups: Vec<IdRange>,
+    /// Map a uid range (repeatable; implies -U): INNER:OUTER:COUNT (util-linux 2.39),
+    /// OUTER,INNER,COUNT (2.38), `auto` (your first /etc/subuid range from 0) or `subids`
+    /// (that range onto itself). Written through newuidmap when you lack CAP_SETUID.
+    #[arg(long, value_name = "MAP", value_parser = parse_map_spec, help_heading = "User namespace")]
+    pub map_users: Vec<MapSpec>,
+    /// Map a gid range (repeatable; implies -U), in the forms of --map-users (/etc/subgid).
+    /// Written through newgidmap when you lack CAP_SETGID.
+    #[arg(long, value_name = "MAP", value_parser = parse_map_spec, help_heading = "User namespace")]
+    pub map_groups: Vec<MapSpec>,
+    /// Map your first /etc/subuid and /etc/subgid ranges to ids from 0 (--map-users=auto
+    /// --map-groups=auto; implies -U and --setgroups allow).
+    #[arg(long, help_heading = "User namespace")]
+    pub map_auto: bool,
+    /// Map your first /etc/subuid and /etc/subgid ranges onto themselves (implies -U and
+    /// --setgroups allow).
+    #[arg(long, help_heading = "User namespace")]
+    pub map_subids: bool,
     /// Allow or deny setgroups(2) in the new user namespace.
     #[arg(long, value_name = "allow|deny", value_parser = parse_setgroups, help_heading = "User namespace")]
     pub setgroups: Option<SetGroups>,
@@ -52,7 +64,7 @@ pub struct IsolationOpts {
     #[arg(long, value_name = "private|shared|slave|unchanged", value_parser = parse_propagation, help_heading = "Mounts")]
     pub propagation: Option<Propagation>,
     /// Run the program with DIR as its root directory (chroot, or pivot_root with --pivot-root).
-    #[arg(long, value_name = "DIR", help_heading = "Mounts")]
+    #[arg(short = 'R', long, value_name = "DIR", help_heading = "Mounts")]
     pub root: Option<PathBuf>,
     /// Change root with pivot_root(2) and detach the old root (needs --root; implies -m).
     #[arg(long, help_heading = "Mounts")]
@@ -90,8 +102,53 @@ pub struct IsolationOpts {
     pub empty_mount_ns: bool,
 }
 
-fn parse_range(s: &str) -> Result<IdRange, String> {
-    s.parse()
+/// One `--map-users`/`--map-groups` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapSpec {
+    Range(IdRange),
+    /// The caller's first subordinate range, from id 0.
+    Auto,
+    /// The caller's first subordinate range, onto itself.
+    Subids,
+}
+
+/// `INNER:OUTER:COUNT` (util-linux 2.39), `OUTER,INNER,COUNT` (2.38), `auto`, `subids`.
+fn parse_map_spec(s: &str) -> Result<MapSpec, String> {
+    match s {
+        "auto" => return Ok(MapSpec::Auto),
+        "subids" => return Ok(MapSpec::Subids),
+        _ => {}
+    }
+    if s.contains(',') {
+        let p: Vec<&str> = s.split(',').collect();
+        if p.len() != 3 {
+            return Err(format!("{s:?} is not OUTER,INNER,COUNT"));
+        }
+        return format!("{}:{}:{}", p[1], p[0], p[2])
+            .parse()
+            .map(MapSpec::Range)
+            .map_err(|_| format!("{s:?} is not OUTER,INNER,COUNT (three unsigned numbers)"));
+    }
+    s.parse().map(MapSpec::Range)
+}
+
+impl MapSpec {
+    /// The range this stands for, reading /etc/subuid or /etc/subgid for the caller `id`.
+    fn range(self, id: u32, subgid: bool) -> Result<IdRange, String> {
+        let sub = |inside_from_zero: bool| {
+            let (start, count) = crate::ids::first_subid_range(id, subgid)?;
+            Ok(IdRange {
+                inside: if inside_from_zero { 0 } else { start },
+                outside: start,
+                count,
+            })
+        };
+        match self {
+            MapSpec::Range(r) => Ok(r),
+            MapSpec::Auto => sub(true),
+            MapSpec::Subids => sub(false),
+        }
+    }
 }
 fn parse_setgroups(s: &str) -> Result<SetGroups, String> {
     s.parse()
@@ -101,6 +158,17 @@ fn parse_propagation(s: &str) -> Result<Propagation, String> {
 }
 fn parse_offset(s: &str) -> Result<ClockOffset, String> {
     s.parse()
+}
+
+impl IsolationOpts {
+    /// Whether the program may call setgroups(2) in its new user namespace: not where the
+    /// options imply `--setgroups deny` (as `-r` does) and no `--setgroups allow` overrides it.
+    pub fn allows_setgroups(&self) -> bool {
+        match self.setgroups {
+            Some(s) => s == SetGroups::Allow,
+            None => !(self.map_root_user || self.map_current_user || self.map_group.is_some()),
+        }
+    }
 }
 
 /// What the options come to.
@@ -180,8 +248,24 @@ impl IsolationOpts {
             gid.push(IdRange::single(g, ids.egid));
             setgroups = Some(SetGroups::Deny);
         }
-        uid.0.extend(self.map_users.iter().copied());
-        gid.0.extend(self.map_groups.iter().copied());
+        let mut uspecs = self.map_users.clone();
+        let mut gspecs = self.map_groups.clone();
+        for (on, spec) in [
+            (self.map_auto, MapSpec::Auto),
+            (self.map_subids, MapSpec::Subids),
+        ] {
+            if on {
+                uspecs.push(spec);
+                gspecs.push(spec);
+                setgroups = Some(SetGroups::Allow);
+            }
+        }
+        for s in uspecs {
+            uid.push(s.range(ids.euid, false)?);
+        }
+        for s in gspecs {
+            gid.push(s.range(ids.egid, true)?);
+        }
         if self.setgroups.is_some() {
             setgroups = self.setgroups;
         }
@@ -304,6 +388,7 @@ impl IsolationOpts {
             mounts,
             hostname: self.hostname.clone(),
             no_new_privs: self.no_new_privs,
+            persist: Vec::new(),
         };
         isolation.check(flags)?;
         Ok(Resolved {
@@ -397,6 +482,13 @@ mod tests {
         assert_eq!(m.gid.to_proc_text(), "0 200000 10\n");
         assert_eq!(m.setgroups, None);
         assert!(resolve(&["--map-users", "1:2"], false).is_err());
+        // util-linux 2.38's order: OUTER,INNER,COUNT.
+        let r = resolve(&["--map-users", "100000,1,10"], false).unwrap();
+        assert_eq!(
+            r.isolation.id_maps.unwrap().uid.to_proc_text(),
+            "1 100000 10\n"
+        );
+        assert!(resolve(&["--map-users", "1,2"], false).is_err());
         assert!(resolve(&["-r", "--map-user", "5"], false).is_err());
     }
 

@@ -6,6 +6,7 @@
 //! found. `explain` exits 0 when the kernel would accept the request and 1 when not.
 
 mod cmd;
+mod ids;
 mod isolation;
 // Parts of the scaffold wait for `run`/`explain`; drop these allows when they are used.
 #[allow(dead_code)]
@@ -18,13 +19,14 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "xclone",
+    bin_name = "xclone",
     version,
     about = "Create Linux processes with the whole of clone3(2)",
     long_about = "xclone creates processes with clone3(2): namespaces, pidfds, chosen PIDs, \
                   birth in a cgroup, and an explanation of every refusal before it happens.",
     after_help = "Examples:\n  xclone probe\n  xclone explain -p --set-tid 5\n  xclone explain --flags 'CLONE_THREAD'"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +50,9 @@ enum Command {
     /// PID 1 for `run --init`: runs the program, forwards signals, reaps orphans.
     #[command(name = "__init", hide = true)]
     Init(cmd::init::InitArgs),
+    /// Writes the man pages and shell completions into DIR (see docs/install.md).
+    #[command(name = "__generate", hide = true)]
+    Generate(cmd::generate::GenerateArgs),
 }
 
 fn main() {
@@ -68,6 +73,7 @@ fn main() {
         Command::Run(a) => cmd::run::run(*a),
         Command::Enter(a) => cmd::enter::run(a),
         Command::Init(a) => cmd::init::run(a),
+        Command::Generate(a) => cmd::generate::run(a),
     };
     std::process::exit(code);
 }

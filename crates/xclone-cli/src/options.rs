@@ -23,30 +23,51 @@ pub struct CloneOpts {
     /// Reset the child's signal handlers to their defaults (CLONE_CLEAR_SIGHAND).
     #[arg(long)]
     pub clear_sighand: bool,
-    /// New user namespace (CLONE_NEWUSER).
-    #[arg(short = 'U', long)]
-    pub user: bool,
-    /// New mount namespace (CLONE_NEWNS).
-    #[arg(short = 'm', long)]
-    pub mount: bool,
-    /// New UTS namespace (CLONE_NEWUTS).
-    #[arg(short = 'u', long)]
-    pub uts: bool,
-    /// New IPC namespace (CLONE_NEWIPC).
-    #[arg(short = 'i', long)]
-    pub ipc: bool,
-    /// New network namespace (CLONE_NEWNET).
-    #[arg(short = 'n', long)]
-    pub net: bool,
-    /// New PID namespace (CLONE_NEWPID); the child is its PID 1.
-    #[arg(short = 'p', long)]
-    pub pid: bool,
-    /// New cgroup namespace (CLONE_NEWCGROUP).
-    #[arg(short = 'C', long)]
-    pub cgroup: bool,
-    /// New time namespace (CLONE_NEWTIME).
-    #[arg(short = 'T', long)]
-    pub time: bool,
+    /// New user namespace (CLONE_NEWUSER); with =FILE, bind-mount it on FILE so that it
+    /// outlives the program (as unshare).
+    #[arg(short = 'U', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub user: Option<Persist>,
+    /// New mount namespace (CLONE_NEWNS); =FILE persists it (FILE's mount must have private
+    /// propagation, as for unshare).
+    #[arg(short = 'm', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub mount: Option<Persist>,
+    /// New UTS namespace (CLONE_NEWUTS); =FILE persists it.
+    #[arg(short = 'u', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub uts: Option<Persist>,
+    /// New IPC namespace (CLONE_NEWIPC); =FILE persists it.
+    #[arg(short = 'i', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub ipc: Option<Persist>,
+    /// New network namespace (CLONE_NEWNET); =FILE persists it (e.g. /run/netns/NAME for
+    /// `ip netns`).
+    #[arg(short = 'n', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub net: Option<Persist>,
+    /// New PID namespace (CLONE_NEWPID); the child is its PID 1. =FILE persists it.
+    #[arg(short = 'p', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub pid: Option<Persist>,
+    /// New cgroup namespace (CLONE_NEWCGROUP); =FILE persists it.
+    #[arg(short = 'C', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub cgroup: Option<Persist>,
+    /// New time namespace (CLONE_NEWTIME); =FILE persists it.
+    #[arg(short = 'T', long, value_name = "FILE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", value_parser = parse_persist)]
+    pub time: Option<Persist>,
+}
+
+/// A namespace option's value: `--net` alone, or `--net=FILE` (persist the namespace on
+/// FILE).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Persist(pub Option<PathBuf>);
+
+/// `""` (the option without `=FILE`) or a path.
+pub fn parse_persist(s: &str) -> Result<Persist, String> {
+    Ok(Persist((!s.is_empty()).then(|| PathBuf::from(s))))
 }
 
 /// `--set-tid` values: any unsigned 32-bit numbers, stored as the kernel's `pid_t`.
@@ -58,14 +79,14 @@ impl CloneOpts {
     pub fn clone_flags(&self) -> CloneFlags {
         let mut f = self.flags.unwrap_or_default();
         let pairs = [
-            (self.user, CloneFlags::NEWUSER),
-            (self.mount, CloneFlags::NEWNS),
-            (self.uts, CloneFlags::NEWUTS),
-            (self.ipc, CloneFlags::NEWIPC),
-            (self.net, CloneFlags::NEWNET),
-            (self.pid, CloneFlags::NEWPID),
-            (self.cgroup, CloneFlags::NEWCGROUP),
-            (self.time, CloneFlags::NEWTIME),
+            (self.user.is_some(), CloneFlags::NEWUSER),
+            (self.mount.is_some(), CloneFlags::NEWNS),
+            (self.uts.is_some(), CloneFlags::NEWUTS),
+            (self.ipc.is_some(), CloneFlags::NEWIPC),
+            (self.net.is_some(), CloneFlags::NEWNET),
+            (self.pid.is_some(), CloneFlags::NEWPID),
+            (self.cgroup.is_some(), CloneFlags::NEWCGROUP),
+            (self.time.is_some(), CloneFlags::NEWTIME),
             (self.clear_sighand, CloneFlags::CLEAR_SIGHAND),
         ];
         for (on, flag) in pairs {
@@ -74,6 +95,40 @@ impl CloneOpts {
             }
         }
         f
+    }
+
+    /// The namespaces to persist: each type with its FILE (`--net=FILE`…).
+    pub fn persist(&self) -> Vec<(CloneFlags, PathBuf)> {
+        [
+            (&self.user, CloneFlags::NEWUSER),
+            (&self.mount, CloneFlags::NEWNS),
+            (&self.uts, CloneFlags::NEWUTS),
+            (&self.ipc, CloneFlags::NEWIPC),
+            (&self.net, CloneFlags::NEWNET),
+            (&self.pid, CloneFlags::NEWPID),
+            (&self.cgroup, CloneFlags::NEWCGROUP),
+            (&self.time, CloneFlags::NEWTIME),
+        ]
+        .into_iter()
+        .filter_map(|(p, f)| Some((f, p.as_ref()?.0.clone()?)))
+        .collect()
+    }
+
+    /// The exit signal: as given, else the shared default ([`default_exit_signal`]).
+    pub fn exit_signal_for(&self, flags: CloneFlags) -> u64 {
+        self.exit_signal
+            .unwrap_or_else(|| default_exit_signal(flags))
+    }
+}
+
+/// The exit signal `run` and `explain` use unless told otherwise: SIGCHLD like fork(), but 0
+/// where clone3 demands it (a thread, and a `CLONE_PARENT` child, which the kernel gives the
+/// caller's own exit signal: `copy_process` in kernel/fork.c).
+pub fn default_exit_signal(flags: CloneFlags) -> u64 {
+    if flags.intersects(CloneFlags::THREAD | CloneFlags::PARENT) {
+        0
+    } else {
+        libc::SIGCHLD as u64
     }
 }
 
@@ -236,12 +291,14 @@ mod tests {
 
     #[test]
     fn flags_from_shorts() {
+        let on = || Some(Persist(None));
         let o = CloneOpts {
-            user: true,
-            pid: true,
-            time: true,
+            user: on(),
+            pid: on(),
+            time: Some(Persist(Some("/x".into()))),
             ..Default::default()
         };
+        assert_eq!(o.persist(), [(CloneFlags::NEWTIME, PathBuf::from("/x"))]);
         assert_eq!(
             o.clone_flags(),
             CloneFlags::NEWUSER | CloneFlags::NEWPID | CloneFlags::NEWTIME

@@ -114,7 +114,7 @@ fn not_found_inside_is_127() {
         "-t",
         &target.id().to_string(),
         "-a",
-        "--env=PATH=/usr/bin:/bin",
+        "--env-set=PATH=/usr/bin:/bin",
         "xclone-no-such-program",
     ]);
     assert_eq!(out.status.code(), Some(127), "{out:?}");

@@ -154,7 +154,7 @@ fn option_rules_fail_with_one_line() {
     // A kernel-level refusal goes through the validator.
     let out = run(&["-p", "--set-tid", "5", "true"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr_line(&out).starts_with("xclone: refused: clone3 would fail with EINVAL"));
+    assert!(stderr_line(&out).starts_with("xclone: clone3 failed with EINVAL"));
 }
 
 #[test]
@@ -327,7 +327,7 @@ fn unprivileged_user_namespace_first() {
     assert_eq!(out.status.code(), Some(125));
     let line = stderr_line(&out);
     assert!(
-        line.starts_with("xclone: refused: clone3 would fail with EPERM"),
+        line.starts_with("xclone: clone3 failed with EPERM"),
         "{line}"
     );
 }
@@ -562,8 +562,7 @@ fn into_cgroup_from_birth() {
         assert_eq!(out.status.code(), Some(125));
         let line = stderr_line(&out);
         assert!(
-            line.starts_with("xclone: refused: clone3 would fail with EACCES")
-                && line.contains("cgroup.procs"),
+            line.starts_with("xclone: clone3 failed with EACCES") && line.contains("cgroup.procs"),
             "{line}"
         );
     }

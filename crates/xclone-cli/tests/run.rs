@@ -47,10 +47,10 @@ fn exit_codes() {
     assert!(stderr_line(&out).starts_with("xclone: CLONE_FILES cannot be used"));
     let out = run(&["--exit-signal", "65", "true"]);
     assert_eq!(out.status.code(), Some(125));
-    // Refused before the call, with the validator's explanation (as `xclone explain` gives it).
+    // The real call failed: said so, with the validator's account of the errno.
     let line = stderr_line(&out);
     assert!(
-        line.starts_with("xclone: refused: clone3 would fail with EINVAL: exit_signal is 65"),
+        line.starts_with("xclone: clone3 failed with EINVAL (Invalid argument): exit_signal is 65"),
         "{line}"
     );
     assert!(line.contains("fix: "), "{line}");

@@ -15,6 +15,7 @@
 //! - [`signal`]: signal sets, masks, dispositions and a signalfd, as raw system calls.
 //! - [`fdnum`]: descriptor-number operations (`dup` to a chosen number, close-on-exec).
 //! - [`stack`]: the spawn stack's size and guard.
+//! - [`ns`]: the nsfs ioctls (a namespace's owner, parent, creator).
 
 pub use crate::sys::raw as calls;
-pub use crate::sys::{abi, fdnum, nscalls, probe_calls, seccomp, signal, stack};
+pub use crate::sys::{abi, fdnum, ns, nscalls, probe_calls, seccomp, signal, stack};

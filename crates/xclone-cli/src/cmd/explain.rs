@@ -91,14 +91,8 @@ pub fn run(args: ExplainArgs) -> i32 {
     if opts.into_cgroup.is_some() {
         flags |= CloneFlags::INTO_CGROUP;
     }
-    // Unless told otherwise: SIGCHLD like fork(), but 0 where clone3 demands it (threads and
-    // CLONE_PARENT children signal nobody of their own).
-    let default_signal = if flags.intersects(CloneFlags::THREAD | CloneFlags::PARENT) {
-        0
-    } else {
-        libc::SIGCHLD as u64
-    };
-    let exit_signal = opts.exit_signal.unwrap_or(default_signal);
+    // The default `run` uses too.
+    let exit_signal = opts.exit_signal_for(flags);
     let set_tid = opts.set_tid.clone().map(|s| s.0).unwrap_or_default();
 
     // The cgroup directory is opened as the kernel needs it; if it cannot be, the request is

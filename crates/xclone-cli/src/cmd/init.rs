@@ -30,7 +30,17 @@ pub fn run(a: InitArgs) -> i32 {
     let _ = rustix::thread::set_name(c"xclone");
     let mut cmd = Command::new(program);
     cmd.args(args);
-    match xclone::isolate::init::run(&mut cmd) {
+    let mut r = xclone::isolate::init::run(&mut cmd);
+    if let Err(e) = &r {
+        // execvp(3)'s fallback, as in `run`.
+        if let Some(path) = super::run::enoexec_path(e, cmd.last_spawn_error()) {
+            let mut sh = Command::new("/bin/sh");
+            sh.arg0(program).arg(path).args(args);
+            cmd = sh;
+            r = xclone::isolate::init::run(&mut cmd);
+        }
+    }
+    match r {
         Ok(status) => status.shell_code(),
         Err(e) => super::run::spawn_failed(&e, Some(&cmd)),
     }

@@ -41,9 +41,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIG", num_args = 0..=1, require_equals = true,
           default_missing_value = "SIGKILL", value_parser = parse_signal)]
     pub kill_child: Option<i32>,
-    /// Working directory of the program.
-    #[arg(long, value_name = "DIR")]
+    /// Working directory of the program (inside --root when given).
+    #[arg(short = 'w', long, value_name = "DIR")]
     pub wd: Option<PathBuf>,
+    /// The program's uid: a number or a user name (in the new user namespace with -U).
+    #[arg(short = 'S', long, value_name = "UID", value_parser = crate::ids::parse_uid)]
+    pub setuid: Option<u32>,
+    /// The program's gid: a number or a group name; drops supplementary groups where
+    /// allowed, as unshare.
+    #[arg(short = 'G', long, value_name = "GID", value_parser = crate::ids::parse_gid)]
+    pub setgid: Option<u32>,
+    /// Accepted for unshare's sake: xclone always creates the program as a new child.
+    #[arg(short = 'f', long)]
+    pub fork: bool,
     /// Set an environment variable for the program (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::options::parse_env)]
     pub env: Vec<(OsString, OsString)>,
@@ -60,11 +70,11 @@ pub struct RunArgs {
     /// Print the clone_args that would be passed and the validator's verdict; run nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The program and its arguments.
+    /// The program and its arguments: words before it are xclone's options (an unknown
+    /// one is an error), everything from it on is the program's.
     #[arg(
         required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         value_name = "PROGRAM [ARGS]..."
     )]
     pub command: Vec<OsString>,
@@ -82,7 +92,7 @@ fn parse_fd_map(s: &str) -> Result<(RawFd, RawFd), String> {
 }
 
 pub fn run(a: RunArgs) -> i32 {
-    let json = match status_file(a.json_status_fd) {
+    let mut json = match status_file(a.json_status_fd) {
         Ok(j) => j,
         Err(code) => return code,
     };
@@ -107,22 +117,24 @@ pub fn run(a: RunArgs) -> i32 {
     // The kernel is the judge: the request is not validated beforehand, since probing the
     // kernel and reading the caller from /proc would cost more than the spawn itself (about
     // a millisecond, see BENCHMARKS.md). When clone3 refuses, nothing was created, and the
-    // validator explains the refusal as `xclone explain` would.
-    let child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) if cmd.last_spawn_error().is_none() => match judge(&cmd) {
-            Ok((v, _)) if !v.is_ok() => {
-                let p = &v.problems[0];
-                return exit::fail(format!(
-                    "refused: clone3 would fail with {}: {}; fix: {}",
-                    p.errno.name(),
-                    p.cause,
-                    p.fix
-                ));
+    // library's error carries the validator's explanation of the errno.
+    let mut spawned = cmd.spawn();
+    if let Err(e) = &spawned {
+        // execvp(3)'s fallback, as unshare and env have it: a file the kernel cannot
+        // execute (no `#!`, no binary format it knows) is run by /bin/sh.
+        if let Some(path) = enoexec_path(e, cmd.last_spawn_error()) {
+            match build_as(&a, Some(path)) {
+                Ok((c, _)) => {
+                    cmd = c;
+                    spawned = cmd.spawn();
+                }
+                Err(msg) => return exit::fail(msg),
             }
-            _ => return spawn_failed(&e, Some(&cmd)),
-        },
-        Err(e) => return spawn_failed(&e, Some(&cmd)),
+        }
+    }
+    let child = match spawned {
+        Ok(c) => c,
+        Err(e) => return failed(&e, json.as_mut(), &cmd),
     };
     follow(child, &sigfd, json)
 }
@@ -171,18 +183,38 @@ fn open_status_fd(fd: RawFd) -> io::Result<File> {
 }
 
 fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
+    build_as(a, None)
+}
+
+/// The command, or with `script` the same run through `/bin/sh SCRIPT ARGS…`.
+fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved), String> {
     let (program, args) = a.command.split_first().ok_or("no program given")?;
     let o = &a.clone;
     let mut resolved = a
         .isolation
         .resolve(o.clone_flags(), Ids::current(), kernel_accepts)?;
     time_offsets_by_kernel(&mut resolved);
-    let mut cmd = if resolved.init {
-        init_command(program, args)?
-    } else {
-        let mut c = Command::new(program);
-        c.args(args);
-        c
+    resolved.isolation.persist = o.persist();
+    if resolved.flags.contains(xclone::CloneFlags::PARENT) {
+        return Err(
+            "CLONE_PARENT cannot be used with run: the program would be a child of \
+                    xclone's parent, which xclone can neither wait for nor take the exit \
+                    status of (`xclone explain` judges the flag itself)"
+                .into(),
+        );
+    }
+    let mut cmd = match script {
+        Some(path) => {
+            let mut c = Command::new("/bin/sh");
+            c.arg0(program).arg(path).args(args);
+            c
+        }
+        None if resolved.init => init_command(program, args)?,
+        None => {
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
     };
     for (k, v) in &a.env {
         cmd.env(k, v);
@@ -194,8 +226,20 @@ fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
     cmd.signal_mask([]);
     cmd.flags(resolved.flags);
     cmd.isolation(resolved.isolation.clone());
-    if let Some(sig) = o.exit_signal.or(resolved.exit_signal) {
-        cmd.exit_signal(sig);
+    // One default for `run` and `explain` (0 where clone3 demands it).
+    let exit_signal = o
+        .exit_signal
+        .or(resolved.exit_signal)
+        .unwrap_or_else(|| crate::options::default_exit_signal(resolved.flags));
+    cmd.exit_signal(exit_signal);
+    if let Some(g) = a.setgid {
+        cmd.gid(g);
+        if !resolved.flags.contains(xclone::CloneFlags::NEWUSER) || a.isolation.allows_setgroups() {
+            cmd.groups(&[]);
+        }
+    }
+    if let Some(u) = a.setuid {
+        cmd.uid(u);
     }
     if let Some(t) = &o.set_tid {
         cmd.set_tid(&t.0);
@@ -278,6 +322,60 @@ pub(crate) fn errno_text(e: &io::Error) -> String {
         Some(n) => xclone::Errno(n).to_string(),
         None => e.to_string(),
     }
+}
+
+/// The path execve refused with `ENOEXEC` (a file of no format the kernel knows), which
+/// execvp(3) runs with `/bin/sh` instead.
+pub(crate) fn enoexec_path(e: &io::Error, se: Option<&SpawnError>) -> Option<OsString> {
+    let se = se.or_else(|| SpawnError::from_io(e))?;
+    (se.step() == Step::Execve
+        && se.errno().0 == libc::ENOEXEC
+        && !se.detail().is_empty()
+        && !se.detail().ends_with("(from a descriptor)"))
+    .then(|| se.detail().into())
+}
+
+/// Why nothing runs: the spawn's error on one line (see [`spawn_failed`]), and for a step
+/// of the child (the exec included) a JSON line on the status descriptor first.
+fn failed(e: &io::Error, json: Option<&mut File>, cmd: &Command) -> i32 {
+    if let Some(se) = cmd.last_spawn_error().or_else(|| SpawnError::from_io(e)) {
+        if let Some(j) = json {
+            json_spawn_error(j, se);
+        }
+        return spawn_failed(e, Some(cmd));
+    }
+    // clone3 itself refused: nothing was created. The validator says why the kernel gave
+    // this errno (it agrees with the kernel, see the differential tests).
+    match judge(cmd) {
+        Ok((v, _)) if !v.is_ok() => {
+            let p = &v.problems[0];
+            exit::fail(format!(
+                "clone3 failed with {}: {}; fix: {}",
+                p.errno.name(),
+                p.cause,
+                p.fix
+            ))
+        }
+        _ => {
+            let text = e.to_string();
+            match text.strip_prefix("clone3: ") {
+                Some(rest) => exit::fail(format!("clone3 failed with {rest}")),
+                None => exit::fail(text),
+            }
+        }
+    }
+}
+
+/// The `--json-status-fd` line when the program could not be started: the failing step
+/// and its errno (`{"error": {"step": "execve", "errno": "ENOENT", …}}`).
+pub(crate) fn json_spawn_error(j: &mut File, se: &SpawnError) {
+    let line = serde_json::json!({ "error": {
+        "step": se.step().name(),
+        "errno": se.errno().name(),
+        "errno-number": se.errno().0,
+        "detail": se.detail(),
+    }});
+    let _ = writeln!(j, "{line}").and_then(|_| j.flush());
 }
 
 /// One line naming the step and errno (the child's failure as `cmd` recorded it, or as
@@ -452,7 +550,7 @@ fn print_isolation(cmd: &Command, resolved: &Resolved) {
     if cmd.uses_handshake() {
         lines.push(
             "handshake spawn: CLONE_VM without CLONE_VFORK; the child waits on a socket until \
-             the parent has written its id maps"
+             the parent has written its id maps and persisted any namespaces asked for"
                 .to_string(),
         );
         if let Some(m) = &iso.id_maps {
@@ -462,6 +560,14 @@ fn print_isolation(cmd: &Command, resolved: &Resolved) {
                 }
                 Err(e) => lines.push(format!("parent: cannot write the maps: {e}")),
             }
+        }
+        for (kind, file) in &iso.persist {
+            lines.push(format!(
+                "parent: persist the new {} namespace: bind-mount /proc/PID/ns/{} on {}",
+                kind.to_names_string(),
+                xclone::isolate::persist::ns_file_name(*kind).unwrap_or("?"),
+                file.display()
+            ));
         }
     }
     lines.extend(

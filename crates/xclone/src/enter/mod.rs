@@ -105,6 +105,8 @@ pub enum JoinMethod {
 enum TargetSpec {
     Pid(u32),
     PidFd(PidFd),
+    /// No target: only namespace files ([`Enter::ns_file`]).
+    None,
 }
 
 /// Builder for creating a process inside a running one's context. See the module docs.
@@ -130,6 +132,8 @@ pub struct Enter {
     preserve_credentials: bool,
     env_of_target: bool,
     join: JoinMethod,
+    /// Namespaces joined from files instead of the target's (nsenter `--net=FILE`).
+    ns_files: Vec<(CloneFlags, OwnedFd)>,
 }
 
 impl Enter {
@@ -143,6 +147,26 @@ impl Enter {
         Self::with(TargetSpec::Pid(pid))
     }
 
+    /// Enters no process: only the namespaces given by [`ns_file`](Enter::ns_file) (as
+    /// `nsenter --net=/run/netns/x` without `-t`). What needs a target (`AllDiffering`,
+    /// the target's cgroup, root, directory or environment) then fails with `InvalidInput`.
+    pub fn without_target() -> Self {
+        let mut e = Self::with(TargetSpec::None);
+        e.namespaces = Namespaces::These(CloneFlags::empty());
+        e
+    }
+
+    /// Joins the namespace of type `kind` (one `CLONE_NEW*` flag) from `file`, an open
+    /// namespace file (`/proc/PID/ns/net`, a bind mount of one such as `/run/netns/NAME`, a
+    /// file `xclone run --net=FILE` persisted), instead of the target's. Namespaces from
+    /// files and from the target may be mixed, as nsenter allows; they are then all joined
+    /// file by file.
+    pub fn ns_file(&mut self, kind: CloneFlags, file: OwnedFd) -> &mut Self {
+        self.ns_files.retain(|(k, _)| *k != kind);
+        self.ns_files.push((kind, file));
+        self
+    }
+
     fn with(target: TargetSpec) -> Self {
         Enter {
             target,
@@ -153,6 +177,7 @@ impl Enter {
             preserve_credentials: false,
             env_of_target: false,
             join: JoinMethod::Auto,
+            ns_files: Vec::new(),
         }
     }
 
@@ -201,11 +226,12 @@ impl Enter {
         self
     }
 
-    /// Pins the target (see [`Target`]).
+    /// Pins the target (see [`Target`]); `InvalidInput` for [`Enter::without_target`].
     pub fn pin(&self) -> io::Result<Target> {
         match &self.target {
             TargetSpec::Pid(p) => Target::from_pid(*p),
             TargetSpec::PidFd(fd) => Target::from_pidfd(fd.try_clone()?),
+            TargetSpec::None => Err(no_target("a target process")),
         }
     }
 
@@ -222,10 +248,16 @@ impl Enter {
                  payload is created by enter's own clone)",
             ));
         }
-        let target = self.pin()?;
-        let prep = self.prepare(&target)?;
+        let target = match self.target {
+            TargetSpec::None => None,
+            _ => Some(self.pin()?),
+        };
+        let prep = self.prepare(target.as_ref())?;
         let saved_env = if self.env_of_target {
-            let base = target.environ()?;
+            let base = target
+                .as_ref()
+                .ok_or_else(|| no_target("the target's environment"))?
+                .environ()?;
             let saved = cmd.env.clone();
             let mut merged = crate::spawn::command::EnvChanges {
                 clear: true,
@@ -249,16 +281,37 @@ impl Enter {
         // Everything is read and opened: a last look that the target still lives (its
         // pidfd and the pinned /proc directory would fail the joins otherwise, but an
         // error here is clearer than a setns ESRCH).
-        let r = target.check_alive().and_then(|()| launch(&prep, cmd));
+        let alive = target.as_ref().map_or(Ok(()), Target::check_alive);
+        let r = alive.and_then(|()| launch(&prep, cmd));
         if let Some(env) = saved_env {
             cmd.env = env;
         }
         r
     }
 
-    fn prepare(&self, target: &Target) -> io::Result<Prepared> {
+    fn prepare(&self, target: Option<&Target>) -> io::Result<Prepared> {
+        let file_kinds = self
+            .ns_files
+            .iter()
+            .fold(CloneFlags::empty(), |a, (k, _)| a | *k);
+        let bad = file_kinds - ALL_NAMESPACES;
+        if !bad.is_empty()
+            || self
+                .ns_files
+                .iter()
+                .any(|(k, _)| k.bits().count_ones() != 1)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a namespace file needs one namespace type, not {}",
+                    file_kinds.to_names_string()
+                ),
+            ));
+        }
+        let need_target = |what: &str| target.ok_or_else(|| no_target(what));
         let mut ns = match self.namespaces {
-            Namespaces::AllDiffering => target.differing_namespaces()?,
+            Namespaces::AllDiffering => need_target("--all")?.differing_namespaces()? | file_kinds,
             Namespaces::These(f) => {
                 let bad = f - ALL_NAMESPACES;
                 if !bad.is_empty() {
@@ -267,11 +320,27 @@ impl Enter {
                         format!("not namespace types: {}", bad.to_names_string()),
                     ));
                 }
-                let differing = target.differing_namespaces()?;
-                f - ((CloneFlags::NEWUSER | CloneFlags::NEWTIME) - differing)
+                let from_target = f - file_kinds;
+                let differing = if from_target.is_empty() {
+                    CloneFlags::empty()
+                } else {
+                    need_target("joining a namespace without a file")?.differing_namespaces()?
+                };
+                (from_target - ((CloneFlags::NEWUSER | CloneFlags::NEWTIME) - differing))
+                    | file_kinds
             }
         };
+        // A user or time namespace file naming our own namespace: nothing to join (the
+        // kernel refuses to join our own user namespace again).
+        for (kind, fd) in &self.ns_files {
+            if kind.intersects(CloneFlags::NEWUSER | CloneFlags::NEWTIME)
+                && target::same_as_ours(*kind, fd.as_fd())?
+            {
+                ns -= *kind;
+            }
+        }
         let by_pidfd = match self.join {
+            _ if !self.ns_files.is_empty() => false,
             JoinMethod::Pidfd => true,
             JoinMethod::Files => false,
             // Not the whole probe: a command line entering a target pays for what it uses.
@@ -282,8 +351,8 @@ impl Enter {
         let mut joins = Vec::new();
         let mut retry = Vec::new();
         let mut payload_joins = Vec::new();
-        let pidfd = target.pidfd().as_fd().as_raw_fd();
         if by_pidfd {
+            let pidfd = need_target("joining by pidfd")?.pidfd().as_fd().as_raw_fd();
             let own = ns - payload_kinds;
             if !own.is_empty() {
                 joins.push(Join {
@@ -311,7 +380,10 @@ impl Enter {
                 if !ns.contains(kind) {
                     continue;
                 }
-                let f = target.open_ns(kind)?;
+                let f = match self.ns_files.iter().find(|(k, _)| *k == kind) {
+                    Some((_, fd)) => fd.try_clone()?,
+                    None => need_target("a namespace without a file")?.open_ns(kind)?,
+                };
                 let j = Join {
                     fd: f.as_raw_fd(),
                     nstype: kind,
@@ -337,8 +409,12 @@ impl Enter {
         let cgroup = match &self.cgroup {
             Cgroup::Caller => None,
             Cgroup::Dir(fd) => Some(fd.try_clone()?),
+            Cgroup::TargetIfAvailable if target.is_none() => None,
             Cgroup::Target | Cgroup::TargetIfAvailable => {
-                match (target_cgroup(target)?, &self.cgroup) {
+                match (
+                    target_cgroup(need_target("the target's cgroup")?)?,
+                    &self.cgroup,
+                ) {
                     (TargetCgroup::Ours, _) => None,
                     (TargetCgroup::Dir(fd), _) => Some(fd),
                     (TargetCgroup::Unavailable(e), Cgroup::Target) => return Err(e),
@@ -349,7 +425,9 @@ impl Enter {
         let dir = |d: &Dir, which: &str| -> io::Result<Option<OwnedFd>> {
             match d {
                 Dir::Keep => Ok(None),
-                Dir::Target => target.open_dir(which).map(Some),
+                Dir::Target => need_target(&format!("the target's {which}"))?
+                    .open_dir(which)
+                    .map(Some),
                 Dir::Open(fd) => fd.try_clone().map(Some),
             }
         };
@@ -366,6 +444,14 @@ impl Enter {
             fork_like: ns.contains(CloneFlags::NEWTIME),
         })
     }
+}
+
+/// The error for what needs a target when there is none.
+fn no_target(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what} needs a target process (-t PID or --target-pidfd FD)"),
+    )
 }
 
 /// What a spawn prepared about the target before the clones.

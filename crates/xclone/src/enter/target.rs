@@ -47,6 +47,26 @@ pub fn ns_name(kind: CloneFlags) -> Option<&'static str> {
         .map(|(_, n, _)| *n)
 }
 
+/// Whether the namespace file `fd` (of type `kind`) is the calling process's own namespace
+/// of that type.
+pub(crate) fn same_as_ours(kind: CloneFlags, fd: std::os::fd::BorrowedFd<'_>) -> io::Result<bool> {
+    let name = ns_name(kind).ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "not a single namespace type")
+    })?;
+    let theirs = rustix::fs::fstat(fd)?;
+    let ours = match rustix::fs::stat(format!("/proc/self/ns/{name}")) {
+        Ok(st) => st,
+        Err(rustix::io::Errno::NOENT) => return Ok(false),
+        Err(e) => {
+            return Err(io::Error::new(
+                io::Error::from(e).kind(),
+                format!("/proc/self/ns/{name}: {e}"),
+            ))
+        }
+    };
+    Ok((theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino))
+}
+
 /// Which namespace it is: device and inode of its nsfs file (as `stat -L` shows them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NsId {
@@ -136,10 +156,17 @@ impl Target {
     }
 
     /// Whether the pinned process still exists (`pidfd_send_signal(pidfd, 0)`).
+    /// `EPERM` (a process we may not signal, such as root's for an unprivileged caller)
+    /// means it exists.
     pub fn check_alive(&self) -> io::Result<()> {
         match self.pidfd.send_signal(0) {
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(gone(Some(self.pid))),
-            other => other,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(()),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!("pidfd_send_signal(target {}, 0): {e}", self.pid),
+            )),
+            Ok(()) => Ok(()),
         }
     }
 
@@ -181,9 +208,20 @@ impl Target {
         {
             return gone(Some(self.pid));
         }
+        let hint = match e {
+            rustix::io::Errno::ACCESS | rustix::io::Errno::PERM => {
+                " (reading another process's /proc entries needs ptrace access to it: the \
+                 same uid, or CAP_SYS_PTRACE)"
+            }
+            _ => "",
+        };
         io::Error::new(
             io::Error::from(e).kind(),
-            format!("/proc/{}/{name}: {e}", self.pid),
+            format!(
+                "/proc/{}/{name}: {}{hint}",
+                self.pid,
+                crate::Errno(e.raw_os_error())
+            ),
         )
     }
 

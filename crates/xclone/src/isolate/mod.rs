@@ -44,6 +44,7 @@ pub mod error;
 pub mod idmap;
 pub mod init;
 pub mod mounts;
+pub mod persist;
 pub mod timens;
 pub mod userns;
 
@@ -78,6 +79,10 @@ pub struct Isolation {
     /// Set `no_new_privs` on the child: `CLONE_NNP` where the kernel has it, else
     /// `prctl(PR_SET_NO_NEW_PRIVS)` in the child before exec (same effect for the program).
     pub no_new_privs: bool,
+    /// New namespaces to keep beyond the child's life: each of these types (one
+    /// `CLONE_NEW*` flag, which the request must have) is bind-mounted by the parent on the
+    /// existing file given, before the child goes on (see [`persist`]).
+    pub persist: Vec<(CloneFlags, std::path::PathBuf)>,
 }
 
 impl Isolation {
@@ -86,9 +91,10 @@ impl Isolation {
         *self == Isolation::default()
     }
 
-    /// Whether the spawn needs the parent to act while the child waits (id maps).
+    /// Whether the spawn needs the parent to act while the child waits (id maps, persisted
+    /// namespaces).
     pub fn needs_handshake(&self) -> bool {
-        self.id_maps.as_ref().is_some_and(|m| !m.is_empty())
+        self.id_maps.as_ref().is_some_and(|m| !m.is_empty()) || !self.persist.is_empty()
     }
 
     /// What the request lacks among the clone `flags` for these settings to make sense
@@ -112,6 +118,15 @@ impl Isolation {
             if h.len() > HOST_NAME_MAX {
                 return Err(format!(
                     "host name {h:?} is longer than {HOST_NAME_MAX} bytes"
+                ));
+            }
+        }
+        for (kind, file) in &self.persist {
+            if persist::ns_file_name(*kind).is_none() || !flags.contains(*kind) {
+                return Err(format!(
+                    "persisting a namespace on {} needs a new namespace of that one type ({})",
+                    file.display(),
+                    kind.to_names_string()
                 ));
             }
         }

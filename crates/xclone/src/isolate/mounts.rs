@@ -11,7 +11,8 @@
 //! 2. the new root: `chroot(2)` into the directory, or `pivot_root(2)` onto it (bind-mounted
 //!    onto itself first, the old root detached afterwards), then `chdir("/")`;
 //! 3. `proc` mounted (`nosuid,nodev,noexec`) on the requested directory — *inside* the new
-//!    root when there is one, as util-linux `unshare --root --mount-proc` does. `proc` shows
+//!    root when there is one, as util-linux `unshare --root --mount-proc` does (with
+//!    `pivot_root`, before the old root is detached: see `MountPlan::prepare`). `proc` shows
 //!    the pid namespace the child is in, so with `CLONE_NEWPID` only the child's tree.
 
 use crate::spawn::Step;
@@ -154,9 +155,17 @@ impl MountPlan {
             }),
             None => None,
         };
-        let proc_dir = match &r.proc_dir {
-            Some(d) => Some(cstring("mount_proc", d)?),
-            None => None,
+        // Under pivot_root, proc is mounted inside the new root before the old root is
+        // detached: in a user namespace a fresh proc is only allowed while a fully visible
+        // proc is still mounted in the mount namespace (`mount_too_revealing` in
+        // fs/namespace.c), which detaching the old root ends.
+        let proc_dir = match (&r.proc_dir, &r.root) {
+            (Some(d), Some((root, RootMode::PivotRoot))) => Some(cstring(
+                "mount_proc",
+                &root.join(d.strip_prefix("/").unwrap_or(d)),
+            )?),
+            (Some(d), _) => Some(cstring("mount_proc", d)?),
+            (None, _) => None,
         };
         let private = propagation == Propagation::Private.mount_flags();
         Ok(MountPlan {
@@ -173,12 +182,21 @@ impl MountPlan {
         if let Some(flags) = self.propagation {
             si::mount(None, c"/", None, flags, None).map_err(|e| (Step::MountPropagation, 0, e))?;
         }
-        if let Some(root) = &self.root {
-            match root.mode {
-                RootMode::Chroot => chroot_into(&root.dir)?,
-                RootMode::PivotRoot => pivot_into(&root.dir)?,
+        match &self.root {
+            Some(root) if root.mode == RootMode::PivotRoot => {
+                pivot_into(&root.dir, || self.mount_proc())?
             }
+            Some(root) => {
+                chroot_into(&root.dir)?;
+                self.mount_proc()?;
+            }
+            None => self.mount_proc()?,
         }
+        Ok(())
+    }
+
+    /// Mounts the fresh proc, if one was asked for.
+    fn mount_proc(&self) -> Result<(), (Step, usize, i32)> {
         if let Some(dir) = &self.proc_dir {
             if self.proc_private_first {
                 si::mount(None, dir, None, libc::MS_REC | libc::MS_PRIVATE, None)
@@ -208,9 +226,15 @@ fn chroot_into(dir: &core::ffi::CStr) -> Result<(), (Step, usize, i32)> {
 /// The `pivot_root(".", ".")` technique of pivot_root(2): the new root must be a mount
 /// point (so it is bind-mounted onto itself), the old root ends up stacked under it and is
 /// detached.
-fn pivot_into(dir: &core::ffi::CStr) -> Result<(), (Step, usize, i32)> {
+/// Bind-mounts `dir` onto itself, runs `inside` (proc is mounted there, under the new root,
+/// while the old root is still attached), then pivots and detaches the old root.
+fn pivot_into(
+    dir: &core::ffi::CStr,
+    inside: impl FnOnce() -> Result<(), (Step, usize, i32)>,
+) -> Result<(), (Step, usize, i32)> {
     let err = |i| move |e| (Step::PivotRoot, i, e);
     si::mount(Some(dir), dir, None, libc::MS_BIND | libc::MS_REC, None).map_err(err(0))?;
+    inside()?;
     crate::sys::child::chdir(dir).map_err(err(1))?;
     si::pivot_root(c".", c".").map_err(err(2))?;
     si::umount2(c".", libc::MNT_DETACH).map_err(err(3))?;
@@ -250,7 +274,8 @@ pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
     Some(match (step, errno) {
         (Step::MountProc, libc::EPERM) => {
             "a fresh proc needs CAP_SYS_ADMIN over the user namespace that owns the child's \
-             pid namespace: add -p (with -U when unprivileged)"
+             pid namespace (a new pid namespace, with a new user namespace when unprivileged) \
+             and a fully visible proc already mounted in the child's mount namespace"
         }
         (Step::MountPropagation | Step::PivotRoot, libc::EPERM) => {
             "mounting needs CAP_SYS_ADMIN over the mount namespace: run as root or add a user \

@@ -98,7 +98,10 @@ pub struct NsRule {
     /// the type's place in the kernel's loop orders them.
     pub order: u16,
     pub function: &'static str,
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::validate::ser_flags"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::validate::ser_flags")
+    )]
     pub flags: CloneFlags,
     pub since: Option<KernelVersion>,
     pub until: Option<KernelVersion>,

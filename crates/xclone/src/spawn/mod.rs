@@ -405,11 +405,13 @@ fn launch(
 }
 
 /// One clone: the vfork spawn, the run-to-end spawn (with a parent step), or the handshake
-/// spawn in which the parent writes the id maps while the child waits.
+/// spawn in which the parent writes the id maps and persists namespaces while the child
+/// waits.
 fn clone_once(
     child: &mut plan::ChildPlan<'_>,
     handshake: Option<&mut HandshakeSocket>,
     maps: Option<&crate::isolate::MapPlan>,
+    persist: &[(CloneFlags, std::path::PathBuf)],
     call: CloneCall<'_>,
     stack: &ChildStack,
     to_end: Option<ParentStep<'_, '_>>,
@@ -427,10 +429,10 @@ fn clone_once(
         };
     };
     let between = |s: &Spawned| -> io::Result<()> {
-        match maps {
-            Some(m) => m.apply(s.pid as u32).map_err(io::Error::from),
-            None => Ok(()),
+        if let Some(m) = maps {
+            m.apply(s.pid as u32).map_err(io::Error::from)?;
         }
+        crate::isolate::persist::apply(s.pid as u32, persist)
     };
     match spawn_handshake(call, child, stack, sock, between) {
         Ok(s) => Ok(Launched::Spawned(s)),
@@ -497,6 +499,7 @@ fn launch_clone3(
             &mut p.child,
             p.handshake.as_mut(),
             p.maps.as_ref(),
+            &p.persist,
             call,
             stack,
             to_end.as_deref_mut(),
@@ -544,6 +547,7 @@ fn launch_clone(
         &mut p.child,
         p.handshake.as_mut(),
         p.maps.as_ref(),
+        &p.persist,
         CloneCall::Legacy { flags: word },
         stack,
         to_end,

@@ -155,6 +155,8 @@ pub(crate) struct Prepared<'a> {
     pub kill_on_drop: bool,
     /// How the parent writes the id maps during a handshake spawn.
     pub maps: Option<MapPlan>,
+    /// The namespaces the parent bind-mounts on files during a handshake spawn.
+    pub persist: Vec<(CloneFlags, std::path::PathBuf)>,
     /// The socket of a handshake spawn.
     pub handshake: Option<HandshakeSocket>,
 }
@@ -421,6 +423,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         },
         kill_on_drop: cmd.kill_on_drop,
         maps: id_map_plan,
+        persist: cmd.isolation.persist.clone(),
         handshake: sock,
     })
 }
