@@ -387,7 +387,7 @@ fn signal_state_is_reset() {
     // Block SIGUSR1 in a fresh thread and spawn from there: the child inherits the mask, as
     // std's does; an explicit empty mask unblocks everything.
     std::thread::spawn(|| {
-        xclone::sys::signal::block(&xclone::sys::signal::SigSet::from_signals([libc::SIGUSR1]))
+        xclone::raw::signal::block(&xclone::raw::signal::SigSet::from_signals([libc::SIGUSR1]))
             .unwrap();
         let args = ["-E", "^Sig(Blk|Ign)", "/proc/self/status"];
         let out = stdout_of(Command::new("grep").args(args));

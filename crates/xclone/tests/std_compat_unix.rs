@@ -307,7 +307,7 @@ both!(signal_mask_is_inherited, {
     std::thread::spawn(|| {
         let mut seen = Vec::new();
         for hook in [false, true] {
-            let old = xclone::sys::signal::block(&xclone::sys::signal::SigSet::from_signals([
+            let old = xclone::raw::signal::block(&xclone::raw::signal::SigSet::from_signals([
                 libc::SIGINT,
             ]))
             .unwrap();
@@ -320,7 +320,7 @@ both!(signal_mask_is_inherited, {
                 }
             }
             let mut cat = cmd.spawn().unwrap();
-            xclone::sys::signal::set_mask(&old).unwrap();
+            xclone::raw::signal::set_mask(&old).unwrap();
             // SAFETY: kill takes plain integers.
             assert_eq!(
                 unsafe { libc::kill(cat.id() as libc::pid_t, libc::SIGINT) },
