@@ -37,6 +37,8 @@ pub struct RunArgs {
     pub clone: CloneOpts,
     #[command(flatten)]
     pub isolation: IsolationOpts,
+    #[command(flatten)]
+    pub sandbox: crate::sandbox::SandboxArgs,
     /// Kill the program with SIG (default SIGKILL) when xclone dies (PR_SET_PDEATHSIG).
     #[arg(long, value_name = "SIG", num_args = 0..=1, require_equals = true,
           default_missing_value = "SIGKILL", value_parser = parse_signal)]
@@ -168,9 +170,12 @@ fn open_status_fd(fd: RawFd) -> io::Result<File> {
 fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
     let (program, args) = a.command.split_first().ok_or("no program given")?;
     let o = &a.clone;
-    let resolved = a
-        .isolation
-        .resolve(o.clone_flags(), Ids::current(), kernel_accepts)?;
+    let ids = Ids::current();
+    let resolved = a.isolation.resolve(
+        o.clone_flags() | a.sandbox.clone_flags(),
+        ids,
+        kernel_accepts,
+    )?;
     let mut cmd = if resolved.init {
         init_command(program, args)?
     } else {
@@ -202,6 +207,7 @@ fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
     if a.no_fallback {
         cmd.clone3_fallback(FallbackPolicy::Never);
     }
+    a.sandbox.apply(&mut cmd, ids.euid, ids.egid)?;
     for &(parent, child) in &a.fd_map {
         let fd = dup_number(parent)
             .map_err(|e| format!("--fd-map {parent}:{child}: {}", errno_text(&e)))?;

@@ -6,7 +6,7 @@
 use super::child::{Child, Output};
 use crate::args::CloneArgs;
 use crate::fallback::FallbackPolicy;
-use crate::isolate::{IdMaps, Isolation, Propagation, RootMode, TimeOffsets};
+use crate::isolate::{IdMaps, Isolation, Propagation, RootMode, Sandbox, TimeOffsets};
 use crate::pidfd::ExitStatus;
 use crate::sys::flags::CloneFlags;
 use crate::sys::signal::SigSet;
@@ -160,6 +160,7 @@ pub struct Command {
     pub(crate) kill_on_drop: bool,
     pub(crate) fallback: FallbackPolicy,
     pub(crate) isolation: Isolation,
+    pub(crate) sandbox: Sandbox,
     pub(crate) program_fd: Option<OwnedFd>,
     /// A builder error reported by every `spawn` (as std does for NUL bytes).
     pub(crate) deferred: Option<(io::ErrorKind, String)>,
@@ -177,6 +178,7 @@ impl fmt::Debug for Command {
             .field("fd_maps", &self.fd_maps)
             .field("pre_exec_hooks", &self.hooks.len())
             .field("isolation", &self.isolation)
+            .field("sandbox", &self.sandbox)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +214,7 @@ impl Command {
             kill_on_drop: false,
             fallback: FallbackPolicy::Auto,
             isolation: Isolation::default(),
+            sandbox: Sandbox::default(),
             program_fd: None,
             deferred: None,
         }
@@ -576,6 +579,19 @@ impl Command {
     /// The isolation recorded so far.
     pub fn get_isolation(&self) -> &Isolation {
         &self.isolation
+    }
+
+    /// A bubblewrap-style sandbox: a new root built from mount operations, resource
+    /// limits, the capabilities kept and seccomp filters, all carried out by the child
+    /// before exec (see [`crate::isolate::sandbox`]). Replaces an earlier one.
+    pub fn sandbox(&mut self, sandbox: Sandbox) -> &mut Self {
+        self.sandbox = sandbox;
+        self
+    }
+
+    /// The sandbox recorded so far.
+    pub fn get_sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     /// Whether `no_new_privs` goes through `CLONE_NNP` (else through `prctl` in the child).

@@ -28,6 +28,11 @@ pub fn set_cloexec_number(fd: RawFd) -> io::Result<()> {
     fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC as usize).map(|_| ())
 }
 
+/// Whether descriptor number `fd` is open (`F_GETFD` answers).
+pub fn is_open_number(fd: RawFd) -> bool {
+    fcntl(fd, libc::F_GETFD, 0).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
