@@ -497,24 +497,19 @@ impl SandboxArgs {
             return Err("--uid and --gid need a new user namespace (-U or --unshare-user)".into());
         }
         // bubblewrap's mapping: the sandbox's ids (default: ours) map to ours.
-        let inside_uid = match &iso.id_maps {
-            Some(m) if !m.is_empty() => {
-                if self.uid.is_some() || self.gid.is_some() {
-                    return Err(
-                        "--uid/--gid choose the ids of a user namespace xclone maps itself; \
-                         with -r or --map-* use -S/-G to change ids inside"
-                            .into(),
-                    );
-                }
-                m.uid.0.iter().find(|r| r.outside == euid).map(|r| r.inside)
-            }
-            _ if in_userns && (self.user_ns || self.uid.is_some() || self.gid.is_some()) => {
-                let (u, g) = (self.uid.unwrap_or(euid), self.gid.unwrap_or(egid));
-                iso.id_maps = Some(IdMaps::user(u, g, euid, egid));
-                Some(u)
-            }
-            _ => Some(euid).filter(|_| !in_userns),
-        };
+        let mapped = iso.id_maps.as_ref().is_some_and(|m| !m.is_empty());
+        let own_ids = self.uid.is_some() || self.gid.is_some();
+        if mapped && own_ids {
+            return Err(
+                "--uid/--gid choose the ids of a user namespace xclone maps itself; with -r \
+                 or --map-* use -S/-G to change ids inside"
+                    .into(),
+            );
+        }
+        if !mapped && in_userns && (self.user_ns || own_ids) {
+            let (u, g) = (self.uid.unwrap_or(euid), self.gid.unwrap_or(egid));
+            iso.id_maps = Some(IdMaps::user(u, g, euid, egid));
+        }
 
         let mut sandbox = Sandbox::default();
         if !self.ops.is_empty() {
@@ -529,10 +524,10 @@ impl SandboxArgs {
             });
         }
         if !self.caps.is_empty() {
-            // bubblewrap: a real root that stays uid 0 starts from every capability, anyone
-            // else from none.
-            let start = if euid == 0 && inside_uid == Some(0) {
-                CapSet::all()
+            // bubblewrap: a real root starts from the capabilities it holds, anyone else
+            // from none.
+            let start = if euid == 0 {
+                own_permitted()
             } else {
                 CapSet::EMPTY
             };
@@ -581,6 +576,18 @@ impl SandboxArgs {
         }
         Ok(())
     }
+}
+
+/// This process's permitted capabilities (`CapPrm` of /proc/self/status).
+fn own_permitted() -> CapSet {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapPrm:"))
+                .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        })
+        .map_or(CapSet::EMPTY, CapSet)
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! Capabilities a sandboxed program keeps (`--cap-add`, `--cap-drop`), applied to the
-//! bounding, permitted, effective, inheritable and (for a program that is not uid 0)
-//! ambient sets, as bubblewrap does.
+//! bounding, permitted, effective, inheritable and ambient sets, as bubblewrap does.
 //!
-//! The child, between its identity change and exec: every capability outside the set is
-//! dropped from the bounding set (`PR_CAPBSET_DROP`), then `capset(2)` puts the set into
-//! permitted, effective and inheritable, and, when its uid is not 0, raises each into the
-//! ambient set so that it survives `execve` (capabilities(7)). A uid-0 program gets
-//! `inheritable | bounding` at exec, which is the set again. `PR_SET_KEEPCAPS` is set before
-//! the identity change, so a `setuid` does not empty the permitted set first.
+//! The child, around its identity change: `PR_SET_KEEPCAPS` (so a `setuid` does not empty
+//! the permitted set) and every capability outside the set dropped from the bounding set
+//! (`PR_CAPBSET_DROP`) before it; after it, `capset(2)` puts the set into permitted,
+//! effective and inheritable and each is raised into the ambient set, so that it survives
+//! `execve` whatever the program's uid (capabilities(7)). A uid-0 program would get
+//! `inheritable | bounding` at exec anyway, which is the set again.
 
 use std::fmt;
 use std::str::FromStr;

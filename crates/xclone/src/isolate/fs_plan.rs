@@ -106,6 +106,9 @@ pub(crate) enum Act {
     Close {
         fd: RawFd,
     },
+    Unlink {
+        path: CString,
+    },
 }
 
 /// An [`Act`] with the operation it serves (for messages) and whether failing is allowed.
@@ -175,15 +178,16 @@ impl Builder {
         });
     }
 
-    /// `mkdir` of every parent of `dest` (in the new root), each allowed to exist.
-    fn parents(&mut self, dest: &Path) -> Result<(), String> {
+    /// `mkdir` of every parent of `dest` (in the new root) with `mode`, each allowed to
+    /// exist.
+    fn parents(&mut self, dest: &Path, mode: u32) -> Result<(), String> {
         let mut acc = PathBuf::from("/");
         let comps: Vec<_> = dest.components().collect();
         for c in comps.iter().take(comps.len().saturating_sub(1)) {
             acc.push(c);
             if acc != Path::new("/") {
                 let path = cstr(&under(NEWROOT, &acc)?)?;
-                self.push(Act::Mkdir { path, mode: 0o755 });
+                self.push(Act::Mkdir { path, mode });
             }
         }
         Ok(())
@@ -354,7 +358,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
             };
             let is_dir = canon.is_dir();
             let d = dest_of(dest)?;
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             if is_dir {
                 b.push(Act::Mkdir {
                     path: d.clone(),
@@ -373,7 +377,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
         }),
         FsOp::Tmpfs { dest, perms, size } => {
             let d = dest_of(dest)?;
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::Mkdir {
                 path: d.clone(),
                 mode: 0o755,
@@ -392,7 +396,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
         }
         FsOp::Dev { dest } => {
             let d = dest_of(dest)?;
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::Mkdir {
                 path: d.clone(),
                 mode: 0o755,
@@ -447,7 +451,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
         }
         FsOp::Proc { dest } => {
             let d = dest_of(dest)?;
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::Mkdir {
                 path: d.clone(),
                 mode: 0o755,
@@ -466,7 +470,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
         }
         FsOp::Mqueue { dest } => {
             let d = dest_of(dest)?;
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::Mkdir {
                 path: d.clone(),
                 mode: 0o755,
@@ -474,14 +478,14 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
             b.mount(Some(b"mqueue"), d.as_bytes(), Some(c"mqueue"), 0);
         }
         FsOp::Dir { dest, perms } => {
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::Mkdir {
                 path: dest_of(dest)?,
                 mode: perms.unwrap_or(0o755),
             });
         }
         FsOp::Symlink { target, dest } => {
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::Symlink {
                 target: cstr(target.as_bytes())?,
                 link: dest_of(dest)?,
@@ -489,7 +493,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
         }
         FsOp::File { fd, dest, perms } => {
             check_fd(*fd)?;
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::WriteFd {
                 fd: *fd,
                 path: dest_of(dest)?,
@@ -514,13 +518,15 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
             });
             b.push(Act::Close { fd: *fd });
             let d = dest_of(dest)?;
-            b.parents(dest)?;
+            b.parents(dest, parent_mode(op))?;
             b.push(Act::Touch { path: d.clone() });
             let kind = BindKind {
                 read_only: *read_only,
                 ..Default::default()
             };
             b.bind(tmp.as_bytes(), &d, bind_attrs(kind));
+            // Only the bind keeps the data (as bubblewrap, which unlinks it too).
+            b.push(Act::Unlink { path: tmp });
         }
         FsOp::Chmod { perms, path } => b.push(Act::Chmod {
             path: dest_of(path)?,
@@ -528,6 +534,20 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
         }),
     }
     Ok(())
+}
+
+/// The mode of the directories created above an operation's destination, as bubblewrap
+/// makes them: for operations with permissions (`--tmpfs`, `--dir`, `--file`,
+/// `--bind-data`), those permissions with search added wherever read is allowed; `0700` for
+/// the others. (`mkdir` applies the umask.)
+fn parent_mode(op: &FsOp) -> u32 {
+    let perms = match op {
+        FsOp::Tmpfs { perms, .. } | FsOp::Dir { perms, .. } => perms.unwrap_or(0o755),
+        FsOp::File { perms, .. } => perms.unwrap_or(0o666),
+        FsOp::BindData { perms, .. } => perms.unwrap_or(0o600),
+        _ => 0o700,
+    };
+    perms | ((perms & 0o444) >> 2)
 }
 
 /// The attributes every mount of a bind gets: `nosuid`, `nodev` unless devices are
@@ -613,6 +633,7 @@ fn run(act: &Act) -> Result<(), i32> {
         }
         Act::Chmod { path, mode } => ss::chmod(path, *mode),
         Act::Close { fd } => si::close(*fd),
+        Act::Unlink { path } => ss::unlink(path),
     }
 }
 
@@ -684,6 +705,7 @@ fn describe_act(act: &Act) -> String {
         Act::WriteFd { fd, path, .. } => format!("copying descriptor {fd} into {}", lossy(path)),
         Act::Chmod { path, mode } => format!("chmod {mode:o} {}", lossy(path)),
         Act::Close { fd } => format!("close {fd}"),
+        Act::Unlink { path } => format!("unlink {}", lossy(path)),
     }
 }
 
@@ -777,6 +799,18 @@ mod tests {
             e.starts_with("--bind /nonexistent-xclone /x: /nonexistent-xclone: No such file"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn parent_modes_as_bwrap() {
+        let file = |perms| FsOp::File {
+            fd: 0,
+            dest: "/a/b".into(),
+            perms,
+        };
+        assert_eq!(parent_mode(&file(None)), 0o777);
+        assert_eq!(parent_mode(&file(Some(0o600))), 0o700);
+        assert_eq!(parent_mode(&FsOp::Dev { dest: "/d".into() }), 0o700);
     }
 
     #[test]

@@ -178,11 +178,9 @@ impl SandboxPlan {
                 Ok(()) | Err(libc::EINVAL) => {}
                 Err(e) => return Err((Step::Capabilities, 3, e)),
             }
-            if ss::getuid() != 0 {
-                for cap in 0..=c.last_cap {
-                    if c.keep.contains(cap) {
-                        ss::ambient_raise(cap).map_err(|e| (Step::Capabilities, 3, e))?;
-                    }
+            for cap in 0..=c.last_cap {
+                if c.keep.contains(cap) {
+                    ss::ambient_raise(cap).map_err(|e| (Step::Capabilities, 3, e))?;
                 }
             }
         }

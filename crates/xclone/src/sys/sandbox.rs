@@ -91,6 +91,23 @@ pub(crate) fn create(path: &CStr, mode: u32, truncate: bool) -> R<RawFd> {
     .map(|fd| fd as RawFd)
 }
 
+/// `unlinkat(AT_FDCWD, path, 0)`.
+pub(crate) fn unlink(path: &CStr) -> R {
+    // SAFETY: `path` is NUL-terminated and outlives the call.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_unlinkat),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
 /// `fchmodat(AT_FDCWD, path, mode, 0)`.
 pub(crate) fn chmod(path: &CStr, mode: u32) -> R {
     // SAFETY: `path` is NUL-terminated and outlives the call.
@@ -144,12 +161,6 @@ pub(crate) fn writable(path: &CStr) -> R {
         )
     })
     .map(|_| ())
-}
-
-/// `getuid()` (in the caller's user namespace).
-pub(crate) fn getuid() -> u32 {
-    // SAFETY: no arguments; cannot fail.
-    unsafe { syscall6(nr(k::__NR_getuid), 0, 0, 0, 0, 0, 0) as u32 }
 }
 
 fn read(fd: RawFd, buf: &mut [u8]) -> R<usize> {
