@@ -8,7 +8,9 @@
 
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
 use std::ffi::OsString;
-use std::os::fd::RawFd;
+use std::io::Write;
+use std::os::fd::{AsFd, RawFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use xclone::isolate::sandbox::{
     BindKind, Cap, CapChange, CapSet, Filesystem, FsOp, Rlimit, Sandbox, SeccompProgram,
@@ -182,6 +184,13 @@ pub struct SandboxArgs {
     pub rlimits: Vec<Rlimit>,
     pub seccomp: Option<RawFd>,
     pub add_seccomp: Vec<RawFd>,
+    pub userns: Option<RawFd>,
+    pub userns2: Option<RawFd>,
+    pub pidns: Option<RawFd>,
+    pub info_fd: Option<RawFd>,
+    pub block_fd: Option<RawFd>,
+    pub userns_block_fd: Option<RawFd>,
+    pub sync_fd: Option<RawFd>,
 }
 
 fn octal(s: &str) -> Result<u32, String> {
@@ -275,6 +284,41 @@ impl Args for SandboxArgs {
             )
             .action(ArgAction::Append),
         )
+        .arg(one(
+            "userns",
+            "FD",
+            "Create the sandbox inside this existing user namespace",
+        ))
+        .arg(one(
+            "userns2",
+            "FD",
+            "Switch to this user namespace after the setup",
+        ))
+        .arg(one(
+            "pidns",
+            "FD",
+            "Create the sandbox inside this existing pid namespace",
+        ))
+        .arg(one(
+            "info-fd",
+            "FD",
+            "Write the program's pid and namespaces as JSON to FD",
+        ))
+        .arg(one(
+            "block-fd",
+            "FD",
+            "Block the program before exec until FD yields a byte or EOF",
+        ))
+        .arg(one(
+            "userns-block-fd",
+            "FD",
+            "Block the child before its setup until FD yields a byte or EOF",
+        ))
+        .arg(one(
+            "sync-fd",
+            "FD",
+            "Keep FD open (in xclone, not the program) while the sandbox runs",
+        ))
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
@@ -473,6 +517,23 @@ impl SandboxArgs {
                 s.add_seccomp.push(fd_number(v)?);
             }
         }
+        let fd_of = |id: &str| {
+            m.get_one::<String>(id)
+                .map(|v| fd_number(v).map_err(|e| format!("--{id}: {e}")))
+                .transpose()
+        };
+        s.userns = fd_of("userns")?;
+        s.userns2 = fd_of("userns2")?;
+        s.pidns = fd_of("pidns")?;
+        s.info_fd = fd_of("info-fd")?;
+        s.block_fd = fd_of("block-fd")?;
+        s.userns_block_fd = fd_of("userns-block-fd")?;
+        s.sync_fd = fd_of("sync-fd")?;
+        if s.userns.is_some() {
+            // The existing user namespace replaces a new one.
+            s.flags.remove(CloneFlags::NEWUSER);
+            s.user_ns = false;
+        }
         if s.seccomp.is_some() && !s.add_seccomp.is_empty() {
             return Err("--seccomp and --add-seccomp-fd exclude each other (as in bwrap)".into());
         }
@@ -493,6 +554,11 @@ impl SandboxArgs {
         let flags = cmd.get_requested_flags();
         let mut iso = cmd.get_isolation().clone();
         let in_userns = flags.contains(CloneFlags::NEWUSER);
+        if self.userns.is_some() && in_userns {
+            return Err(
+                "--userns joins an existing user namespace: it excludes a new one (-U)".into(),
+            );
+        }
         if (self.uid.is_some() || self.gid.is_some()) && !in_userns {
             return Err("--uid and --gid need a new user namespace (-U or --unshare-user)".into());
         }
@@ -542,6 +608,26 @@ impl SandboxArgs {
                 .seccomp
                 .push(SeccompProgram::from_fd(own).map_err(|e| format!("--seccomp {fd}: {e}"))?);
         }
+        sandbox.userns2 = self.userns2;
+        sandbox.block_fd = self.block_fd;
+        sandbox.userns_block_fd = self.userns_block_fd;
+        let numbered = [
+            self.block_fd,
+            self.userns_block_fd,
+            self.userns2,
+            self.info_fd,
+            self.sync_fd,
+        ];
+        for fd in numbered.into_iter().flatten() {
+            if !xclone::sys::fdnum::is_open_number(fd) {
+                return Err(format!("descriptor {fd} is not open"));
+            }
+            // Used by xclone or the child's setup; the program does not inherit them
+            // (standard streams excepted).
+            if fd > 2 {
+                let _ = set_cloexec_number(fd);
+            }
+        }
         cmd.isolation(iso);
         cmd.sandbox(sandbox);
 
@@ -575,6 +661,43 @@ impl SandboxArgs {
             cmd.arg0(a);
         }
         Ok(())
+    }
+}
+
+impl SandboxArgs {
+    /// `--userns`, `--pidns`: join them in this process, right before the spawn.
+    pub fn join_namespaces(&self) -> Result<(), String> {
+        let own = |fd: Option<RawFd>, opt: &str| {
+            fd.map(|n| dup_number(n).map_err(|e| format!("--{opt} {n}: {e}")))
+                .transpose()
+        };
+        let userns = own(self.userns, "userns")?;
+        let pidns = own(self.pidns, "pidns")?;
+        xclone::isolate::sandbox::join_before_spawn(
+            userns.as_ref().map(|f| f.as_fd()),
+            pidns.as_ref().map(|f| f.as_fd()),
+        )
+    }
+
+    /// `--info-fd`: the program's pid and the inode of each namespace it does not share
+    /// with xclone, as bubblewrap writes them; the descriptor is closed afterwards.
+    pub fn started(&self, child: &xclone::Child) {
+        let Some(fd) = self.info_fd else { return };
+        let pid = child.id();
+        let ino = |p: String| std::fs::metadata(p).ok().map(|m| m.ino());
+        let mut text = format!("{{\n    \"child-pid\": {pid}");
+        for ns in ["cgroup", "ipc", "mnt", "net", "pid", "uts"] {
+            let theirs = ino(format!("/proc/{pid}/ns/{ns}"));
+            if let Some(i) = theirs.filter(|t| Some(*t) != ino(format!("/proc/self/ns/{ns}"))) {
+                text.push_str(&format!(",\n    \"{ns}-namespace\": {i}"));
+            }
+        }
+        text.push_str("\n}\n");
+        if let Ok(f) = dup_number(fd) {
+            let _ = std::fs::File::from(f).write_all(text.as_bytes());
+            // Readers wait for end of file: close the number too.
+            let _ = xclone::sys::fdnum::close_number(fd);
+        }
     }
 }
 

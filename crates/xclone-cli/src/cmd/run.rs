@@ -100,6 +100,9 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(fd) => fd,
         Err(code) => return code,
     };
+    if let Err(msg) = a.sandbox.join_namespaces() {
+        return exit::fail(msg);
+    }
 
     // The kernel is the judge: the request is not validated beforehand, since probing the
     // kernel and reading the caller from /proc would cost more than the spawn itself (about
@@ -121,6 +124,7 @@ pub fn run(a: RunArgs) -> i32 {
         },
         Err(e) => return spawn_failed(&e),
     };
+    a.sandbox.started(&child);
     follow(child, &sigfd, json)
 }
 
@@ -429,6 +433,12 @@ fn print_isolation(cmd: &Command, resolved: &Resolved) {
         iso.describe_child_steps(cmd.no_new_privs_by_flag())
             .into_iter()
             .map(|l| format!("child: {l}")),
+    );
+    lines.extend(
+        cmd.get_sandbox()
+            .describe_steps()
+            .into_iter()
+            .map(|l| format!("child (sandbox): {l}")),
     );
     if resolved.init {
         lines.push(

@@ -242,9 +242,12 @@ impl ChildSteps {
                 .as_deref()
                 .map(|h| String::from_utf8_lossy(h).into_owned())
                 .unwrap_or_default(),
-            Step::Filesystem | Step::Rlimit | Step::Capabilities | Step::Seccomp => {
-                self.sandbox.describe(step, index)
-            }
+            Step::Filesystem
+            | Step::Rlimit
+            | Step::Capabilities
+            | Step::Seccomp
+            | Step::Block
+            | Step::Setns => self.sandbox.describe(step, index),
             _ => mounts::describe(step, index, &self.mounts),
         }
     }

@@ -7,10 +7,14 @@
 //!
 //! | part | when |
 //! |---|---|
-//! | file tree, rlimits | with the other isolation steps, right after the id maps are written |
+//! | wait on `userns_block_fd` | first, right after the id maps are written |
+//! | file tree, rlimits | with the other isolation steps |
 //! | keep-caps flag, bounding set | just before the identity change (`setgid`/`setuid`) |
-//! | permitted/effective/inheritable, ambient | just after it |
-//! | `no_new_privs`, seccomp filters | last, right before `execve` |
+//! | `setns` into `userns2`, then permitted/effective/inheritable, ambient | just after it |
+//! | wait on `block_fd`, `no_new_privs`, seccomp filters | last, right before `execve` |
+//!
+//! Joining existing user and pid namespaces *before* the clone (bubblewrap's `--userns`,
+//! `--pidns`) changes the calling process itself: [`join_before_spawn`].
 //!
 //! ```no_run
 //! use xclone::isolate::sandbox::{Sandbox, Filesystem, FsOp, BindKind};
@@ -54,6 +58,29 @@ use crate::sys::flags::CloneFlags;
 use crate::sys::isolate as si;
 use crate::sys::sandbox as ss;
 use crate::sys::sandbox::SockFprog;
+use std::os::fd::{BorrowedFd, RawFd};
+
+/// Moves the *calling process* into an existing user namespace and/or makes its next
+/// children start in an existing pid namespace (`setns(2)`), so that a spawn afterwards
+/// creates its new namespaces inside them — bubblewrap's `--userns FD` and `--pidns FD`.
+/// Joining a user namespace needs a single-threaded caller and `CAP_SYS_ADMIN` in it;
+/// joining a pid namespace only affects children created afterwards
+/// (`/proc/self/ns/pid_for_children`). Irreversible for the calling process.
+pub fn join_before_spawn(
+    userns: Option<BorrowedFd<'_>>,
+    pidns: Option<BorrowedFd<'_>>,
+) -> Result<(), String> {
+    use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+    if let Some(fd) = userns {
+        move_into_link_name_space(fd, Some(LinkNameSpaceType::User))
+            .map_err(|e| format!("setns into the user namespace (--userns): {e}"))?;
+    }
+    if let Some(fd) = pidns {
+        move_into_link_name_space(fd, Some(LinkNameSpaceType::ProcessID))
+            .map_err(|e| format!("setns into the pid namespace (--pidns): {e}"))?;
+    }
+    Ok(())
+}
 
 /// What a sandbox adds to a spawn. Empty by default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,6 +92,14 @@ pub struct Sandbox {
     pub rlimits: Vec<Rlimit>,
     /// Filters installed in this order right before exec.
     pub seccomp: Vec<SeccompProgram>,
+    /// Wait until this descriptor yields a byte or end of file, before anything else
+    /// (`--userns-block-fd`: the caller writes id maps meanwhile).
+    pub userns_block_fd: Option<RawFd>,
+    /// Wait likewise right before exec, after the whole setup (`--block-fd`).
+    pub block_fd: Option<RawFd>,
+    /// `setns` into this user namespace after the setup, before the capabilities are set
+    /// (`--userns2`: typically a user namespace nested in the child's own).
+    pub userns2: Option<RawFd>,
 }
 
 impl Sandbox {
@@ -96,6 +131,12 @@ impl Sandbox {
         if let Some(c) = self.capabilities {
             out.push(format!("capabilities kept: {c}"));
         }
+        if let Some(fd) = self.userns2 {
+            out.push(format!("setns into the user namespace of descriptor {fd}"));
+        }
+        if let Some(fd) = self.block_fd {
+            out.push(format!("wait for descriptor {fd} (a byte or end of file)"));
+        }
         for (i, p) in self.seccomp.iter().enumerate() {
             out.push(format!(
                 "seccomp filter #{i} ({} instructions), right before exec",
@@ -115,6 +156,9 @@ pub(crate) struct SandboxPlan {
     caps: Option<CapsPlan>,
     /// The programs (owning the instructions) and their `sock_fprog`s pointing into them.
     seccomp: Vec<(SeccompProgram, SockFprog)>,
+    userns_block_fd: Option<RawFd>,
+    block_fd: Option<RawFd>,
+    userns2: Option<RawFd>,
 }
 
 impl SandboxPlan {
@@ -141,11 +185,17 @@ impl SandboxPlan {
             rlimits,
             caps: s.capabilities.map(CapsPlan::new),
             seccomp,
+            userns_block_fd: s.userns_block_fd,
+            block_fd: s.block_fd,
+            userns2: s.userns2,
         })
     }
 
     /// File tree and limits (with the isolation steps). Runs in the `CLONE_VM` child.
     pub(crate) fn early(&self) -> Result<(), (Step, usize, i32)> {
+        if let Some(fd) = self.userns_block_fd {
+            si::read_byte(fd).map_err(|e| (Step::Block, 0, e))?;
+        }
         if let Some(fs) = &self.fs {
             fs.apply()?;
         }
@@ -171,6 +221,10 @@ impl SandboxPlan {
 
     /// After the identity change: permitted, effective, inheritable, ambient.
     pub(crate) fn after_identity(&self) -> Result<(), (Step, usize, i32)> {
+        if let Some(fd) = self.userns2 {
+            crate::sys::setns::setns(fd, CloneFlags::NEWUSER.bits())
+                .map_err(|e| (Step::Setns, 0, e))?;
+        }
         if let Some(c) = &self.caps {
             ss::capset(c.keep.0).map_err(|e| (Step::Capabilities, 2, e))?;
             // EINVAL: no ambient set (before Linux 4.3); nothing to clear then.
@@ -189,6 +243,9 @@ impl SandboxPlan {
 
     /// Right before exec: `no_new_privs` and the filters.
     pub(crate) fn last(&self) -> Result<(), (Step, usize, i32)> {
+        if let Some(fd) = self.block_fd {
+            si::read_byte(fd).map_err(|e| (Step::Block, 1, e))?;
+        }
         if self.seccomp.is_empty() {
             return Ok(());
         }
@@ -227,6 +284,11 @@ impl SandboxPlan {
                 ),
                 _ => "raising the ambient set".into(),
             },
+            Step::Block => match index {
+                0 => format!("--userns-block-fd {}", self.userns_block_fd.unwrap_or(-1)),
+                _ => format!("--block-fd {}", self.block_fd.unwrap_or(-1)),
+            },
+            Step::Setns => format!("--userns2 {}", self.userns2.unwrap_or(-1)),
             Step::Seccomp => match index {
                 0 => "PR_SET_NO_NEW_PRIVS".into(),
                 i => format!("filter #{}", i - 1),

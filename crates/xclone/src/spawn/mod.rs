@@ -255,7 +255,9 @@ pub(crate) fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> 
         | Step::Filesystem
         | Step::Rlimit
         | Step::Capabilities
-        | Step::Seccomp => c.isolation.describe(step, index),
+        | Step::Seccomp
+        | Step::Block
+        | Step::Setns => c.isolation.describe(step, index),
         Step::Execve if c.exec.fd.is_some() => format!(
             "{} (from a descriptor)",
             String::from_utf8_lossy(p.program.as_bytes())

@@ -74,11 +74,13 @@ pub enum Step {
     Capabilities,
     /// Installing a seccomp filter (after `no_new_privs`).
     Seccomp,
+    /// Waiting on a sandbox's blocking descriptor (`--block-fd`, `--userns-block-fd`).
+    Block,
 }
 
 impl Step {
     /// Every step, in declaration order (the position is [`Step::code`]).
-    const ALL: [Step; 28] = [
+    const ALL: [Step; 29] = [
         Step::Handshake,
         Step::TimeOffsets,
         Step::MountPropagation,
@@ -107,6 +109,7 @@ impl Step {
         Step::Rlimit,
         Step::Capabilities,
         Step::Seccomp,
+        Step::Block,
     ];
 
     /// A number for the step, for reports that cross a process boundary (a pipe).
@@ -150,6 +153,7 @@ impl Step {
             Step::Rlimit => "prlimit",
             Step::Capabilities => "capabilities",
             Step::Seccomp => "seccomp",
+            Step::Block => "read",
         }
     }
 }
