@@ -716,6 +716,10 @@ pub(crate) fn hint(errno: i32) -> Option<&'static str> {
             "building a new root needs CAP_SYS_ADMIN over a new mount namespace: run as root \
              or add a user namespace (-U, with -r to be root in it)"
         }
+        libc::EOVERFLOW => {
+            "creating files needs the caller's ids mapped in the user namespace: add -r, or \
+             use --unshare-user / --unshare-all, which map them as bubblewrap does"
+        }
         libc::EINVAL => {
             "devpts (--dev) needs uid 0 mapped in the user namespace (-r), and pivot_root a \
              mount namespace of its own"
