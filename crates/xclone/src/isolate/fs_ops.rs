@@ -3,7 +3,7 @@
 //!
 //! The new root is an empty `tmpfs` (bubblewrap's default) or a directory of the parent's
 //! tree ([`Filesystem::base`], `--root DIR`). Sources of binds are paths of the parent's
-//! tree; destinations are paths in the new root. [`crate::isolate::fs_plan`] turns the list
+//! tree; destinations are paths in the new root. The crate-private `fs_plan` turns the list
 //! into the child's raw steps.
 
 use std::ffi::OsString;
