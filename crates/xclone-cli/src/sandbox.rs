@@ -344,6 +344,10 @@ impl SandboxArgs {
         let mut occ: Vec<(usize, &str, Vec<OsString>)> = Vec::new();
         for &(id, n, _, _) in ORDERED {
             if n == 0 {
+                // A count's default (0) has an index too: only occurrences on the line count.
+                if m.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+                    continue;
+                }
                 if let Some(ix) = m.indices_of(id) {
                     occ.extend(ix.map(|i| (i, id, Vec::new())));
                 }
@@ -815,6 +819,12 @@ mod tests {
             s.caps,
             [CapChange::Drop(Cap::All), CapChange::Add(Cap::One(13))]
         );
+    }
+
+    #[test]
+    fn no_clearenv_unless_given() {
+        assert!(parse(&[]).unwrap().env.is_empty());
+        assert_eq!(parse(&["--clearenv"]).unwrap().env, [EnvOp::Clear]);
     }
 
     #[test]

@@ -179,6 +179,7 @@ fn rows() -> Vec<Row> {
         row("session: inherited", &[],
             "s=$(cut -d' ' -f6 /proc/$$/stat); [ \"$s\" = \"$$\" ] && echo leader || echo \"session $s\""),
         row("environment: --clearenv --setenv --unsetenv", &["--clearenv", "--setenv", "A", "1", "--setenv", "B", "two words", "--unsetenv", "A", "--setenv", "C", "3"], "env | sort"),
+        row("environment: inherited, --setenv, --unsetenv", &["--setenv", "A", "1", "--unsetenv", "KEEP"], "env | sort"),
         row("environment: --setenv before --clearenv is lost", &["--setenv", "A", "1", "--clearenv", "--setenv", "Z", "26"], "env | sort"),
         row("--chdir", &["--chdir", "/usr/bin"], "pwd"),
         row("working directory kept when it exists", &[], "pwd"),
