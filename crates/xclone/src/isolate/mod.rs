@@ -42,6 +42,7 @@
 pub mod caps;
 pub mod cgroup;
 pub mod error;
+pub(crate) mod fs_child;
 pub mod fs_ops;
 pub(crate) mod fs_plan;
 pub mod idmap;
