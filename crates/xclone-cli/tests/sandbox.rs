@@ -5,33 +5,16 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Command, Stdio};
-use xclone_testsupport::{is_root, stderr_line};
+use xclone_testsupport::{have_bwrap, is_root, stderr_line, MERGED_USR};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
-const BASE: &[&str] = &[
-    "--unshare-all",
-    "--ro-bind",
-    "/usr",
-    "/usr",
-    "--symlink",
-    "usr/lib",
-    "/lib",
-    "--symlink",
-    "usr/lib64",
-    "/lib64",
-    "--symlink",
-    "usr/bin",
-    "/bin",
-    "--proc",
-    "/proc",
-];
-
-fn have_bwrap() -> bool {
-    Command::new("bwrap")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// `--unshare-all`, a merged-/usr layout and a new proc.
+fn base() -> Vec<&'static str> {
+    let mut v = vec!["--unshare-all"];
+    v.extend(MERGED_USR);
+    v.extend(["--proc", "/proc"]);
+    v
 }
 
 /// A pipe whose ends are inheritable (no close-on-exec), for descriptors passed by number.
@@ -52,19 +35,22 @@ fn info_fd_as_bwrap_writes_it() {
         eprintln!("skipped: needs root and bwrap");
         return;
     }
+    // The program waits for its stdin, so that its namespaces are there to be read.
     let info = |tool: &[&str]| {
         let (r, w) = inheritable_pipe();
         let fd = w.as_raw_fd().to_string();
         let mut child = Command::new(tool[0])
             .args(&tool[1..])
-            .args(BASE)
-            .args(["--info-fd", &fd, "--", "true"])
+            .args(base())
+            .args(["--info-fd", &fd, "--", "sh", "-c", "read x || true"])
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
         drop(w);
         let mut s = String::new();
         std::fs::File::from(r).read_to_string(&mut s).unwrap();
+        drop(child.stdin.take());
         assert!(child.wait().unwrap().success());
         s
     };
@@ -96,7 +82,7 @@ fn block_fds_hold_the_child() {
         let f = file.to_string_lossy().into_owned();
         let child = Command::new(XCLONE)
             .arg("run")
-            .args(BASE)
+            .args(base())
             .args([opt, &fd, "--ro-bind", &f, "/f", "--", "cat", "/f"])
             .stdout(Stdio::piped())
             .spawn()
@@ -157,7 +143,7 @@ fn userns_and_pidns_join_existing_ones() {
             ])
             .args(tool)
             .args(["--userns", "7", "--pidns", "8", "--unshare-net"])
-            .args(&BASE[1..])
+            .args(&base()[1..])
             .args(["--", "sh", "-c", script])
             .output()
             .unwrap()
@@ -185,7 +171,7 @@ fn failures_name_step_path_and_cause() {
     let run = |extra: &[&str]| {
         Command::new(XCLONE)
             .arg("run")
-            .args(BASE)
+            .args(base())
             .args(extra)
             .args(["--", "true"])
             .output()

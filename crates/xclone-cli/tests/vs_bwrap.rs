@@ -11,31 +11,20 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use xclone_testsupport::{have_setpriv, is_root, SETPRIV_NOBODY};
+use xclone_testsupport::{have_bwrap, have_setpriv, is_root, MERGED_USR, SETPRIV_NOBODY};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
-/// The common layout: a merged-/usr Debian with a new proc.
-const BASE: &[&str] = &[
-    "--unshare-all",
-    "--ro-bind",
-    "/usr",
-    "/usr",
-    "--symlink",
-    "usr/lib",
-    "/lib",
-    "--symlink",
-    "usr/lib64",
-    "/lib64",
-    "--symlink",
-    "usr/bin",
-    "/bin",
-    "--proc",
-    "/proc",
-];
+/// `--unshare-all`, a merged-/usr layout and a new proc.
+fn base() -> Vec<&'static str> {
+    let mut v = vec!["--unshare-all"];
+    v.extend(MERGED_USR);
+    v.extend(["--proc", "/proc"]);
+    v
+}
 
-/// `--dev` needs uid 0 mapped when unprivileged (devpts, see docs/sandbox.md): the rows
-/// that mount one run as uid 0 inside, for both tools.
+/// The rows that mount a `--dev` run as uid 0 inside, for both tools: unprivileged, bwrap
+/// mounts devpts from a nested user namespace of its own otherwise (see docs/sandbox.md).
 const ROOT_INSIDE: &[&str] = &["--uid", "0", "--gid", "0"];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -294,7 +283,7 @@ fn run(tool: &[&str], r: &Row, who: Who, fx: &Fixture, bwrap: bool) -> (i32, Str
         "@RW" => fx.path("rw"),
         s => s.to_string(),
     };
-    argv.extend(BASE.iter().map(|s| s.to_string()));
+    argv.extend(base().iter().map(|s| s.to_string()));
     argv.extend(r.opts.iter().map(|s| subst(s)));
     let extra = if bwrap { &r.bwrap_only } else { &r.xclone_only };
     argv.extend(extra.iter().map(|s| s.to_string()));
@@ -351,13 +340,6 @@ fn normalize_mounts(s: &str) -> String {
         .filter(|(i, (t, _))| !rows[i + 1..].iter().any(|(u, _)| u == t))
         .map(|(_, (_, l))| l.as_str())
         .collect()
-}
-
-fn have_bwrap() -> bool {
-    Command::new("bwrap")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// `--argv0` is bubblewrap 0.9's; the 0.8 on Debian 12 does not have it.
