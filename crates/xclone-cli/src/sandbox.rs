@@ -16,7 +16,7 @@ use xclone::isolate::sandbox::{
     BindKind, Cap, CapChange, CapSet, Filesystem, FsOp, Rlimit, Sandbox, SeccompProgram,
 };
 use xclone::isolate::IdMaps;
-use xclone::sys::fdnum::{dup_number, set_cloexec_number};
+use xclone::raw::fdnum::{dup_number, set_cloexec_number};
 use xclone::{CloneFlags, Command};
 
 const HEADING: &str = "Sandbox (bubblewrap's options)";
@@ -623,7 +623,7 @@ impl SandboxArgs {
             self.sync_fd,
         ];
         for fd in numbered.into_iter().flatten() {
-            if !xclone::sys::fdnum::is_open_number(fd) {
+            if !xclone::raw::fdnum::is_open_number(fd) {
                 return Err(format!("descriptor {fd} is not open"));
             }
             // Used by xclone or the child's setup; the program does not inherit them
@@ -700,7 +700,7 @@ impl SandboxArgs {
         if let Ok(f) = dup_number(fd) {
             let _ = std::fs::File::from(f).write_all(text.as_bytes());
             // Readers wait for end of file: close the number too.
-            let _ = xclone::sys::fdnum::close_number(fd);
+            let _ = xclone::raw::fdnum::close_number(fd);
         }
     }
 }

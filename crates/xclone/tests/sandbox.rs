@@ -1,8 +1,10 @@
-//! `xclone::isolate::Sandbox` through the library: a new root built by the child, limits,
+//! `xclone::isolate::sandbox::Sandbox` through the library: a new root built by the child, limits,
 //! capabilities and a seccomp filter, and how a failing step is reported.
 
-use xclone::isolate::sandbox::{BindKind, Cap, CapChange, CapSet, Filesystem, FsOp, Rlimit};
-use xclone::isolate::{IdMaps, Sandbox};
+use xclone::isolate::sandbox::{
+    BindKind, Cap, CapChange, CapSet, Filesystem, FsOp, Rlimit, Sandbox, SeccompProgram,
+};
+use xclone::isolate::IdMaps;
 use xclone::{CloneFlags, Command, SpawnError, Step};
 
 fn ids() -> (u32, u32) {
@@ -138,7 +140,7 @@ fn limits_caps_and_seccomp_reach_the_program() {
         }])),
         rlimits: vec!["NOFILE=77:88".parse::<Rlimit>().unwrap()],
         capabilities: Some(keep),
-        seccomp: vec![xclone::isolate::seccomp::SeccompProgram::from_filter(&prog).unwrap()],
+        seccomp: vec![SeccompProgram::from_filter(&prog).unwrap()],
         ..Default::default()
     };
     let out = sandboxed(

@@ -164,20 +164,9 @@ pub fn run_vs_unshare(
 /// The sandbox both tools build (bubblewrap's option names, which `xclone run` shares), and
 /// the target program bound where it lies.
 pub fn sandbox_args(target: &Path) -> Vec<OsString> {
-    let mut a = os(&[
-        "--unshare-all",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
+    let mut a = os(&["--unshare-all"]);
+    a.extend(os(&xclone_testsupport::MERGED_USR));
+    a.extend(os(&[
         "--proc",
         "/proc",
         "--dev",
@@ -186,7 +175,7 @@ pub fn sandbox_args(target: &Path) -> Vec<OsString> {
         "/tmp",
         "--new-session",
         "--ro-bind",
-    ]);
+    ]));
     a.extend([target.into(), target.into(), "--".into(), target.into()]);
     a
 }

@@ -111,17 +111,11 @@ pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
         }));
         let sandbox = sandbox(path);
         rows.push(row(SPAWN_SANDBOX, path, move |c| {
-            c.add_flags(
-                CloneFlags::NEWUSER
-                    | CloneFlags::NEWNS
-                    | CloneFlags::NEWPID
-                    | CloneFlags::NEWIPC
-                    | CloneFlags::NEWUTS
-                    | CloneFlags::NEWNET
-                    | CloneFlags::NEWCGROUP,
-            )
-            .id_maps(xclone::isolate::IdMaps::root(uid, gid))
-            .sandbox(sandbox.clone());
+            // The namespaces the mount plan needs (a new proc needs its own pid namespace);
+            // not the network one, whose teardown would swamp what is measured here.
+            c.add_flags(CloneFlags::NEWUSER | CloneFlags::NEWNS | CloneFlags::NEWPID)
+                .id_maps(xclone::isolate::IdMaps::root(uid, gid))
+                .sandbox(sandbox.clone());
             Ok(())
         }));
     }
@@ -130,7 +124,7 @@ pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
 
 /// The sandbox as a library value: /usr read-only with the merged-/usr links, proc,
 /// a minimal /dev, a tmpfs on /tmp, and the target program bound where it lies.
-pub fn sandbox(target: &Path) -> xclone::isolate::Sandbox {
+pub fn sandbox(target: &Path) -> xclone::isolate::sandbox::Sandbox {
     use xclone::isolate::sandbox::{BindKind, Filesystem, FsOp};
     let ro = BindKind {
         read_only: true,
@@ -145,7 +139,7 @@ pub fn sandbox(target: &Path) -> xclone::isolate::Sandbox {
         target: t.into(),
         dest: d.into(),
     };
-    xclone::isolate::Sandbox {
+    xclone::isolate::sandbox::Sandbox {
         filesystem: Some(Filesystem {
             base: None,
             ops: vec![

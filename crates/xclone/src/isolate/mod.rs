@@ -39,18 +39,18 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-pub mod caps;
+mod caps;
 pub mod cgroup;
 pub mod error;
 pub(crate) mod fs_child;
-pub mod fs_ops;
+mod fs_ops;
 pub(crate) mod fs_plan;
 pub mod idmap;
 pub mod init;
 pub mod mounts;
-pub mod rlimits;
+mod rlimits;
 pub mod sandbox;
-pub mod seccomp;
+mod seccomp;
 pub mod timens;
 pub mod userns;
 
@@ -58,7 +58,6 @@ pub use cgroup::{open_cgroup2_dir, Cgroup};
 pub use error::IsolationError;
 pub use idmap::{IdMap, IdMaps, IdRange, SetGroups};
 pub use mounts::{MountRequest, Propagation, RootMode};
-pub use sandbox::Sandbox;
 pub use timens::{ClockOffset, TimeOffsets};
 pub use userns::MapPlan;
 
@@ -195,7 +194,7 @@ pub(crate) type StepFail = (Step, usize, i32);
 impl ChildSteps {
     pub(crate) fn prepare(
         iso: &Isolation,
-        sandbox: &Sandbox,
+        sandbox: &sandbox::Sandbox,
         nnp_by_flag: bool,
     ) -> Result<Self, String> {
         Ok(ChildSteps {
@@ -344,7 +343,7 @@ mod tests {
             no_new_privs: true,
             ..Default::default()
         };
-        let s = ChildSteps::prepare(&iso, &Sandbox::default(), false).unwrap();
+        let s = ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), false).unwrap();
         assert_eq!(
             s.time_offsets.as_deref(),
             Some(&b"monotonic -2 500000000\n"[..])
@@ -352,7 +351,7 @@ mod tests {
         assert_eq!(s.hostname.as_deref(), Some(&b"box"[..]));
         assert!(s.no_new_privs);
         assert!(
-            !ChildSteps::prepare(&iso, &Sandbox::default(), true)
+            !ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), true)
                 .unwrap()
                 .no_new_privs
         );

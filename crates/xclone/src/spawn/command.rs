@@ -6,7 +6,8 @@
 use super::child::{Child, Output};
 use crate::args::CloneArgs;
 use crate::fallback::FallbackPolicy;
-use crate::isolate::{IdMaps, Isolation, Propagation, RootMode, Sandbox, TimeOffsets};
+use crate::isolate::sandbox::Sandbox;
+use crate::isolate::{IdMaps, Isolation, Propagation, RootMode, TimeOffsets};
 use crate::pidfd::ExitStatus;
 use crate::sys::flags::CloneFlags;
 use crate::sys::signal::SigSet;
