@@ -586,6 +586,9 @@ impl SandboxArgs {
             if iso.mounts.proc_dir.is_some() {
                 return Err("--mount-proc with a sandbox's file tree: use --proc DEST".into());
             }
+            // The tree's first step makes every mount a slave (as bwrap): a second recursive
+            // pass over the copied mounts for -m's default propagation would only cost.
+            iso.mounts.propagation = None;
             // --root DIR (chroot or pivot_root alike): the new root is built on DIR.
             let base = iso.mounts.root.take().map(|(dir, _)| dir);
             sandbox.filesystem = Some(Filesystem {
