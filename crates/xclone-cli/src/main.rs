@@ -8,6 +8,7 @@
 mod cmd;
 mod ids;
 mod isolation;
+mod sandbox;
 // Parts of the scaffold wait for `run`/`explain`; drop these allows when they are used.
 #[allow(dead_code)]
 mod exit;

@@ -37,6 +37,8 @@ pub struct RunArgs {
     pub clone: CloneOpts,
     #[command(flatten)]
     pub isolation: IsolationOpts,
+    #[command(flatten)]
+    pub sandbox: crate::sandbox::SandboxArgs,
     /// Kill the program with SIG (default SIGKILL) when xclone dies (PR_SET_PDEATHSIG).
     #[arg(long, value_name = "SIG", num_args = 0..=1, require_equals = true,
           default_missing_value = "SIGKILL", value_parser = parse_signal)]
@@ -113,6 +115,9 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(fd) => fd,
         Err(code) => return code,
     };
+    if let Err(msg) = a.sandbox.join_namespaces() {
+        return exit::fail(msg);
+    }
 
     // The kernel is the judge: the request is not validated beforehand, since probing the
     // kernel and reading the caller from /proc would cost more than the spawn itself (about
@@ -136,6 +141,7 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return failed(&e, json.as_mut(), &cmd),
     };
+    a.sandbox.started(&child);
     follow(child, &sigfd, json)
 }
 
@@ -190,9 +196,12 @@ fn build(a: &RunArgs) -> Result<(Command, Resolved), String> {
 fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved), String> {
     let (program, args) = a.command.split_first().ok_or("no program given")?;
     let o = &a.clone;
-    let mut resolved = a
-        .isolation
-        .resolve(o.clone_flags(), Ids::current(), kernel_accepts)?;
+    let ids = Ids::current();
+    let mut resolved = a.isolation.resolve(
+        o.clone_flags() | a.sandbox.clone_flags(),
+        ids,
+        kernel_accepts,
+    )?;
     time_offsets_by_kernel(&mut resolved);
     resolved.isolation.persist = o.persist();
     if resolved.flags.contains(xclone::CloneFlags::PARENT) {
@@ -254,6 +263,7 @@ fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved)
     if a.no_fallback {
         cmd.clone3_fallback(FallbackPolicy::Never);
     }
+    a.sandbox.apply(&mut cmd, ids.euid, ids.egid)?;
     for &(parent, child) in &a.fd_map {
         let fd = dup_number(parent)
             .map_err(|e| format!("--fd-map {parent}:{child}: {}", errno_text(&e)))?;
@@ -574,6 +584,12 @@ fn print_isolation(cmd: &Command, resolved: &Resolved) {
         iso.describe_child_steps(cmd.no_new_privs_by_flag())
             .into_iter()
             .map(|l| format!("child: {l}")),
+    );
+    lines.extend(
+        cmd.get_sandbox()
+            .describe_steps()
+            .into_iter()
+            .map(|l| format!("child (sandbox): {l}")),
     );
     if resolved.init {
         lines.push(

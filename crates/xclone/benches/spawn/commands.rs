@@ -161,6 +161,78 @@ pub fn run_vs_unshare(
     table
 }
 
+/// The sandbox both tools build (bubblewrap's option names, which `xclone run` shares), and
+/// the target program bound where it lies.
+pub fn sandbox_args(target: &Path) -> Vec<OsString> {
+    let mut a = os(&["--unshare-all"]);
+    a.extend(os(&xclone_testsupport::MERGED_USR));
+    a.extend(os(&[
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "--new-session",
+        "--ro-bind",
+    ]));
+    a.extend([target.into(), target.into(), "--".into(), target.into()]);
+    a
+}
+
+/// The labels of the sandbox comparison.
+pub const BWRAP_SANDBOX: &str = "bwrap: sandbox";
+pub const XCLONE_SANDBOX: &str = "xclone run: sandbox";
+
+/// `xclone run` against `bwrap` building the same sandbox (`--unshare-all`, /usr read-only,
+/// proc, dev, tmpfs, new session), whole command.
+pub fn run_vs_bwrap(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Table {
+    let mut table = Table::new(
+        "commands/run-vs-bwrap",
+        "`xclone run` vs `bwrap`, the same sandbox, whole command",
+        Unit::Us,
+    );
+    table.reference = Some(BWRAP_SANDBOX.into());
+    let Some(bwrap) = which("bwrap") else {
+        table.intro = "bubblewrap (`bwrap`) is not installed".into();
+        return table;
+    };
+    let args = sandbox_args(target);
+    table.intro = format!(
+        "Both run `{} {}`; `xclone run` takes the same options.",
+        bwrap.display(),
+        args.iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut cs = vec![Contender::new(BWRAP_SANDBOX, move || run(&bwrap, &args))];
+    table
+        .pairs
+        .push((BWRAP_SANDBOX.into(), XCLONE_SANDBOX.into()));
+    match xclone {
+        None => table.missing.push((
+            XCLONE_SANDBOX.into(),
+            "the release xclone is not built".into(),
+        )),
+        Some(x) => {
+            let mut xa = os(&["run"]);
+            xa.extend(sandbox_args(target));
+            match run(x, &xa) {
+                Ok(()) => {
+                    let x = x.to_path_buf();
+                    cs.push(Contender::new(XCLONE_SANDBOX, move || run(&x, &xa)));
+                }
+                Err(e) => table
+                    .missing
+                    .push((XCLONE_SANDBOX.into(), format!("not available ({e})"))),
+            }
+        }
+    }
+    table.series = alternate(&mut cs, cfg);
+    table
+}
+
 /// A process sitting in its own user, pid, mount, uts, ipc and net namespaces, for the
 /// enter rows; killed on drop.
 struct Sleeper {

@@ -362,6 +362,9 @@ fn run_commands(r: &mut Results, p: &Plan, o: &Opts, target: &Path) {
         target,
         p.rounds,
     ));
+    eprintln!("commands: xclone run vs bwrap (sandbox)");
+    r.commands
+        .push(commands::run_vs_bwrap(x.as_deref(), target, p.rounds));
     eprintln!("commands: xclone enter vs nsenter");
     r.commands.push(commands::enter_vs_nsenter(
         x.as_deref(),

@@ -577,6 +577,38 @@ fn targets(r: &Results) -> Vec<Target> {
         verdict: Verdict::at_most(q, 1.0),
     });
 
+    // Issue 16: the sandbox against bwrap, whole command; spawn cost with a full mount plan.
+    let sb = find(&r.commands, "commands/run-vs-bwrap");
+    let q = sb.and_then(|t| {
+        t.paired_against(
+            crate::commands::XCLONE_SANDBOX,
+            crate::commands::BWRAP_SANDBOX,
+        )
+    });
+    let pooled = sb.and_then(|t| t.ratio(crate::commands::XCLONE_SANDBOX));
+    v.push(Target {
+        what: "`xclone run` / `bwrap`, the same sandbox (--unshare-all, /usr ro, proc, dev, \
+               tmpfs, new session), whole command, paired by round (pooled in brackets)"
+            .into(),
+        bar: "≤ 0.6".into(),
+        measured: match (q, pooled) {
+            (Some(q), Some(p)) => format!("{q:.2} ({p:.2})"),
+            (Some(q), None) => format!("{q:.2}"),
+            _ => "–".into(),
+        },
+        verdict: Verdict::at_most(q, 0.6),
+    });
+    let (measured, worst) = growth_target(xrows::SPAWN_SANDBOX, false);
+    v.push(Target {
+        what: format!(
+            "sandbox spawn (full mount plan, user ns): median at {hi} / median at {lo}, \
+             paired by round, pooled in brackets"
+        ),
+        bar: "≤ 1.1".into(),
+        measured,
+        verdict: Verdict::at_most(worst, 1.1),
+    });
+
     // Not bars of the issue, held to the same standard: enter against nsenter, and the
     // handshake spawn's independence of the parent's memory.
     let enter = find(&r.commands, "commands/enter-vs-nsenter");

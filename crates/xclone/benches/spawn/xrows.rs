@@ -16,6 +16,7 @@ pub const SPAWN_PRE_EXEC: &str = "xclone::Command + pre_exec_shared_memory";
 pub const SPAWN_PRE_EXEC_STD: &str = "xclone::Command + pre_exec (std contract)";
 pub const SPAWN_WAIT: &str = "xclone::Command spawn()+wait()";
 pub const SPAWN_HANDSHAKE: &str = "xclone: user ns + root map (handshake)";
+pub const SPAWN_SANDBOX: &str = "xclone: sandbox (full mount plan, handshake)";
 
 /// Rows that cannot be measured (yet), and why.
 #[derive(Clone, Debug)]
@@ -119,8 +120,60 @@ pub fn spawn(path: &Path) -> Result<Vec<Contender<'static>>, Missing> {
                 .id_maps(xclone::isolate::IdMaps::root(uid, gid));
             Ok(())
         }));
+        let sandbox = sandbox(path);
+        rows.push(row(SPAWN_SANDBOX, path, move |c| {
+            // The namespaces the mount plan needs (a new proc needs its own pid namespace);
+            // not the network one, whose teardown would swamp what is measured here.
+            c.add_flags(CloneFlags::NEWUSER | CloneFlags::NEWNS | CloneFlags::NEWPID)
+                .id_maps(xclone::isolate::IdMaps::root(uid, gid))
+                .sandbox(sandbox.clone());
+            Ok(())
+        }));
     }
     Ok(rows)
+}
+
+/// The sandbox as a library value: /usr read-only with the merged-/usr links, proc,
+/// a minimal /dev, a tmpfs on /tmp, and the target program bound where it lies.
+pub fn sandbox(target: &Path) -> xclone::isolate::sandbox::Sandbox {
+    use xclone::isolate::sandbox::{BindKind, Filesystem, FsOp};
+    let ro = BindKind {
+        read_only: true,
+        ..Default::default()
+    };
+    let bind = |p: &Path| FsOp::Bind {
+        src: p.into(),
+        dest: p.into(),
+        kind: ro,
+    };
+    let link = |t: &str, d: &str| FsOp::Symlink {
+        target: t.into(),
+        dest: d.into(),
+    };
+    xclone::isolate::sandbox::Sandbox {
+        filesystem: Some(Filesystem {
+            base: None,
+            ops: vec![
+                bind(Path::new("/usr")),
+                link("usr/lib", "/lib"),
+                link("usr/lib64", "/lib64"),
+                link("usr/bin", "/bin"),
+                FsOp::Proc {
+                    dest: "/proc".into(),
+                },
+                FsOp::Dev {
+                    dest: "/dev".into(),
+                },
+                FsOp::Tmpfs {
+                    dest: "/tmp".into(),
+                    perms: None,
+                    size: None,
+                },
+                bind(target),
+            ],
+        }),
+        ..Default::default()
+    }
 }
 
 /// The throughput operation: one status() spawn.

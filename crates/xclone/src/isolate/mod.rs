@@ -39,12 +39,19 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod caps;
 pub mod cgroup;
 pub mod error;
+pub(crate) mod fs_child;
+mod fs_ops;
+pub(crate) mod fs_plan;
 pub mod idmap;
 pub mod init;
 pub mod mounts;
 pub mod persist;
+mod rlimits;
+pub mod sandbox;
+mod seccomp;
 pub mod timens;
 pub mod userns;
 
@@ -193,14 +200,20 @@ pub(crate) struct ChildSteps {
     pub hostname: Option<Vec<u8>>,
     /// `prctl(PR_SET_NO_NEW_PRIVS)` in the child (when `CLONE_NNP` is not used).
     pub no_new_privs: bool,
+    pub sandbox: sandbox::SandboxPlan,
 }
 
 /// A failed child step: which, which item of it, errno.
 pub(crate) type StepFail = (Step, usize, i32);
 
 impl ChildSteps {
-    pub(crate) fn prepare(iso: &Isolation, nnp_by_flag: bool) -> Result<Self, String> {
+    pub(crate) fn prepare(
+        iso: &Isolation,
+        sandbox: &sandbox::Sandbox,
+        nnp_by_flag: bool,
+    ) -> Result<Self, String> {
         Ok(ChildSteps {
+            sandbox: sandbox::SandboxPlan::prepare(sandbox)?,
             time_offsets: (!iso.time_offsets.is_empty())
                 .then(|| iso.time_offsets.to_proc_text().into_bytes()),
             mounts: MountPlan::prepare(&iso.mounts)?,
@@ -218,6 +231,7 @@ impl ChildSteps {
                 .map_err(|e| (Step::TimeOffsets, 0, e))?;
         }
         self.mounts.apply()?;
+        self.sandbox.early()?;
         if let Some(name) = &self.hostname {
             si::sethostname(name).map_err(|e| (Step::Sethostname, 0, e))?;
         }
@@ -245,6 +259,12 @@ impl ChildSteps {
                 .as_deref()
                 .map(|h| String::from_utf8_lossy(h).into_owned())
                 .unwrap_or_default(),
+            Step::Filesystem
+            | Step::Rlimit
+            | Step::Capabilities
+            | Step::Seccomp
+            | Step::Block
+            | Step::Setns => self.sandbox.describe(step, index),
             _ => mounts::describe(step, index, &self.mounts),
         }
     }
@@ -271,6 +291,9 @@ pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
             Some("sethostname needs CAP_SYS_ADMIN over the UTS namespace: add -U or run as root")
         }
         (Step::Handshake, _) => Some("the parent went away before it released the child"),
+        (Step::Filesystem | Step::Rlimit | Step::Capabilities | Step::Seccomp, _) => {
+            sandbox::hint(step, errno)
+        }
         _ => mounts::hint(step, errno),
     }
 }
@@ -338,14 +361,18 @@ mod tests {
             no_new_privs: true,
             ..Default::default()
         };
-        let s = ChildSteps::prepare(&iso, false).unwrap();
+        let s = ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), false).unwrap();
         assert_eq!(
             s.time_offsets.as_deref(),
             Some(&b"monotonic -2 500000000\n"[..])
         );
         assert_eq!(s.hostname.as_deref(), Some(&b"box"[..]));
         assert!(s.no_new_privs);
-        assert!(!ChildSteps::prepare(&iso, true).unwrap().no_new_privs);
+        assert!(
+            !ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), true)
+                .unwrap()
+                .no_new_privs
+        );
         assert_eq!(
             s.describe(Step::TimeOffsets, 0),
             "/proc/self/timens_offsets 'monotonic -2 500000000'"

@@ -50,13 +50,17 @@ fn setup(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
     reset_signal_dispositions(p)?;
     sessions(p)?;
     map_fds(&mut p.fds)?;
+    p.isolation.sandbox.before_identity()?;
     identity(p)?;
+    p.isolation.sandbox.after_identity()?;
     die_with_parent(p)?;
     if let Some(dir) = p.cwd.as_deref() {
         sc::chdir(dir).map_err(|e| (Step::Chdir, 0, e))?;
     }
     signal::set_mask(&p.signals.mask).map_err(|e| (Step::SignalMask, 0, e))?;
-    run_hooks(p)
+    run_hooks(p)?;
+    // Last: a filter may forbid what the steps above need.
+    p.isolation.sandbox.last()
 }
 
 /// In a handshake spawn: wait until the parent has written the id maps. The parent's end is

@@ -6,6 +6,7 @@
 use super::child::{Child, Output};
 use crate::args::CloneArgs;
 use crate::fallback::FallbackPolicy;
+use crate::isolate::sandbox::Sandbox;
 use crate::isolate::{IdMaps, Isolation, Propagation, RootMode, TimeOffsets};
 use crate::pidfd::ExitStatus;
 use crate::sys::flags::CloneFlags;
@@ -209,6 +210,7 @@ pub struct Command {
     pub(crate) kill_on_drop: bool,
     pub(crate) fallback: FallbackPolicy,
     pub(crate) isolation: Isolation,
+    pub(crate) sandbox: Sandbox,
     pub(crate) program_fd: Option<OwnedFd>,
     /// A builder error reported by every `spawn` (as std does for NUL bytes).
     pub(crate) deferred: Option<(io::ErrorKind, String)>,
@@ -324,6 +326,9 @@ impl fmt::Debug for Command {
             }
             if self.program_fd.is_some() {
                 d.field("program_fd", &self.program_fd);
+            }
+            if !self.sandbox.is_empty() {
+                d.field("sandbox", &self.sandbox);
             }
             d.finish()
         } else {
@@ -442,6 +447,7 @@ impl Command {
             kill_on_drop: false,
             fallback: FallbackPolicy::Auto,
             isolation: Isolation::default(),
+            sandbox: Sandbox::default(),
             program_fd: None,
             deferred: None,
         }
@@ -857,6 +863,19 @@ impl Command {
     /// The isolation recorded so far.
     pub fn get_isolation(&self) -> &Isolation {
         &self.isolation
+    }
+
+    /// A bubblewrap-style sandbox: a new root built from mount operations, resource
+    /// limits, the capabilities kept and seccomp filters, all carried out by the child
+    /// before exec (see [`crate::isolate::sandbox`]). Replaces an earlier one.
+    pub fn sandbox(&mut self, sandbox: Sandbox) -> &mut Self {
+        self.sandbox = sandbox;
+        self
+    }
+
+    /// The sandbox recorded so far.
+    pub fn get_sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     /// Whether `no_new_privs` goes through `CLONE_NNP` (else through `prctl` in the child).

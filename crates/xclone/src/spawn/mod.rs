@@ -351,7 +351,13 @@ pub(crate) fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> 
         | Step::Chroot
         | Step::PivotRoot
         | Step::MountProc
-        | Step::Sethostname => c.isolation.describe(step, index),
+        | Step::Sethostname
+        | Step::Filesystem
+        | Step::Rlimit
+        | Step::Capabilities
+        | Step::Seccomp
+        | Step::Block
+        | Step::Setns => c.isolation.describe(step, index),
         Step::Execve if c.exec.fd.is_some() => format!(
             "{} (from a descriptor)",
             String::from_utf8_lossy(p.program.as_bytes())

@@ -65,11 +65,22 @@ pub enum Step {
     EnterRoot,
     /// `fchdir()` into a target's working directory (`enter`).
     EnterDir,
+    /// Building a sandbox's file tree (binds, tmpfs, devices, links, files, pivot_root).
+    Filesystem,
+    /// Setting a resource limit (`prlimit64`).
+    Rlimit,
+    /// Keeping only the sandbox's capabilities (bounding, permitted, effective,
+    /// inheritable, ambient).
+    Capabilities,
+    /// Installing a seccomp filter (after `no_new_privs`).
+    Seccomp,
+    /// Waiting on a sandbox's blocking descriptor (`--block-fd`, `--userns-block-fd`).
+    Block,
 }
 
 impl Step {
     /// Every step, in declaration order (the position is [`Step::code`]).
-    const ALL: [Step; 24] = [
+    const ALL: [Step; 29] = [
         Step::Handshake,
         Step::TimeOffsets,
         Step::MountPropagation,
@@ -94,6 +105,11 @@ impl Step {
         Step::Setns,
         Step::EnterRoot,
         Step::EnterDir,
+        Step::Filesystem,
+        Step::Rlimit,
+        Step::Capabilities,
+        Step::Seccomp,
+        Step::Block,
     ];
 
     /// A number for the step, for reports that cross a process boundary (a pipe).
@@ -133,6 +149,11 @@ impl Step {
             Step::Setns => "setns",
             Step::EnterRoot => "chroot",
             Step::EnterDir => "fchdir",
+            Step::Filesystem => "sandbox",
+            Step::Rlimit => "prlimit",
+            Step::Capabilities => "capabilities",
+            Step::Seccomp => "seccomp",
+            Step::Block => "read",
         }
     }
 }

@@ -40,6 +40,23 @@ impl FromRawFd for crate::spawn::Stdio {
     }
 }
 
+/// Closes descriptor number `fd` (one the process was given by number and is done with).
+pub fn close_number(fd: RawFd) -> io::Result<()> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: closing a number owns nothing in Rust: the caller states that no `OwnedFd`
+    // holds it (it came from the command line, not from this process's own objects).
+    result(unsafe { syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) })
+        .map(|_| ())
+        .map_err(io::Error::from_raw_os_error)
+}
+
+/// Whether descriptor number `fd` is open (`F_GETFD` answers).
+pub fn is_open_number(fd: RawFd) -> bool {
+    fcntl(fd, libc::F_GETFD, 0).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

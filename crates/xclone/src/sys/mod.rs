@@ -15,6 +15,7 @@ pub mod nscalls;
 pub mod pidfd;
 pub mod probe_calls;
 pub mod raw;
+pub(crate) mod sandbox;
 pub mod seccomp;
 pub(crate) mod setns;
 pub mod signal;

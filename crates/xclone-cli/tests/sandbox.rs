@@ -1,0 +1,200 @@
+//! `xclone run`'s sandbox options beyond the table of vs_bwrap.rs: descriptors that talk to
+//! the caller (`--info-fd`, `--block-fd`, `--userns-block-fd`), joining existing namespaces
+//! (`--userns`, `--pidns`) against bwrap, and how failures are reported.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+use xclone_testsupport::{have_bwrap, is_root, stderr_line, MERGED_USR};
+
+const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
+
+/// `--unshare-all`, a merged-/usr layout and a new proc.
+fn base() -> Vec<&'static str> {
+    let mut v = vec!["--unshare-all"];
+    v.extend(MERGED_USR);
+    v.extend(["--proc", "/proc"]);
+    v
+}
+
+/// A pipe whose ends are inheritable (no close-on-exec), for descriptors passed by number.
+fn inheritable_pipe() -> (OwnedFd, OwnedFd) {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::empty()).unwrap()
+}
+
+fn keys(json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json).expect(json);
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+/// `--info-fd`: the same JSON keys as bwrap's (`child-pid` and one per namespace not shared),
+/// the pid a live process of ours.
+#[test]
+fn info_fd_as_bwrap_writes_it() {
+    if !is_root() || !have_bwrap() {
+        eprintln!("skipped: needs root and bwrap");
+        return;
+    }
+    // The program waits for its stdin, so that its namespaces are there to be read.
+    let info = |tool: &[&str]| {
+        let (r, w) = inheritable_pipe();
+        let fd = w.as_raw_fd().to_string();
+        let mut child = Command::new(tool[0])
+            .args(&tool[1..])
+            .args(base())
+            .args(["--info-fd", &fd, "--", "sh", "-c", "read x || true"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        drop(w);
+        let mut s = String::new();
+        std::fs::File::from(r).read_to_string(&mut s).unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+        s
+    };
+    let x = info(&[XCLONE, "run"]);
+    let b = info(&["bwrap"]);
+    assert_eq!(keys(&x), keys(&b), "xclone {x}\nbwrap {b}");
+    assert!(x.starts_with("{\n    \"child-pid\": "), "{x}");
+}
+
+/// `--block-fd`: the program does not run before the caller writes; `--userns-block-fd`: the
+/// setup does not start before it either. The program prints a file the caller changes
+/// while it is blocked.
+#[test]
+fn block_fds_hold_the_child() {
+    if !is_root() {
+        eprintln!("skipped: needs root (for the namespaces without a user namespace map)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("xclone-block-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("f");
+    for opt in ["--block-fd", "--userns-block-fd"] {
+        std::fs::write(&file, "before\n").unwrap();
+        let (r, mut w) = {
+            let (r, w) = inheritable_pipe();
+            (r, std::fs::File::from(w))
+        };
+        let fd = r.as_raw_fd().to_string();
+        let f = file.to_string_lossy().into_owned();
+        let child = Command::new(XCLONE)
+            .arg("run")
+            .args(base())
+            .args([opt, &fd, "--ro-bind", &f, "/f", "--", "cat", "/f"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(r);
+        std::fs::write(&file, "after\n").unwrap();
+        w.write_all(b"x").unwrap();
+        drop(w);
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "after\n", "{opt}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--userns FD --pidns FD`: the program lives in the given user and pid namespaces (what
+/// `readlink /proc/self/ns/*` names), as under bwrap.
+#[test]
+fn userns_and_pidns_join_existing_ones() {
+    if !is_root() || !have_bwrap() {
+        eprintln!("skipped: needs root and bwrap");
+        return;
+    }
+    // The holder: PID 1 of its own pid namespace in its own user namespace, until its stdin
+    // closes.
+    let mut holder = Command::new(XCLONE)
+        .args(["run", "-Ur", "-p", "--", "cat"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = {
+        // xclone's child is the holder: the only entry of xclone's children list.
+        let children = format!("/proc/{0}/task/{0}/children", holder.id());
+        let mut got = None;
+        for _ in 0..1000 {
+            let s = std::fs::read_to_string(&children).unwrap_or_default();
+            if let Some(p) = s.split_whitespace().next() {
+                got = Some(p.to_string());
+                break;
+            }
+            std::thread::yield_now();
+        }
+        got.expect("the holder started")
+    };
+    let ns = |n: &str| std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap();
+    let (user_ns, pid_ns) = (ns("user"), ns("pid"));
+    let script = "readlink /proc/self/ns/user; readlink /proc/self/ns/pid; id -u; cat /proc/self/uid_map | tr -s ' '";
+    let run = |tool: &[&str]| {
+        let user = format!("/proc/{pid}/ns/user");
+        let pidns = format!("/proc/{pid}/ns/pid");
+        Command::new("sh")
+            .args([
+                "-c",
+                "exec 7<\"$1\" 8<\"$2\"; shift 2; exec \"$@\"",
+                "sh",
+                &user,
+                &pidns,
+            ])
+            .args(tool)
+            .args(["--userns", "7", "--pidns", "8", "--unshare-net"])
+            .args(&base()[1..])
+            .args(["--", "sh", "-c", script])
+            .output()
+            .unwrap()
+    };
+    let x = run(&[XCLONE, "run"]);
+    let b = run(&["bwrap"]);
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert!(x.status.success(), "{}", String::from_utf8_lossy(&x.stderr));
+    let xs = String::from_utf8_lossy(&x.stdout).into_owned();
+    let mut lines = xs.lines();
+    assert_eq!(lines.next().map(std::path::PathBuf::from), Some(user_ns));
+    // Joined, not created: the holder's pid namespace is the program's.
+    assert_eq!(lines.next().map(std::path::PathBuf::from), Some(pid_ns));
+    assert_eq!(xs, String::from_utf8_lossy(&b.stdout));
+}
+
+/// Failures name the option, the system call, the path and the errno, on one line, exit 125.
+#[test]
+fn failures_name_step_path_and_cause() {
+    if !is_root() {
+        eprintln!("skipped: needs root (namespaces without a user namespace map)");
+        return;
+    }
+    let run = |extra: &[&str]| {
+        Command::new(XCLONE)
+            .arg("run")
+            .args(base())
+            .args(extra)
+            .args(["--", "true"])
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--bind", "/tmp", "/usr/newdir"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_line(&out),
+        "xclone: sandbox --bind /tmp /usr/newdir: mkdir /newroot/usr/newdir: EROFS (Read-only \
+         file system)"
+    );
+    let out = run(&["--bind", "/nonexistent-xclone", "/x"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr_line(&out)
+        .starts_with("xclone: --bind /nonexistent-xclone /x: /nonexistent-xclone: No such file"));
+    let out = run(&["--file", "99", "/x"]);
+    assert_eq!(
+        stderr_line(&out),
+        "xclone: --file 99 /x: descriptor 99 is not open"
+    );
+    let out = run(&["--symlink", "a", "/l", "--symlink", "b", "/l"]);
+    assert!(stderr_line(&out).contains("--symlink b /l: symlink /newroot/l -> b: EEXIST"));
+    let out = run(&["--perms", "0700"]);
+    assert_eq!(out.status.code(), Some(125));
+}

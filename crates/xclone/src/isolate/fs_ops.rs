@@ -1,0 +1,161 @@
+//! A sandbox's file tree as bubblewrap describes it: a list of operations (`--bind`,
+//! `--tmpfs`, `--dev`, `--symlink`, …) applied in order to a new root.
+//!
+//! The new root is an empty `tmpfs` (bubblewrap's default) or a directory of the parent's
+//! tree ([`Filesystem::base`], `--root DIR`). Sources of binds are paths of the parent's
+//! tree; destinations are paths in the new root. The crate-private `fs_plan` turns the list
+//! into the child's raw steps.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+
+/// How a bind mount is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BindKind {
+    /// Read-only (`--ro-bind`): every mount of the bound tree is made read-only.
+    pub read_only: bool,
+    /// Device nodes keep working (`--dev-bind`); otherwise the bind is `nodev`.
+    pub devices: bool,
+    /// A missing source skips the operation (`--bind-try` and friends).
+    pub try_: bool,
+}
+
+/// One operation on the new root, as bubblewrap names it. Destinations are absolute paths
+/// inside the new root (a relative one is taken from its `/`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FsOp {
+    /// `--bind`, `--ro-bind`, `--dev-bind` and their `-try` forms: `src` of the parent's
+    /// tree, recursively (`MS_BIND | MS_REC`), always `nosuid`.
+    Bind {
+        src: PathBuf,
+        dest: PathBuf,
+        kind: BindKind,
+    },
+    /// `--remount-ro DEST`: that mount only (not the ones below it).
+    RemountRo { dest: PathBuf },
+    /// `--tmpfs DEST` with `--perms` (default 0755) and `--size` (bytes).
+    Tmpfs {
+        dest: PathBuf,
+        perms: Option<u32>,
+        size: Option<u64>,
+    },
+    /// `--dev DEST`: a `tmpfs` with `null zero full random urandom tty` bound from the
+    /// parent's `/dev`, `console` (the parent's terminal, if its stdin is one), a new `devpts`
+    /// instance on `pts` with `ptmx` linked to it, `shm`, and the `fd`, `stdin`, `stdout`,
+    /// `stderr` and `core` links.
+    Dev { dest: PathBuf },
+    /// `--proc DEST`: a new `proc`, with `sys`, `sysrq-trigger`, `irq` and `bus` made
+    /// read-only where they are writable.
+    Proc { dest: PathBuf },
+    /// `--mqueue DEST`.
+    Mqueue { dest: PathBuf },
+    /// `--dir DEST` (with `--perms`, default 0755); parents are created 0755.
+    Dir { dest: PathBuf, perms: Option<u32> },
+    /// `--symlink TARGET DEST`: an existing identical link is accepted.
+    Symlink { target: OsString, dest: PathBuf },
+    /// `--file FD DEST` (with `--perms`, default 0666): a file with what `fd` yields; `fd`
+    /// is closed in the child afterwards.
+    File {
+        fd: RawFd,
+        dest: PathBuf,
+        perms: Option<u32>,
+    },
+    /// `--bind-data FD DEST` / `--ro-bind-data` (with `--perms`, default 0600): what `fd`
+    /// yields, in a file outside the new root bind-mounted on `dest`.
+    BindData {
+        fd: RawFd,
+        dest: PathBuf,
+        read_only: bool,
+        perms: Option<u32>,
+    },
+    /// `--chmod OCTAL PATH`.
+    Chmod { perms: u32, path: PathBuf },
+}
+
+impl FsOp {
+    /// The option that asks for it, as bubblewrap spells it.
+    pub fn option(&self) -> &'static str {
+        match self {
+            FsOp::Bind { kind, .. } => match (kind.read_only, kind.devices, kind.try_) {
+                (true, _, false) => "--ro-bind",
+                (true, _, true) => "--ro-bind-try",
+                (false, true, false) => "--dev-bind",
+                (false, true, true) => "--dev-bind-try",
+                (false, false, false) => "--bind",
+                (false, false, true) => "--bind-try",
+            },
+            FsOp::RemountRo { .. } => "--remount-ro",
+            FsOp::Tmpfs { .. } => "--tmpfs",
+            FsOp::Dev { .. } => "--dev",
+            FsOp::Proc { .. } => "--proc",
+            FsOp::Mqueue { .. } => "--mqueue",
+            FsOp::Dir { .. } => "--dir",
+            FsOp::Symlink { .. } => "--symlink",
+            FsOp::File { .. } => "--file",
+            FsOp::BindData {
+                read_only: true, ..
+            } => "--ro-bind-data",
+            FsOp::BindData { .. } => "--bind-data",
+            FsOp::Chmod { .. } => "--chmod",
+        }
+    }
+}
+
+impl fmt::Display for FsOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.option())?;
+        match self {
+            FsOp::Bind { src, dest, .. } => write!(f, " {} {}", src.display(), dest.display()),
+            FsOp::RemountRo { dest }
+            | FsOp::Tmpfs { dest, .. }
+            | FsOp::Dev { dest }
+            | FsOp::Proc { dest }
+            | FsOp::Mqueue { dest }
+            | FsOp::Dir { dest, .. } => write!(f, " {}", dest.display()),
+            FsOp::Symlink { target, dest } => {
+                write!(f, " {} {}", target.to_string_lossy(), dest.display())
+            }
+            FsOp::File { fd, dest, .. } | FsOp::BindData { fd, dest, .. } => {
+                write!(f, " {fd} {}", dest.display())
+            }
+            FsOp::Chmod { perms, path } => write!(f, " {perms:o} {}", path.display()),
+        }
+    }
+}
+
+/// A sandbox's whole file tree: the base of the new root and the operations on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filesystem {
+    /// `None`: an empty `tmpfs` (bubblewrap's default). `Some(dir)`: `dir` of the parent's
+    /// tree, bound recursively (`--root DIR`, pivot_root onto it).
+    pub base: Option<PathBuf>,
+    pub ops: Vec<FsOp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_as_bwrap_spells_them() {
+        let b = |read_only, devices, try_| FsOp::Bind {
+            src: "/a".into(),
+            dest: "/b".into(),
+            kind: BindKind {
+                read_only,
+                devices,
+                try_,
+            },
+        };
+        assert_eq!(b(true, false, false).to_string(), "--ro-bind /a /b");
+        assert_eq!(b(false, true, true).option(), "--dev-bind-try");
+        assert_eq!(b(false, false, false).option(), "--bind");
+        let c = FsOp::Chmod {
+            perms: 0o750,
+            path: "/x".into(),
+        };
+        assert_eq!(c.to_string(), "--chmod 750 /x");
+    }
+}

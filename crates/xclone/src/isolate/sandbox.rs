@@ -1,0 +1,345 @@
+//! A bubblewrap-style sandbox in the one clone3 call: the file tree ([`Filesystem`]),
+//! resource limits ([`Rlimit`]), the capabilities kept ([`CapSet`]) and seccomp filters
+//! ([`SeccompProgram`]), all prepared by the parent and carried out by the child between
+//! clone and exec — no setuid helper, no second process, no copy of the parent's memory.
+//!
+//! Where each part runs among the child's steps (see `spawn::child_side`):
+//!
+//! | part | when |
+//! |---|---|
+//! | wait on `userns_block_fd` | first, right after the id maps are written |
+//! | file tree, rlimits | with the other isolation steps |
+//! | keep-caps flag, bounding set | just before the identity change (`setgid`/`setuid`) |
+//! | `setns` into `userns2`, then permitted/effective/inheritable, ambient | just after it |
+//! | wait on `block_fd`, `no_new_privs`, seccomp filters | last, right before `execve` |
+//!
+//! Joining existing user and pid namespaces *before* the clone (bubblewrap's `--userns`,
+//! `--pidns`) changes the calling process itself: [`join_before_spawn`].
+//!
+//! ```no_run
+//! use xclone::isolate::sandbox::{Sandbox, Filesystem, FsOp, BindKind};
+//! use xclone::isolate::IdMaps;
+//! use xclone::{CloneFlags, Command};
+//! let (euid, egid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
+//! let ro = BindKind { read_only: true, ..Default::default() };
+//! let sandbox = Sandbox {
+//!     filesystem: Some(Filesystem {
+//!         base: None,
+//!         ops: vec![
+//!             FsOp::Bind { src: "/usr".into(), dest: "/usr".into(), kind: ro },
+//!             FsOp::Symlink { target: "usr/bin".into(), dest: "/bin".into() },
+//!             FsOp::Symlink { target: "usr/lib".into(), dest: "/lib".into() },
+//!             FsOp::Symlink { target: "usr/lib64".into(), dest: "/lib64".into() },
+//!             FsOp::Proc { dest: "/proc".into() },
+//!             FsOp::Dev { dest: "/dev".into() },
+//!         ],
+//!     }),
+//!     ..Default::default()
+//! };
+//! let out = Command::new("/bin/ls")
+//!     .arg("/")
+//!     .flags(CloneFlags::NEWUSER | CloneFlags::NEWNS | CloneFlags::NEWPID)
+//!     .id_maps(IdMaps::root(euid, egid))
+//!     .sandbox(sandbox)
+//!     .output()?;
+//! assert_eq!(String::from_utf8_lossy(&out.stdout), "bin\ndev\nlib\nlib64\nproc\nusr\n");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub use super::caps::{Cap, CapChange, CapSet};
+pub use super::fs_ops::{BindKind, Filesystem, FsOp};
+pub use super::rlimits::Rlimit;
+pub use super::seccomp::SeccompProgram;
+
+use super::caps::CapsPlan;
+use super::fs_plan::{self, FsPlan};
+use crate::spawn::Step;
+use crate::sys::flags::CloneFlags;
+use crate::sys::isolate as si;
+use crate::sys::sandbox as ss;
+use crate::sys::sandbox::SockFprog;
+use std::os::fd::{BorrowedFd, RawFd};
+
+/// Moves the *calling process* into an existing user namespace and/or makes its next
+/// children start in an existing pid namespace (`setns(2)`), so that a spawn afterwards
+/// creates its new namespaces inside them — bubblewrap's `--userns FD` and `--pidns FD`.
+/// Joining a user namespace needs a single-threaded caller and `CAP_SYS_ADMIN` in it;
+/// joining a pid namespace only affects children created afterwards
+/// (`/proc/self/ns/pid_for_children`). Irreversible for the calling process.
+pub fn join_before_spawn(
+    userns: Option<BorrowedFd<'_>>,
+    pidns: Option<BorrowedFd<'_>>,
+) -> Result<(), String> {
+    use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+    if let Some(fd) = userns {
+        move_into_link_name_space(fd, Some(LinkNameSpaceType::User))
+            .map_err(|e| format!("setns into the user namespace (--userns): {e}"))?;
+    }
+    if let Some(fd) = pidns {
+        move_into_link_name_space(fd, Some(LinkNameSpaceType::ProcessID))
+            .map_err(|e| format!("setns into the pid namespace (--pidns): {e}"))?;
+    }
+    Ok(())
+}
+
+/// What a sandbox adds to a spawn. Empty by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sandbox {
+    /// A new root built from operations (needs `CLONE_NEWNS`).
+    pub filesystem: Option<Filesystem>,
+    /// The capabilities the program keeps; `None` leaves them as the kernel makes them.
+    pub capabilities: Option<CapSet>,
+    pub rlimits: Vec<Rlimit>,
+    /// Filters installed in this order right before exec.
+    pub seccomp: Vec<SeccompProgram>,
+    /// Wait until this descriptor yields a byte or end of file, before anything else
+    /// (`--userns-block-fd`: the caller writes id maps meanwhile).
+    pub userns_block_fd: Option<RawFd>,
+    /// Wait likewise right before exec, after the whole setup (`--block-fd`).
+    pub block_fd: Option<RawFd>,
+    /// `setns` into this user namespace after the setup, before the capabilities are set
+    /// (`--userns2`: typically a user namespace nested in the child's own).
+    pub userns2: Option<RawFd>,
+}
+
+impl Sandbox {
+    pub fn is_empty(&self) -> bool {
+        *self == Sandbox::default()
+    }
+
+    /// What the request lacks among the clone `flags`.
+    pub fn check(&self, flags: CloneFlags) -> Result<(), String> {
+        if self.filesystem.is_some() && !flags.contains(CloneFlags::NEWNS) {
+            return Err(
+                "a sandbox's file tree needs a new mount namespace (CLONE_NEWNS), or it would \
+                 change the parent's mounts"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The child's sandbox steps in order, one line each (for dry runs).
+    pub fn describe_steps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(fs) = &self.filesystem {
+            out.extend(fs_plan::describe_ops(fs));
+        }
+        for r in &self.rlimits {
+            out.push(format!("prlimit {r}"));
+        }
+        if let Some(c) = self.capabilities {
+            out.push(format!("capabilities kept: {c}"));
+        }
+        if let Some(fd) = self.userns2 {
+            out.push(format!("setns into the user namespace of descriptor {fd}"));
+        }
+        if let Some(fd) = self.block_fd {
+            out.push(format!("wait for descriptor {fd} (a byte or end of file)"));
+        }
+        for (i, p) in self.seccomp.iter().enumerate() {
+            out.push(format!(
+                "seccomp filter #{i} ({} instructions), right before exec",
+                p.len()
+            ));
+        }
+        out
+    }
+}
+
+/// The prepared sandbox.
+#[derive(Debug, Default)]
+pub(crate) struct SandboxPlan {
+    fs: Option<FsPlan>,
+    /// `(resource, soft, hard)`.
+    rlimits: Vec<(u32, u64, u64)>,
+    caps: Option<CapsPlan>,
+    /// The programs (owning the instructions) and their `sock_fprog`s pointing into them.
+    seccomp: Vec<(SeccompProgram, SockFprog)>,
+    userns_block_fd: Option<RawFd>,
+    block_fd: Option<RawFd>,
+    userns2: Option<RawFd>,
+}
+
+impl SandboxPlan {
+    pub(crate) fn prepare(s: &Sandbox) -> Result<Self, String> {
+        let fs = s.filesystem.as_ref().map(FsPlan::prepare).transpose()?;
+        let rlimits = s
+            .rlimits
+            .iter()
+            .map(|r| r.resolve().map(|(a, b)| (r.resource, a, b)))
+            .collect::<Result<_, _>>()?;
+        let seccomp = s
+            .seccomp
+            .iter()
+            .map(|p| {
+                let p = p.clone();
+                // The instructions live in the program's boxed slice: moving the program
+                // into the tuple does not move them.
+                let f = SockFprog::new(p.insns());
+                (p, f)
+            })
+            .collect();
+        Ok(SandboxPlan {
+            fs,
+            rlimits,
+            caps: s.capabilities.map(CapsPlan::new),
+            seccomp,
+            userns_block_fd: s.userns_block_fd,
+            block_fd: s.block_fd,
+            userns2: s.userns2,
+        })
+    }
+
+    /// File tree and limits (with the isolation steps). Runs in the `CLONE_VM` child.
+    pub(crate) fn early(&self) -> Result<(), (Step, usize, i32)> {
+        if let Some(fd) = self.userns_block_fd {
+            si::read_byte(fd).map_err(|e| (Step::Block, 0, e))?;
+        }
+        if let Some(fs) = &self.fs {
+            fs.apply()?;
+        }
+        for (i, &(res, soft, hard)) in self.rlimits.iter().enumerate() {
+            ss::set_rlimit(res, soft, hard).map_err(|e| (Step::Rlimit, i, e))?;
+        }
+        Ok(())
+    }
+
+    /// Before `setgid`/`setuid`: keep the permitted set across them, shrink the bounding
+    /// set (which needs `CAP_SETPCAP`, still effective here).
+    pub(crate) fn before_identity(&self) -> Result<(), (Step, usize, i32)> {
+        if let Some(c) = &self.caps {
+            ss::set_keepcaps(true).map_err(|e| (Step::Capabilities, 0, e))?;
+            for cap in 0..=c.last_cap {
+                if !c.keep.contains(cap) {
+                    ss::capbset_drop(cap).map_err(|e| (Step::Capabilities, 1, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After the identity change: permitted, effective, inheritable, ambient.
+    pub(crate) fn after_identity(&self) -> Result<(), (Step, usize, i32)> {
+        if let Some(fd) = self.userns2 {
+            crate::sys::setns::setns(fd, CloneFlags::NEWUSER.bits())
+                .map_err(|e| (Step::Setns, 0, e))?;
+        }
+        if let Some(c) = &self.caps {
+            ss::capset(c.keep.0).map_err(|e| (Step::Capabilities, 2, e))?;
+            // EINVAL: no ambient set (before Linux 4.3); nothing to clear then.
+            match ss::ambient_clear() {
+                Ok(()) | Err(libc::EINVAL) => {}
+                Err(e) => return Err((Step::Capabilities, 3, e)),
+            }
+            for cap in 0..=c.last_cap {
+                if c.keep.contains(cap) {
+                    ss::ambient_raise(cap).map_err(|e| (Step::Capabilities, 3, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Right before exec: `no_new_privs` and the filters.
+    pub(crate) fn last(&self) -> Result<(), (Step, usize, i32)> {
+        if let Some(fd) = self.block_fd {
+            si::read_byte(fd).map_err(|e| (Step::Block, 1, e))?;
+        }
+        if self.seccomp.is_empty() {
+            return Ok(());
+        }
+        si::set_no_new_privs().map_err(|e| (Step::Seccomp, 0, e))?;
+        for (i, (_, prog)) in self.seccomp.iter().enumerate() {
+            ss::seccomp_filter(prog).map_err(|e| (Step::Seccomp, i + 1, e))?;
+        }
+        Ok(())
+    }
+
+    /// What a failed step was working on.
+    pub(crate) fn describe(&self, step: Step, index: usize) -> String {
+        match step {
+            Step::Filesystem => self
+                .fs
+                .as_ref()
+                .map(|f| f.describe(index))
+                .unwrap_or_default(),
+            Step::Rlimit => self
+                .rlimits
+                .get(index)
+                .map(|&(r, s, h)| {
+                    let name = super::rlimits::RLIMIT_NAMES
+                        .iter()
+                        .find(|(_, n)| *n == r)
+                        .map_or("?", |(n, _)| n);
+                    format!("{name}={s}:{h}")
+                })
+                .unwrap_or_default(),
+            Step::Capabilities => match index {
+                0 => "PR_SET_KEEPCAPS".into(),
+                1 => "dropping from the bounding set (PR_CAPBSET_DROP)".into(),
+                2 => format!(
+                    "capset {}",
+                    self.caps.map(|c| c.keep.to_string()).unwrap_or_default()
+                ),
+                _ => "raising the ambient set".into(),
+            },
+            Step::Block => match index {
+                0 => format!("--userns-block-fd {}", self.userns_block_fd.unwrap_or(-1)),
+                _ => format!("--block-fd {}", self.block_fd.unwrap_or(-1)),
+            },
+            Step::Setns => format!("--userns2 {}", self.userns2.unwrap_or(-1)),
+            Step::Seccomp => match index {
+                0 => "PR_SET_NO_NEW_PRIVS".into(),
+                i => format!("filter #{}", i - 1),
+            },
+            _ => String::new(),
+        }
+    }
+}
+
+/// A hint for the usual causes of a failed sandbox step.
+pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
+    match (step, errno) {
+        (Step::Filesystem, e) => fs_plan::hint(e),
+        (Step::Rlimit, libc::EPERM) => {
+            Some("raising a hard limit needs CAP_SYS_RESOURCE in the initial user namespace")
+        }
+        (Step::Capabilities, libc::EPERM) => Some(
+            "only capabilities the child holds can be kept: as an unprivileged user add a \
+             user namespace (-U)",
+        ),
+        (Step::Seccomp, libc::EINVAL) => Some("the kernel refused the BPF program as invalid"),
+        (Step::Seccomp, libc::EACCES) => {
+            Some("installing a filter needs no_new_privs or CAP_SYS_ADMIN")
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_and_describe() {
+        let s = Sandbox {
+            filesystem: Some(Filesystem::default()),
+            rlimits: vec!["NOFILE=64:128".parse().unwrap()],
+            capabilities: Some(CapSet::EMPTY),
+            ..Default::default()
+        };
+        assert!(s
+            .check(CloneFlags::NEWUSER)
+            .unwrap_err()
+            .contains("CLONE_NEWNS"));
+        assert!(s.check(CloneFlags::NEWNS).is_ok());
+        let d = s.describe_steps();
+        assert_eq!(d[0], "new root: an empty tmpfs (pivot_root onto it)");
+        assert!(d.contains(&"prlimit NOFILE=64:128".to_string()));
+        assert!(d.contains(&"capabilities kept: none".to_string()));
+        let p = SandboxPlan::prepare(&s).unwrap();
+        assert_eq!(p.describe(Step::Rlimit, 0), "NOFILE=64:128");
+        assert!(Sandbox::default().is_empty());
+    }
+}

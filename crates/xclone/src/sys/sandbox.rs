@@ -1,0 +1,461 @@
+//! The system calls of a sandbox's child steps ([`crate::isolate::sandbox`]): building a
+//! file tree (directories, files, symlinks, modes), mount attributes, capability sets,
+//! resource limits and seccomp filters.
+//!
+//! Same rules as [`super::child`] and [`super::isolate`]: raw calls on prepared data only
+//! (`&CStr`, plain integers, structures the parent built), no libc, no `errno`, no
+//! allocation, no locks, no panics; buffers live on the child's own stack.
+
+use super::syscall::{result, syscall6, RawErrno};
+use core::ffi::CStr;
+use linux_raw_sys::general as k;
+use std::os::fd::RawFd;
+
+type R<T = ()> = Result<T, RawErrno>;
+
+const AT_FDCWD: usize = libc::AT_FDCWD as usize;
+
+fn nr(n: u32) -> usize {
+    n as usize
+}
+
+/// `mkdirat(AT_FDCWD, path, mode)`.
+pub(crate) fn mkdir(path: &CStr, mode: u32) -> R {
+    // SAFETY: `path` is NUL-terminated and outlives the call.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_mkdirat),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            mode as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `symlinkat(target, AT_FDCWD, linkpath)`.
+pub(crate) fn symlink(target: &CStr, linkpath: &CStr) -> R {
+    // SAFETY: both are NUL-terminated strings that outlive the call.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_symlinkat),
+            target.as_ptr() as usize,
+            AT_FDCWD,
+            linkpath.as_ptr() as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `readlinkat(AT_FDCWD, path, buf)`: the number of bytes written into `buf`.
+pub(crate) fn readlink(path: &CStr, buf: &mut [u8]) -> R<usize> {
+    // SAFETY: `path` is NUL-terminated; `buf` is a live writable slice of the given length.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_readlinkat),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            0,
+            0,
+        )
+    })
+}
+
+/// `openat(AT_FDCWD, path, O_WRONLY|O_CREAT|O_NOCTTY|O_CLOEXEC (|O_TRUNC), mode)`: a
+/// descriptor to write the file.
+pub(crate) fn create(path: &CStr, mode: u32, truncate: bool) -> R<RawFd> {
+    let mut flags = libc::O_WRONLY | libc::O_CREAT | libc::O_NOCTTY | libc::O_CLOEXEC;
+    if truncate {
+        flags |= libc::O_TRUNC;
+    }
+    // SAFETY: `path` is NUL-terminated and outlives the call; the rest are integers.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_openat),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            flags as usize,
+            mode as usize,
+            0,
+            0,
+        )
+    })
+    .map(|fd| fd as RawFd)
+}
+
+/// `unlinkat(AT_FDCWD, path, 0)`.
+pub(crate) fn unlink(path: &CStr) -> R {
+    // SAFETY: `path` is NUL-terminated and outlives the call.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_unlinkat),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `fchmodat(AT_FDCWD, path, mode, 0)`.
+pub(crate) fn chmod(path: &CStr, mode: u32) -> R {
+    // SAFETY: `path` is NUL-terminated and outlives the call.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_fchmodat),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            mode as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// Whether `path` names a directory (following symlinks): `statx` with only the type asked.
+pub(crate) fn is_dir(path: &CStr) -> R<bool> {
+    let mut buf = core::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: `path` is NUL-terminated; `buf` is a writable `struct statx` on our stack.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_statx),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            0,
+            libc::STATX_TYPE as usize,
+            buf.as_mut_ptr() as usize,
+            0,
+        )
+    })?;
+    // SAFETY: zero-initialised, then filled by the kernel: every bit pattern is a valid
+    // `statx`.
+    let st = unsafe { buf.assume_init() };
+    Ok(u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFDIR)
+}
+
+/// `faccessat(AT_FDCWD, path, W_OK)`: whether the caller may write `path`.
+pub(crate) fn writable(path: &CStr) -> R {
+    // SAFETY: `path` is NUL-terminated and outlives the call.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_faccessat),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            libc::W_OK as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+fn read(fd: RawFd, buf: &mut [u8]) -> R<usize> {
+    // SAFETY: `buf` is a live writable slice of the given length.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_read),
+            fd as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            0,
+            0,
+            0,
+        )
+    })
+}
+
+fn write(fd: RawFd, buf: &[u8]) -> R<usize> {
+    // SAFETY: `buf` is a live readable slice of the given length.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_write),
+            fd as usize,
+            buf.as_ptr() as usize,
+            buf.len(),
+            0,
+            0,
+            0,
+        )
+    })
+}
+
+/// Copies everything `from` yields until end of file into `to` (a pipe or a file), through
+/// a buffer on the stack; retries `EINTR`.
+pub(crate) fn copy_all(from: RawFd, to: RawFd) -> R {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match read(from, &mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+        };
+        let mut done = 0;
+        while let Some(rest) = buf.get(done..n) {
+            if rest.is_empty() {
+                break;
+            }
+            match write(to, rest) {
+                Ok(w) => done += w,
+                Err(libc::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// `struct mount_attr` of `<linux/mount.h>`.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// `mount_setattr(AT_FDCWD, path, AT_RECURSIVE?, {set, clr})` (Linux 5.12): changes only
+/// the given attributes of the mount at `path` (and every mount below it when
+/// `recursive`), leaving locked ones alone.
+pub(crate) fn mount_setattr(path: &CStr, recursive: bool, set: u64, clr: u64) -> R {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
+    // SAFETY: `path` is NUL-terminated; `attr` is a live `struct mount_attr` of the size
+    // passed, which the kernel only reads.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_mount_setattr),
+            AT_FDCWD,
+            path.as_ptr() as usize,
+            flags as usize,
+            &attr as *const MountAttr as usize,
+            core::mem::size_of::<MountAttr>(),
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+fn prctl(option: u32, a2: usize, a3: usize) -> R<usize> {
+    // SAFETY: integer arguments only, for options that take no pointers.
+    result(unsafe { syscall6(nr(k::__NR_prctl), option as usize, a2, a3, 0, 0, 0) })
+}
+
+/// `prctl(PR_CAPBSET_DROP, cap)`.
+pub(crate) fn capbset_drop(cap: u32) -> R {
+    prctl(libc::PR_CAPBSET_DROP as u32, cap as usize, 0).map(|_| ())
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)`.
+pub(crate) fn ambient_raise(cap: u32) -> R {
+    prctl(
+        libc::PR_CAP_AMBIENT as u32,
+        libc::PR_CAP_AMBIENT_RAISE as usize,
+        cap as usize,
+    )
+    .map(|_| ())
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)`.
+pub(crate) fn ambient_clear() -> R {
+    prctl(
+        libc::PR_CAP_AMBIENT as u32,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as usize,
+        0,
+    )
+    .map(|_| ())
+}
+
+/// `prctl(PR_SET_KEEPCAPS, on)`.
+pub(crate) fn set_keepcaps(on: bool) -> R {
+    prctl(libc::PR_SET_KEEPCAPS as u32, usize::from(on), 0).map(|_| ())
+}
+
+/// `capset` (version 3) with the same 64-bit set as permitted, effective and inheritable.
+pub(crate) fn capset(set: u64) -> R {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let header = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+        pid: 0,
+    };
+    let lo = set as u32;
+    let hi = (set >> 32) as u32;
+    let data = [
+        Data {
+            effective: lo,
+            permitted: lo,
+            inheritable: lo,
+        },
+        Data {
+            effective: hi,
+            permitted: hi,
+            inheritable: hi,
+        },
+    ];
+    // SAFETY: `header` and the two `data` words are live and laid out as capset(2) reads
+    // them (version 3 takes two words).
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_capset),
+            &header as *const Header as usize,
+            data.as_ptr() as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `prlimit64(0, resource, {soft, hard}, NULL)`.
+pub(crate) fn set_rlimit(resource: u32, soft: u64, hard: u64) -> R {
+    let lim = [soft, hard];
+    // SAFETY: `lim` is a live `struct rlimit64` (two u64) the kernel only reads.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_prlimit64),
+            0,
+            resource as usize,
+            lim.as_ptr() as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// `prlimit64(0, resource, NULL, old)`: the caller's current `[soft, hard]`.
+pub(crate) fn get_rlimit(resource: u32, old: &mut [u64; 2]) -> R {
+    // SAFETY: `old` is a live writable `struct rlimit64` (two u64).
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_prlimit64),
+            0,
+            resource as usize,
+            0,
+            old.as_mut_ptr() as usize,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+/// A classic-BPF program as seccomp(2) takes it; the instructions stay owned by the caller
+/// (the sandbox plan), which keeps them alive as long as this value.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct SockFprog {
+    len: u16,
+    filter: *const u64,
+}
+
+impl SockFprog {
+    /// Points at `insns` (each a `struct sock_filter`, eight bytes). `insns` must outlive
+    /// every use of the result and must not be moved meanwhile (a `Box<[u64]>` does not).
+    pub(crate) fn new(insns: &[u64]) -> SockFprog {
+        SockFprog {
+            len: insns.len().min(u16::MAX as usize) as u16,
+            filter: insns.as_ptr(),
+        }
+    }
+}
+
+// SAFETY: the pointer is only read by the kernel in the child; the plan that owns the
+// instructions is shared with that child on purpose.
+unsafe impl Send for SockFprog {}
+// SAFETY: see above: read-only use.
+unsafe impl Sync for SockFprog {}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)`: the calling thread's filter (needs
+/// `no_new_privs` or `CAP_SYS_ADMIN`).
+pub(crate) fn seccomp_filter(prog: &SockFprog) -> R {
+    // SAFETY: `prog` points at instructions its owner keeps alive (see `SockFprog::new`);
+    // the kernel copies the program.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_seccomp),
+            libc::SECCOMP_SET_MODE_FILTER as usize,
+            0,
+            prog as *const SockFprog as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+
+    fn c(p: &std::path::Path) -> CString {
+        CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
+    }
+
+    #[test]
+    fn tree_calls() {
+        let d = std::env::temp_dir().join(format!("xclone-sys-sandbox-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        mkdir(&c(&d), 0o700).unwrap();
+        assert_eq!(mkdir(&c(&d), 0o700), Err(libc::EEXIST));
+        assert_eq!(is_dir(&c(&d)), Ok(true));
+        let f = d.join("f");
+        let fd = create(&c(&f), 0o600, false).unwrap();
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+        rustix::io::write(&w, b"hello").unwrap();
+        drop(w);
+        copy_all(r.as_raw_fd(), fd).unwrap();
+        super::super::isolate::close(fd).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"hello");
+        assert_eq!(is_dir(&c(&f)), Ok(false));
+        chmod(&c(&f), 0o640).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let l = d.join("l");
+        symlink(c"target", &c(&l)).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(readlink(&c(&l), &mut buf), Ok(6));
+        assert_eq!(&buf[..6], b"target");
+        std::fs::remove_dir_all(&d).unwrap();
+        assert_eq!(capbset_drop(4096), Err(libc::EINVAL));
+        assert_eq!(set_rlimit(999, 0, 0), Err(libc::EINVAL));
+    }
+}

@@ -1,0 +1,186 @@
+//! `xclone::isolate::sandbox::Sandbox` through the library: a new root built by the child, limits,
+//! capabilities and a seccomp filter, and how a failing step is reported.
+
+use xclone::isolate::sandbox::{
+    BindKind, Cap, CapChange, CapSet, Filesystem, FsOp, Rlimit, Sandbox, SeccompProgram,
+};
+use xclone::isolate::IdMaps;
+use xclone::{CloneFlags, Command, SpawnError, Step};
+
+fn ids() -> (u32, u32) {
+    (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    )
+}
+
+fn layout(extra: Vec<FsOp>) -> Filesystem {
+    let ro = BindKind {
+        read_only: true,
+        ..Default::default()
+    };
+    let link = |t: &str, d: &str| FsOp::Symlink {
+        target: t.into(),
+        dest: d.into(),
+    };
+    let mut ops = vec![
+        FsOp::Bind {
+            src: "/usr".into(),
+            dest: "/usr".into(),
+            kind: ro,
+        },
+        link("usr/bin", "/bin"),
+        link("usr/lib", "/lib"),
+        link("usr/lib64", "/lib64"),
+        FsOp::Proc {
+            dest: "/proc".into(),
+        },
+    ];
+    ops.extend(extra);
+    Filesystem { base: None, ops }
+}
+
+fn sandboxed(script: &str, sandbox: Sandbox) -> Command {
+    let (u, g) = ids();
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c")
+        .arg(script)
+        .flags(CloneFlags::NEWUSER | CloneFlags::NEWNS | CloneFlags::NEWPID)
+        .id_maps(IdMaps::root(u, g))
+        .current_dir("/")
+        .env("LC_ALL", "C")
+        .sandbox(sandbox);
+    c
+}
+
+fn have_userns() -> bool {
+    let ok = Command::new("/bin/true")
+        .flags(CloneFlags::NEWUSER)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: user namespaces are not available to this user");
+    }
+    ok
+}
+
+#[test]
+fn the_child_builds_the_root() {
+    if !have_userns() {
+        return;
+    }
+    let s = Sandbox {
+        filesystem: Some(layout(vec![
+            FsOp::Tmpfs {
+                dest: "/tmp".into(),
+                perms: Some(0o1777),
+                size: None,
+            },
+            FsOp::Dir {
+                dest: "/a/b".into(),
+                perms: None,
+            },
+        ])),
+        ..Default::default()
+    };
+    let out = sandboxed(
+        "ls /; stat -c %a /tmp; echo x > /usr/f 2>/dev/null || echo erofs",
+        s,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "a\nbin\nlib\nlib64\nproc\ntmp\nusr\n1777\nerofs\n"
+    );
+}
+
+/// A filter denying `getpid` with ENOTTY (seen by the program, not by the setup), one limit,
+/// one capability kept.
+#[test]
+fn limits_caps_and_seccomp_reach_the_program() {
+    if !have_userns() {
+        return;
+    }
+    let f = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    let prog = [
+        f(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 4),
+        f(
+            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+            0,
+            3,
+            0xC000_003E,
+        ),
+        f(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
+        f(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, 0, 1, 83), // mkdir
+        f(
+            libc::BPF_RET | libc::BPF_K,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | libc::ENOTTY as u32,
+        ),
+        f(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ];
+    let keep = CapSet::EMPTY.apply(CapChange::Add(Cap::One(13))); // CAP_NET_RAW
+    let s = Sandbox {
+        filesystem: Some(layout(vec![FsOp::Tmpfs {
+            dest: "/tmp".into(),
+            perms: None,
+            size: None,
+        }])),
+        rlimits: vec!["NOFILE=77:88".parse::<Rlimit>().unwrap()],
+        capabilities: Some(keep),
+        seccomp: vec![SeccompProgram::from_filter(&prog).unwrap()],
+        ..Default::default()
+    };
+    let out = sandboxed(
+        "ulimit -Sn; ulimit -Hn; grep -E '^Cap(Eff|Bnd|Amb)|NoNewPrivs' /proc/self/status; \
+         mkdir /tmp/d 2>&1",
+        s,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "77\n88\nCapEff:\t0000000000002000\nCapBnd:\t0000000000002000\n\
+         CapAmb:\t0000000000002000\nNoNewPrivs:\t1\nmkdir: cannot create directory '/tmp/d': Inappropriate \
+         ioctl for device\n"
+    );
+}
+
+#[test]
+fn a_failing_step_names_operation_path_and_errno() {
+    if !have_userns() {
+        return;
+    }
+    let s = Sandbox {
+        filesystem: Some(layout(vec![FsOp::Dir {
+            dest: "/usr/new".into(),
+            perms: None,
+        }])),
+        ..Default::default()
+    };
+    let err = sandboxed("true", s).status().unwrap_err();
+    let e = SpawnError::from_io(&err).expect("a SpawnError");
+    assert_eq!(e.step(), Step::Filesystem);
+    assert_eq!(e.errno().0, libc::EROFS);
+    assert_eq!(e.detail(), "--dir /usr/new: mkdir /newroot/usr/new");
+    // Without a mount namespace the request is refused before the clone.
+    let mut c = Command::new("/bin/true");
+    c.sandbox(Sandbox {
+        filesystem: Some(Filesystem::default()),
+        ..Default::default()
+    });
+    let err = c.status().unwrap_err();
+    assert!(err.to_string().contains("CLONE_NEWNS"), "{err}");
+}
