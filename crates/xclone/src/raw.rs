@@ -14,6 +14,8 @@
 //! - [`signal`]: signal sets, masks, dispositions and a signalfd, as raw system calls.
 //! - [`fdnum`]: descriptor-number operations (`dup` to a chosen number, close-on-exec).
 //! - [`stack`]: the spawn stack's size and guard.
+//! - [`nscalls`]: `unshare`, `setns` and `kcmp` as raw calls (the safe ones are
+//!   [`crate::unshare`] and [`crate::setns`]).
 
 pub use crate::sys::raw as calls;
-pub use crate::sys::{abi, fdnum, probe_calls, seccomp, signal, stack};
+pub use crate::sys::{abi, fdnum, nscalls, probe_calls, seccomp, signal, stack};

@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use xclone::raw::nscalls;
 use xclone::setns::Target;
-use xclone::sys::nscalls;
 use xclone::{Caller, CloneFlags, Errno, Features};
 
 const ROLE_ENV: &str = "XCLONE_NSVVK";
