@@ -451,13 +451,18 @@ impl Check<'_> {
         } else {
             "the user namespace it joins with it"
         };
-        let hint = if owner_lacking {
-            format!(
-                " (here {}, so no capability of the caller counts there)",
-                describe(ns.owner, "the owner")
-            )
-        } else {
-            String::new()
+        let hint = match (owner_lacking, ns.owner) {
+            (false, _) => "",
+            (true, NsOwner::Mine) => {
+                " (the owner is the caller's own user namespace, where it lacks the capability)"
+            }
+            (true, NsOwner::Above) => {
+                " (the owner is an ancestor of the caller's user namespace or on another branch: no capability of the caller counts there)"
+            }
+            (true, NsOwner::Below { .. }) => {
+                " (the owner lies below the caller's user namespace, created by another user)"
+            }
+            (true, NsOwner::Unknown) => "",
         };
         self.found.push(
             finding(rule)
