@@ -122,6 +122,36 @@ pub struct NsLimits {
     pub user: Option<u64>,
 }
 
+impl NsLimits {
+    /// The limit for namespace type `kind` (`"mnt"`, `"uts"`, `"ipc"`, `"pid"`, `"net"`,
+    /// `"cgroup"`, `"time"`, `"user"`).
+    pub fn get(&self, kind: &str) -> Option<u64> {
+        match kind {
+            "mnt" => self.mnt,
+            "uts" => self.uts,
+            "ipc" => self.ipc,
+            "pid" => self.pid,
+            "net" => self.net,
+            "cgroup" => self.cgroup,
+            "time" => self.time,
+            "user" => self.user,
+            _ => None,
+        }
+    }
+}
+
+/// Why `copy_pid_ns()`/`create_pid_namespace()` would refuse a new pid namespace below the
+/// caller's pid namespace for children (clone3 and unshare share these checks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewPidNsBlock {
+    /// The pid namespace for children is no longer the caller's own (`EINVAL`).
+    ForChildrenDiffers,
+    /// That namespace belongs to a user namespace below the caller's (`EINVAL`).
+    OwnerBelow,
+    /// The new namespace would be at this level, deeper than 32 (`ENOSPC`).
+    TooDeep(u32),
+}
+
 /// The caller as the kernel's checks see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -198,6 +228,27 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// What stands in the way of a new pid namespace, in the kernel's order.
+    pub fn new_pid_ns_blocks(&self) -> Vec<NewPidNsBlock> {
+        let mut out = Vec::new();
+        if self.pid_ns_for_children_differs {
+            out.push(NewPidNsBlock::ForChildrenDiffers);
+        }
+        let owner = self
+            .pid_ns_owners
+            .get(self.children_pid_ns_level as usize)
+            .copied();
+        if matches!(owner, Some(NsOwner::Below { .. })) {
+            out.push(NewPidNsBlock::OwnerBelow);
+        }
+        // A lower bound of the depth suffices: deeper is only worse.
+        let level = self.children_pid_ns_level + 1;
+        if level > crate::sys::abi::MAX_PID_NS_LEVEL as u32 {
+            out.push(NewPidNsBlock::TooDeep(level));
+        }
+        out
+    }
+
     /// Whether capability `cap` is in the effective set.
     pub fn has_cap(&self, cap: Cap) -> bool {
         cap < 64 && self.cap_effective & (1u64 << cap) != 0

@@ -9,13 +9,14 @@
 //!
 //! - [`abi`]: `struct clone_args` and its published sizes.
 //! - [`calls`]: the `clone3`/`clone` system calls, nothing else.
-//! - [`nscalls`]: `unshare(2)` and `setns(2)` as raw calls.
 //! - [`probe_calls`]: the side-effect-free calls `Features::probe` asks the kernel with.
 //! - [`seccomp`]: a filter that answers clone3 with an errno (to test fallbacks).
 //! - [`signal`]: signal sets, masks, dispositions and a signalfd, as raw system calls.
 //! - [`fdnum`]: descriptor-number operations (`dup` to a chosen number, close-on-exec).
 //! - [`stack`]: the spawn stack's size and guard.
 //! - [`ns`]: the nsfs ioctls (a namespace's owner, parent, creator).
+//! - [`nscalls`]: `unshare`, `setns` and `kcmp` as raw calls (the safe ones are
+//!   [`crate::unshare`] and [`crate::setns`]).
 
 pub use crate::sys::raw as calls;
 pub use crate::sys::{abi, fdnum, ns, nscalls, probe_calls, seccomp, signal, stack};

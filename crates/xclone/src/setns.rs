@@ -451,13 +451,18 @@ impl Check<'_> {
         } else {
             "the user namespace it joins with it"
         };
-        let fix = if owner_lacking {
-            format!(
-                "the namespace belongs to a user namespace where the caller holds no capabilities ({}): join from its owner, or from a process with CAP_SYS_ADMIN above it",
-                describe(ns.owner, "that user namespace")
-            )
-        } else {
-            "join the namespace's user namespace in the same call (a pidfd with CLONE_NEWUSER added) or first, when you own it; or run with the capability".to_string()
+        let hint = match (owner_lacking, ns.owner) {
+            (false, _) => "",
+            (true, NsOwner::Mine) => {
+                " (the owner is the caller's own user namespace, where it lacks the capability)"
+            }
+            (true, NsOwner::Above) => {
+                " (the owner is an ancestor of the caller's user namespace or on another branch: no capability of the caller counts there)"
+            }
+            (true, NsOwner::Below { .. }) => {
+                " (the owner lies below the caller's user namespace, created by another user)"
+            }
+            (true, NsOwner::Unknown) => "",
         };
         self.found.push(
             finding(rule)
@@ -467,7 +472,7 @@ impl Check<'_> {
                 .var("ns", &ns.name)
                 .var("userns", userns)
                 .var("lacks", lacks.join(" and "))
-                .var("fix", fix),
+                .var("hint", hint),
         );
     }
 }

@@ -26,13 +26,12 @@
 //! # Ok::<(), xclone::Error>(())
 //! ```
 
-use crate::caller::{Caller, NsOwner, CAP_SYS_ADMIN};
+use crate::caller::{Caller, NewPidNsBlock, CAP_SYS_ADMIN};
 use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::nscheck::{finding, plural, verdict, Finding};
 use crate::probe::Features;
 use crate::rules::ns::{Call, NsRuleId};
-use crate::sys::abi::MAX_PID_NS_LEVEL;
 use crate::sys::flags::CloneFlags;
 use crate::validate::{Problem, Verdict};
 
@@ -330,38 +329,26 @@ pub fn validate(flags: u64, f: &Features, c: &Caller) -> Verdict {
         }
         let sub = i as u32 * 10;
         if *flag == CloneFlags::NEWPID {
-            if c.pid_ns_for_children_differs {
-                found.push(finding(NsRuleId::UnshareNewpidTwice).sub(sub));
-            }
-            let owner = c
-                .pid_ns_owners
-                .get(c.children_pid_ns_level as usize)
-                .copied();
-            if matches!(owner, Some(NsOwner::Below { .. })) {
-                found.push(finding(NsRuleId::UnsharePidnsOwnerNotAncestor).sub(sub + 1));
-            }
-            let level = c.children_pid_ns_level + 1;
-            if level > MAX_PID_NS_LEVEL as u32 {
-                found.push(
-                    finding(NsRuleId::UnsharePidnsTooDeep)
-                        .sub(sub + 2)
+            for (j, block) in c.new_pid_ns_blocks().into_iter().enumerate() {
+                let sub = sub + j as u32;
+                found.push(match block {
+                    NewPidNsBlock::ForChildrenDiffers => {
+                        finding(NsRuleId::UnshareNewpidTwice).sub(sub)
+                    }
+                    NewPidNsBlock::OwnerBelow => {
+                        finding(NsRuleId::UnsharePidnsOwnerNotAncestor).sub(sub)
+                    }
+                    NewPidNsBlock::TooDeep(level) => finding(NsRuleId::UnsharePidnsTooDeep)
+                        .sub(sub)
                         .var("level", level),
-                );
+                });
             }
         }
         if *flag == CloneFlags::NEWTIME && !f.time_namespaces {
             found.push(finding(NsRuleId::UnshareNoTimens).sub(sub + 3));
             continue;
         }
-        let limit = match *kind {
-            "mnt" => c.ns_limits.mnt,
-            "uts" => c.ns_limits.uts,
-            "ipc" => c.ns_limits.ipc,
-            "pid" => c.ns_limits.pid,
-            "cgroup" => c.ns_limits.cgroup,
-            "net" => c.ns_limits.net,
-            _ => c.ns_limits.time,
-        };
+        let limit = c.ns_limits.get(kind);
         if limit == Some(0) {
             found.push(
                 finding(NsRuleId::UnshareNamespaceLimit)

@@ -17,7 +17,7 @@
 pub mod cgroup;
 
 use crate::args::CloneArgs;
-use crate::caller::{Caller, NsOwner, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
+use crate::caller::{Caller, NewPidNsBlock, NsOwner, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
 use crate::errno::Errno;
 use crate::kver::KernelVersion;
 use crate::probe::{Availability, Features};
@@ -889,24 +889,19 @@ impl Ctx<'_, '_> {
             }
             let sub = i as u32 * 10;
             if *flag == CloneFlags::NEWPID {
-                if c.pid_ns_for_children_differs {
-                    self.push(finding(RuleId::NewpidAfterUnshare).sub(sub));
-                }
-                let parent_owner = c
-                    .pid_ns_owners
-                    .get(c.children_pid_ns_level as usize)
-                    .copied();
-                if matches!(parent_owner, Some(NsOwner::Below { .. })) {
-                    self.push(finding(RuleId::PidnsOwnerNotAncestor).sub(sub + 1));
-                }
-                let level = c.children_pid_ns_level + 1;
-                // A lower bound of the depth suffices: deeper is only worse.
-                if level > MAX_PID_NS_LEVEL as u32 {
-                    self.push(
-                        finding(RuleId::PidnsTooDeep)
-                            .sub(sub + 2)
-                            .var("level", level),
-                    );
+                for (j, block) in c.new_pid_ns_blocks().into_iter().enumerate() {
+                    let sub = sub + j as u32;
+                    self.push(match block {
+                        NewPidNsBlock::ForChildrenDiffers => {
+                            finding(RuleId::NewpidAfterUnshare).sub(sub)
+                        }
+                        NewPidNsBlock::OwnerBelow => {
+                            finding(RuleId::PidnsOwnerNotAncestor).sub(sub)
+                        }
+                        NewPidNsBlock::TooDeep(level) => {
+                            finding(RuleId::PidnsTooDeep).sub(sub).var("level", level)
+                        }
+                    });
                 }
             }
             let limit = match *kind {
