@@ -180,7 +180,7 @@ run_kernel() {
   timeout --foreground "${XCLONE_KERNEL_TIMEOUT:-5400}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "${XCLONE_KERNEL_CPUS:-2}" -m 2048 -nographic -no-reboot \
     -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests nowatchdog xclone.script=$repo/ci/kernels-guest.sh xclone.list=$list xclone.filter=${filter// /,}" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests nowatchdog no_timer_check xclone.script=$repo/ci/kernels-guest.sh xclone.list=$list xclone.filter=${filter// /,}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     </dev/null >"$log" 2>&1 || true
   summarize "$name" "$log"
