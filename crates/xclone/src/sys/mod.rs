@@ -22,5 +22,3 @@ pub(crate) mod syscall;
 pub mod timens;
 pub(crate) mod vfork;
 
-pub use abi::clone_args;
-pub use flags::{CloneFlags, FlagInfo, FLAG_INFO};
