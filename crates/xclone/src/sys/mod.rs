@@ -21,4 +21,3 @@ pub mod stack;
 pub(crate) mod syscall;
 pub mod timens;
 pub(crate) mod vfork;
-
