@@ -298,7 +298,7 @@ fn unprivileged_owner_enters_with_all() {
         eprintln!("skipped: setpriv (util-linux) not found");
         return;
     }
-    if xclone::isolate::timens::vm_child_enters_time_ns_at_exec() == Some(false) {
+    if xclone::isolate::vm_child_enters_time_ns_at_exec() == Some(false) {
         // An unprivileged run cannot make the time namespace itself, and its CLONE_VM child
         // enters the new one at creation, offsets frozen (rule until 6.2).
         eprintln!(

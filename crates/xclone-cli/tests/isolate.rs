@@ -275,7 +275,7 @@ fn unprivileged_user_namespace_first() {
         eprintln!("skipped: setpriv (util-linux) not found");
         return;
     }
-    if xclone::isolate::timens::vm_child_enters_time_ns_at_exec() == Some(false) {
+    if xclone::isolate::vm_child_enters_time_ns_at_exec() == Some(false) {
         eprintln!(
             "skipped: Linux {} gives an unprivileged `run -U -T --monotonic` no way to set \
              offsets (a CLONE_VM child enters its time namespace at creation until 6.2)",
@@ -675,7 +675,7 @@ fn dry_run_lists_the_isolation_steps() {
     ]);
     // Where the offsets are written is the kernel's answer (before 6.2 xclone writes them
     // itself: a CLONE_VM child is in its new time namespace at once), and the dry run says so.
-    let by_xclone = xclone::isolate::timens::vm_child_enters_time_ns_at_exec() == Some(false);
+    let by_xclone = xclone::isolate::vm_child_enters_time_ns_at_exec() == Some(false);
     let flags = out
         .lines()
         .find(|l| l.trim_start().starts_with("flags"))

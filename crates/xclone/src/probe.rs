@@ -133,7 +133,7 @@ pub struct Features {
     /// `/proc/sys/kernel/pid_max`.
     pub pid_max: Option<u32>,
     /// Where user address space ends (exclusive): 2^47 − 4096 with 4-level page tables,
-    /// 2^56 − 4096 with 5-level ones, asked of the kernel ([`crate::sys::addr`]). Stacks and
+    /// 2^56 − 4096 with 5-level ones, asked of the kernel (an mmap at 2^55, unmapped at once). Stacks and
     /// TLS pointers must lie below it.
     pub user_space_end: u64,
     /// The probing thread's effective capability set (capget(2)) at the first probe.

@@ -296,7 +296,7 @@ const BOOTTIME_OFFSET: i128 = 2000 * 1_000_000_000 + 250_000_000;
 /// `xclone run` makes such targets itself (crates/xclone-cli/tests/enter.rs covers entering
 /// them).
 fn spawn_sets_time_offsets() -> bool {
-    if xclone::isolate::timens::vm_child_enters_time_ns_at_exec() != Some(false) {
+    if xclone::isolate::vm_child_enters_time_ns_at_exec() != Some(false) {
         return true;
     }
     eprintln!(

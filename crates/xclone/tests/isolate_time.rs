@@ -32,7 +32,7 @@ fn assert_shift(name: &str, before: i128, child: i128, after: i128, offset: Cloc
 /// Whether a spawned child can write its own offsets here (Linux 6.2+); else the spawn's
 /// refusal is checked and the caller skips the rest, naming the kernel.
 fn child_writes_offsets() -> bool {
-    if xclone::isolate::timens::vm_child_enters_time_ns_at_exec() != Some(false) {
+    if xclone::isolate::vm_child_enters_time_ns_at_exec() != Some(false) {
         return true;
     }
     let e = Command::new("true")
@@ -83,7 +83,7 @@ fn the_probe_agrees_with_unshare() {
     assert_eq!(links.len(), 2, "{text}");
     let switched_at_exec = links[0] == links[1];
     assert_eq!(
-        xclone::isolate::timens::vm_child_enters_time_ns_at_exec(),
+        xclone::isolate::vm_child_enters_time_ns_at_exec(),
         Some(switched_at_exec),
         "{text}"
     );

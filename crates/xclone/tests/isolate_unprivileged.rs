@@ -116,7 +116,7 @@ fn user_namespace_first_then_everything() {
     }
     need_root!();
     // Asked as root: uid 65534 could not ask.
-    let old_kernel = xclone::isolate::timens::vm_child_enters_time_ns_at_exec() == Some(false);
+    let old_kernel = xclone::isolate::vm_child_enters_time_ns_at_exec() == Some(false);
     let out = run_inner(NAME, |c| {
         as_nobody(c);
         if old_kernel {

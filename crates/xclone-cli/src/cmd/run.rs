@@ -288,7 +288,7 @@ fn time_offsets_by_kernel(r: &mut Resolved) {
     if r.isolation.time_offsets.is_empty() {
         return;
     }
-    if xclone::isolate::timens::vm_child_enters_time_ns_at_exec() != Some(false) {
+    if xclone::isolate::vm_child_enters_time_ns_at_exec() != Some(false) {
         return;
     }
     let offsets = std::mem::take(&mut r.isolation.time_offsets);

@@ -59,7 +59,9 @@ pub use cgroup::{open_cgroup2_dir, Cgroup};
 pub use error::IsolationError;
 pub use idmap::{IdMap, IdMaps, IdRange, SetGroups};
 pub use mounts::{MountRequest, Propagation, RootMode};
-pub use timens::{enter_new_time_namespace, ClockOffset, TimeOffsets};
+pub use timens::{
+    enter_new_time_namespace, vm_child_enters_time_ns_at_exec, ClockOffset, TimeOffsets,
+};
 pub use userns::MapPlan;
 
 use crate::spawn::Step;

@@ -11,12 +11,12 @@
 //! in `copy_namespaces()`, kernel/nsproxy.c). There the offsets must be written before any
 //! task enters the namespace: [`enter_new_time_namespace`] does it in the calling process,
 //! whose children are then born in the namespace without `CLONE_NEWTIME`.
-//! [`vm_child_enters_time_ns_at_exec`] asks the kernel which of the two it does.
-
-pub use crate::sys::timens::vm_child_enters_time_ns_at_exec;
+//! [`vm_child_enters_time_ns_at_exec`]
+//! asks the kernel which of the two it does.
 
 use super::error::IsolationError;
 use crate::errno::Errno;
+pub use crate::sys::timens::vm_child_enters_time_ns_at_exec;
 use std::fmt;
 use std::os::fd::AsFd;
 use std::str::FromStr;
