@@ -12,6 +12,8 @@ mod isolation;
 mod exit;
 #[allow(dead_code)]
 mod options;
+mod out;
+mod usage;
 
 use clap::{Parser, Subcommand};
 
@@ -54,10 +56,16 @@ fn main() {
     let cli = match Cli::try_parse_from(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
-            // Usage errors are xclone's own failures (125), help and version are not.
-            let code = if e.use_stderr() { exit::FAILURE } else { 0 };
-            let _ = e.print();
-            std::process::exit(code);
+            // The first argument that names a subcommand, for the pointer to its --help.
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let args: Vec<String> = std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let sub = args
+                .iter()
+                .find(|a| cmd.get_subcommands().any(|s| s.get_name() == a.as_str()));
+            std::process::exit(usage::report(&e, sub.map(String::as_str)))
         }
     };
     let code = match cli.command {

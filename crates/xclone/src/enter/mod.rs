@@ -507,7 +507,9 @@ fn mount_root(mount: &Path) -> Option<PathBuf> {
 }
 
 fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
-    let exit_signal = cmd.exit_signal;
+    // The intermediate always exits (it never execs) and the payload inherits its exit
+    // signal (CLONE_PARENT): a requested signal would hit the caller on every enter.
+    let exit_signal = plan::clone_exit_signal(cmd.exit_signal, CloneFlags::empty());
     let mut p = plan::prepare(cmd, StdioDefault::Inherit)?;
     // The payload resets its handlers itself (no CLONE_CLEAR_SIGHAND on its clone).
     p.child.signals.kernel_cleared = false;
