@@ -237,3 +237,57 @@ fn echoed_strings_are_cut() {
         "{line}"
     );
 }
+
+/// `xclone ARGS…` with RLIMIT_NOFILE lowered to `n` (stdin, stdout and stderr take 3).
+fn with_nofile(n: u32, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {n} && exec \"$@\""))
+        .arg("sh")
+        .arg(XCLONE)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_error_opening_a_file_is_that_error() {
+    // The probe cannot open /proc/self/mountinfo: the cgroup2 state is unknown (EMFILE),
+    // not "not mounted".
+    let out = with_nofile(3, &["probe", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cg = &v["features"]["cgroup2"];
+    assert_eq!(cg["state"], "unknown", "{cg}");
+    assert_eq!(cg["errno"], "EMFILE", "{cg}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("could not read /proc/self/mountinfo: EMFILE"),
+        "{notes}"
+    );
+    // The same probe with descriptors to spare says what the machine has.
+    let out = Command::new(XCLONE)
+        .args(["probe", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mount = v["cgroup2_mount"].as_str().map(str::to_string);
+    assert_ne!(v["features"]["cgroup2"]["state"], "unknown");
+
+    let Some(mount) = mount else {
+        eprintln!("skipped the --into-cgroup half: no cgroup2 hierarchy mounted");
+        return;
+    };
+    // Opening the cgroup itself fails: that errno, and no advice to mount cgroup2.
+    let out = with_nofile(3, &["run", "--into-cgroup", &mount, "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let line = stderr_line(&out);
+    assert!(line.contains("EMFILE"), "{line}");
+    assert!(!line.contains("mount -t cgroup2"), "{line}");
+    // A directory that is not cgroup2, opened, but mountinfo is not: the hint says so.
+    let out = with_nofile(4, &["run", "--into-cgroup", "/", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let line = stderr_line(&out);
+    assert!(line.contains("not a cgroup2 directory"), "{line}");
+    assert!(!line.contains("mount -t cgroup2"), "{line}");
+}
