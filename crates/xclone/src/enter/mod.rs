@@ -422,6 +422,12 @@ fn target_cgroup(target: &Target) -> io::Result<TargetCgroup> {
             "the target's cgroup: no cgroup2 hierarchy is mounted (/proc/self/mountinfo)".into(),
         ));
     };
+    if !features.clone3.usable() {
+        return Ok(unavailable(format!(
+            "the target's cgroup: CLONE_INTO_CGROUP needs clone3, and {}",
+            crate::fallback::describe(features.clone3)
+        )));
+    }
     if !features.into_cgroup {
         return Ok(unavailable(
             "the target's cgroup: this kernel has no CLONE_INTO_CGROUP (Linux 5.7)".into(),
@@ -510,6 +516,14 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
     // The intermediate always exits (it never execs) and the payload inherits its exit
     // signal (CLONE_PARENT): a requested signal would hit the caller on every enter.
     let exit_signal = plan::clone_exit_signal(cmd.exit_signal, CloneFlags::empty());
+    let legacy = clone3_unusable(cmd.fallback);
+    if legacy && prep.cgroup.is_some() {
+        return Err(crate::Error::NeedsClone3 {
+            feature: "creating the program in the target's cgroup (CLONE_INTO_CGROUP)".into(),
+            probe: crate::fallback::describe(crate::fallback::clone3_availability()),
+        }
+        .into());
+    }
     let mut p = plan::prepare(cmd, StdioDefault::Inherit)?;
     // The payload resets its handlers itself (no CLONE_CLEAR_SIGHAND on its clone).
     p.child.signals.kernel_cleared = false;
@@ -554,6 +568,7 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         payload_flags: flags,
         cgroup: prep.cgroup.as_ref().map(AsFd::as_fd),
         payload_stack: &stack_p,
+        legacy,
         out: Outcome {
             pid: 0,
             pidfd: -1,
@@ -564,10 +579,10 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         Intermediate::Forked { w, .. } => {
             let fd = w.as_raw_fd();
             let plan = &mut plan_i;
-            crate::sys::setns::fork_intermediate(exit_signal, move || plan.run_forked(fd))
+            crate::sys::setns::fork_intermediate(exit_signal, move || plan.run_forked(fd), legacy)
         }
         Intermediate::SharedMemory(stack) => {
-            crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, stack)
+            crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, stack, legacy)
         }
     };
     let mut out = plan_i.out;
@@ -575,12 +590,14 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
     return_spawn_stack(stack_p);
     drop(std::mem::take(&mut p.child_owned));
     let report_r = mode.give_back();
+    let call = if legacy { "clone" } else { "clone3" };
     let inter = launched.map_err(|e| {
         io::Error::new(
             io::Error::from_raw_os_error(e).kind(),
             format!(
-                "clone3 of enter's intermediate: {}",
-                crate::Errno(e).message()
+                "{call} of enter's intermediate: {} ({})",
+                crate::Errno(e).message(),
+                crate::Errno(e).name()
             ),
         )
     })?;
@@ -623,6 +640,22 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         pipes.stderr,
         p.kill_on_drop,
     ))
+}
+
+/// Whether `enter` creates its processes with `clone(2)`: clone3 is missing or filtered here
+/// and `policy` allows the fallback for its answer (as a spawn decides, see
+/// [`crate::fallback`]). What needs clone3 — creating the program in the target's cgroup —
+/// is then refused with the reason; [`Cgroup::TargetIfAvailable`] leaves it in ours, as
+/// nsenter does.
+fn clone3_unusable(policy: crate::FallbackPolicy) -> bool {
+    use crate::probe::Availability;
+    let avail = crate::fallback::clone3_availability();
+    let errno = match avail {
+        Availability::Yes => return false,
+        Availability::Missing => libc::ENOSYS,
+        Availability::Filtered(e) => e.0,
+    };
+    crate::fallback::should_fall_back(errno, policy, || avail)
 }
 
 /// How the intermediate is made.
