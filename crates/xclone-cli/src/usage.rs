@@ -29,6 +29,11 @@ pub fn report(e: &clap::Error, subcommand: Option<&str>) -> i32 {
     exit::fail(line)
 }
 
+/// [`one_line`] of a clap error, without the subcommand pointer's refinement.
+pub fn one_line_of(e: &clap::Error) -> String {
+    one_line(&e.render().to_string())
+}
+
 /// The most characters of one word of a usage error: clap echoes a bad value, and the value
 /// parser's message often once more.
 const WORD_MAX: usize = 32;
