@@ -403,3 +403,37 @@ fn enter_falls_back_to_clone_like_run() {
     timens.kill().unwrap();
     timens.wait().unwrap();
 }
+
+#[test]
+fn run_under_qemu_user_mode() {
+    let have = Command::new("qemu-x86_64")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        eprintln!("skipped: qemu-x86_64 (package qemu-user) is not installed");
+        return;
+    }
+    let qemu = |args: &[&str]| {
+        Command::new("qemu-x86_64")
+            .arg(XCLONE)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = qemu(&["run", "--", "sh", "-c", "echo hi; exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(out.stdout, b"hi\n");
+    let out = qemu(&["run", "/nonexistent/xclone-prog"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert_eq!(
+        stderr_line(&out),
+        "xclone: execve /nonexistent/xclone-prog: ENOENT (No such file or directory)"
+    );
+    // What the emulator refuses (a namespace) is clone(2)'s error, not the validator's
+    // account of clone3.
+    let out = qemu(&["run", "-u", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    let line = stderr_line(&out);
+    assert!(line.starts_with("xclone: clone ("), "{line}");
+}

@@ -104,9 +104,12 @@ pub fn run(a: RunArgs) -> i32 {
     // kernel and reading the caller from /proc would cost more than the spawn itself (about
     // a millisecond, see BENCHMARKS.md). When clone3 refuses, nothing was created, and the
     // validator explains the refusal as `xclone explain` would.
+    // Where the spawn fell back to clone(2), its error is clone(2)'s: the validator judges
+    // clone3 requests.
+    let fell_back = !a.no_fallback && !xclone::fallback::clone3_availability().usable();
     let child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) if SpawnError::from_io(&e).is_none() => match judge(&cmd) {
+        Err(e) if SpawnError::from_io(&e).is_none() && !fell_back => match judge(&cmd) {
             Ok((v, _)) if !v.is_ok() => {
                 let p = &v.problems[0];
                 return exit::fail(format!(
