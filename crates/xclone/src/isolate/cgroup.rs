@@ -143,6 +143,7 @@ impl Cgroup {
         }
     }
 
+    /// The directory's path, as given.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -155,6 +155,8 @@ pub fn sysctl_bool(path: &str, unreadable: &mut Vec<Unreadable>) -> Option<bool>
     sysctl_u64(path, unreadable).map(|v| v != 0)
 }
 
+/// The user- and pid-namespace limits, read from their sysctls (each `None` where absent;
+/// a read error other than absence is also noted in `unreadable`).
 pub fn userns_limits(unreadable: &mut Vec<Unreadable>) -> UserNsLimits {
     UserNsLimits {
         max_user_namespaces: sysctl_u64("/proc/sys/user/max_user_namespaces", unreadable),
@@ -170,6 +172,7 @@ pub fn userns_limits(unreadable: &mut Vec<Unreadable>) -> UserNsLimits {
     }
 }
 
+/// `/proc/sys/kernel/pid_max`, the largest PID plus one.
 pub fn pid_max(unreadable: &mut Vec<Unreadable>) -> Option<u32> {
     sysctl_u64("/proc/sys/kernel/pid_max", unreadable).and_then(|v| u32::try_from(v).ok())
 }
