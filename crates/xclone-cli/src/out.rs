@@ -13,7 +13,7 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
-use xclone::sys::signal::{self, Disposition};
+use xclone::raw::signal::{self, Disposition};
 
 const UNKNOWN: u8 = 0;
 const DEFAULT: u8 = 1;

@@ -299,7 +299,7 @@ fn without_clone3(errno: i32, args: &[&str]) -> Output {
     // SAFETY: the hook makes two system calls on data built before the fork.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut c, move || {
-            xclone_testsupport::deny_clone3(errno)
+            xclone::raw::seccomp::deny_clone3(errno).map_err(std::io::Error::from)
         });
     }
     c.output().unwrap()

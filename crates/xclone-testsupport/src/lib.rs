@@ -15,7 +15,6 @@ pub mod privilege;
 pub mod probe;
 pub mod procfs;
 pub mod run;
-pub mod seccomp;
 pub mod target;
 pub mod tempdir;
 
@@ -29,7 +28,6 @@ pub use procfs::{
     pid_max, ppid, status_field, uptime,
 };
 pub use run::{cli_output, have_setpriv, pipe, sh, stderr_line, stdout_of, SETPRIV_NOBODY};
-pub use seccomp::deny_clone3;
 pub use target::{cgroup_and_target, root_and_cgroup, spawn_at_pid, start_target, TestCgroup};
 pub use tempdir::TempDir;
 

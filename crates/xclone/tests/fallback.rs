@@ -5,9 +5,9 @@
 use std::os::fd::OwnedFd;
 use xclone::{Availability, CloneFlags, Command, Errno, FallbackPolicy};
 
-/// Makes clone3 return `errno` in every thread of this process.
+/// Makes clone3 return `errno` in this thread (which spawns) and what it creates.
 fn deny_clone3(errno: i32) {
-    let r = xclone_testsupport::deny_clone3(errno);
+    let r = xclone::raw::seccomp::deny_clone3(errno);
     assert!(r.is_ok(), "seccomp: {r:?}");
 }
 

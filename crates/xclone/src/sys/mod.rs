@@ -19,4 +19,3 @@ pub mod signal;
 pub mod stack;
 pub(crate) mod syscall;
 pub(crate) mod vfork;
-
