@@ -229,6 +229,21 @@ pub fn decide(
     Ok(Route::Clone { flags })
 }
 
+/// Whether a fork-like child (`enter`'s processes, a spawn with `pre_exec` hooks) is created
+/// with `clone(2)`: clone3 is missing or filtered here and `policy` allows the fallback for
+/// its answer (as a spawn decides, see this module). What needs clone3 — for `enter`,
+/// creating the program in the target's cgroup — is then refused with the reason.
+pub(crate) fn clone3_unusable(policy: crate::FallbackPolicy) -> bool {
+    use crate::probe::Availability;
+    let avail = crate::fallback::clone3_availability();
+    let errno = match avail {
+        Availability::Yes => return false,
+        Availability::Missing => libc::ENOSYS,
+        Availability::Filtered(e) => e.0,
+    };
+    crate::fallback::should_fall_back(errno, policy, || avail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,6 +173,26 @@ pub struct Evidence {
     pub unexpected_children: Vec<i32>,
     /// Anything unusual about how the answers were obtained.
     pub notes: Vec<String>,
+    /// Files the probe could not read for a reason other than their absence (`EMFILE` at
+    /// the descriptor limit, `EACCES`, …): what depends on them is unknown, not absent.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A file the probe could not read, and the errno that said so.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Unreadable {
+    pub path: String,
+    pub errno: Errno,
+}
+
+impl Evidence {
+    /// The error that kept `path` from being read, if it was recorded.
+    pub fn unreadable(&self, path: &str) -> Option<Errno> {
+        self.unreadable
+            .iter()
+            .find(|u| u.path == path)
+            .map(|u| u.errno)
+    }
 }
 
 impl Default for Evidence {
@@ -190,6 +210,7 @@ impl Default for Evidence {
             setns_pidfd: None,
             unexpected_children: Vec::new(),
             notes: Vec::new(),
+            unreadable: Vec::new(),
         }
     }
 }
@@ -272,9 +293,9 @@ impl Features {
             waitid_pidfd,
             setns_pidfd,
             time_namespaces: system::has_namespace("time"),
-            cgroup2_mount: system::cgroup2_mount(),
-            userns: system::userns_limits(),
-            pid_max: system::pid_max(),
+            cgroup2_mount: system::cgroup2_mount_noting(&mut evidence.unreadable),
+            userns: system::userns_limits(&mut evidence.unreadable),
+            pid_max: system::pid_max(&mut evidence.unreadable),
             user_space_end: crate::sys::addr::user_space_end(),
             cap_effective,
             cap_permitted,

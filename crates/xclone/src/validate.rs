@@ -1110,6 +1110,14 @@ impl Ctx<'_, '_> {
                 return;
             }
             Target::Cgroup2Dir => {}
+            Target::Unknown(why) => {
+                self.notes.push(format!(
+                    "the cgroup behind descriptor {} could not be inspected ({why}); its rules \
+                     were not checked",
+                    cg.fd
+                ));
+                return;
+            }
             other => {
                 let what = match other {
                     Target::Cgroup2File => "a file of the cgroup2 hierarchy".to_string(),

@@ -6,6 +6,7 @@
 //! with exit 125 and the same explanation.
 
 use crate::options::{signal_name, CloneOpts};
+use std::fmt::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
 use xclone::validate::{self, CgroupFacts, RawRequest, Verdict};
 use xclone::{Caller, CloneArgs, CloneFlags, Features, KernelVersion};
@@ -138,31 +139,30 @@ pub fn run(args: ExplainArgs) -> i32 {
         _ => validate::validate(&cargs, &features, &caller),
     };
 
-    if args.json {
-        print_json(&cargs, &verdict, &features, &caller, &notes);
+    let text = if args.json {
+        json(&cargs, &verdict, &features, &caller, &notes)
     } else {
-        print_human(&verdict, &features, &notes);
-    }
-    if verdict.is_ok() {
-        0
-    } else {
-        REFUSED
-    }
+        human(&verdict, &features, &notes)
+    };
+    crate::out::print_status(&text, if verdict.is_ok() { 0 } else { REFUSED })
 }
 
-pub(crate) fn print_human(v: &Verdict, f: &Features, notes: &[String]) {
-    print_human_for("clone3", v, f, notes)
+/// The verdict for people: the errno clone3 returns, then one block per problem.
+pub(crate) fn human(v: &Verdict, f: &Features, notes: &[String]) -> String {
+    human_for("clone3", v, f, notes)
 }
 
-/// [`print_human`] for a verdict on `call` (`clone3`, `unshare`, `setns`).
-pub(crate) fn print_human_for(call: &str, v: &Verdict, f: &Features, notes: &[String]) {
+/// [`human`] for a verdict on `call` (`clone3`, `unshare`, `setns`).
+pub(crate) fn human_for(call: &str, v: &Verdict, f: &Features, notes: &[String]) -> String {
+    let mut out = String::new();
     let kernel = if f.kernel_release.is_empty() {
         String::new()
     } else {
         format!(", Linux {}", f.kernel_release)
     };
     if v.is_ok() && call == "clone3" {
-        println!(
+        let _ = writeln!(
+            out,
             "ok: the kernel would accept this request (clone3, {}-byte clone_args{kernel})",
             v.size
         );
@@ -174,19 +174,20 @@ pub(crate) fn print_human_for(call: &str, v: &Verdict, f: &Features, notes: &[St
             1 => String::new(),
             n => format!(" (first of {n} problems, in the order the kernel checks)"),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "refused: {call} would fail with {} ({}){more}{kernel}",
             first.errno.name(),
             first.errno.message()
         );
         for (i, p) in v.problems.iter().enumerate() {
-            println!();
+            let _ = writeln!(out);
             let mark = if i == 0 {
                 format!("   <- {call} returns this")
             } else {
                 String::new()
             };
-            println!("{:<8}{}{mark}", p.errno.name(), p.cause);
+            let _ = writeln!(out, "{:<8}{}{mark}", p.errno.name(), p.cause);
             let mut facts = vec![format!("rule: {} ({})", p.rule, p.function)];
             if !p.flags.is_empty() {
                 facts.push(format!("flags: {}", p.flags.to_names_string()));
@@ -203,16 +204,17 @@ pub(crate) fn print_human_for(call: &str, v: &Verdict, f: &Features, notes: &[St
                     facts.push(format!("since Linux {s}"));
                 }
             }
-            println!("        {}", facts.join("   "));
-            println!("        fix: {}", p.fix);
+            let _ = writeln!(out, "        {}", facts.join("   "));
+            let _ = writeln!(out, "        fix: {}", p.fix);
         }
     }
     for n in notes.iter().chain(&v.notes) {
-        println!("note: {n}");
+        let _ = writeln!(out, "note: {n}");
     }
+    out
 }
 
-fn print_json(a: &CloneArgs, v: &Verdict, f: &Features, c: &Caller, notes: &[String]) {
+fn json(a: &CloneArgs, v: &Verdict, f: &Features, c: &Caller, notes: &[String]) -> String {
     let sig = a.get_exit_signal();
     let all_notes: Vec<&String> = notes.iter().chain(&v.notes).collect();
     let obj = serde_json::json!({
@@ -238,8 +240,5 @@ fn print_json(a: &CloneArgs, v: &Verdict, f: &Features, c: &Caller, notes: &[Str
         "problems": v.problems,
         "notes": all_notes,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&obj).expect("JSON of plain data")
-    );
+    serde_json::to_string_pretty(&obj).expect("JSON of plain data") + "\n"
 }

@@ -2,7 +2,8 @@
 //! unshare(2) or setns(2) succeed for this caller (or a described one), and if not, why and
 //! how to fix it? Makes no call and changes nothing.
 
-use crate::cmd::explain::{print_human_for, ExplainArgs, REFUSED};
+use crate::cmd::explain::{human_for, ExplainArgs, REFUSED};
+use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, OwnedFd};
 use xclone::caller::Sharing;
 use xclone::setns::Target;
@@ -113,8 +114,8 @@ pub fn run(args: &ExplainArgs) -> i32 {
         let v = xclone::setns::validate(&target, flags.bits(), &features, &caller);
         ("setns", flags, Some(target), v)
     };
-    if args.json {
-        print_json(
+    let text = if args.json {
+        json(
             call,
             flags,
             target.as_ref(),
@@ -122,22 +123,20 @@ pub fn run(args: &ExplainArgs) -> i32 {
             &features,
             &caller,
             &notes,
-        );
+        )
     } else {
-        print_human_for(call, &verdict, &features, &notes);
+        let mut text = human_for(call, &verdict, &features, &notes);
         if verdict.is_ok() {
-            print_scope(call, flags, target.as_ref(), &caller);
+            text.push_str(&scope(call, flags, target.as_ref(), &caller));
         }
-    }
-    if verdict.is_ok() {
-        0
-    } else {
-        REFUSED
-    }
+        text
+    };
+    crate::out::print_status(&text, if verdict.is_ok() { 0 } else { REFUSED })
 }
 
 /// For an accepted request: what it would change, and for whom.
-fn print_scope(call: &str, flags: CloneFlags, target: Option<&Target>, c: &Caller) {
+fn scope(call: &str, flags: CloneFlags, target: Option<&Target>, c: &Caller) -> String {
+    let mut out = String::new();
     let mut flags = flags;
     if let Some(Target::Namespace { ns, .. }) = target {
         flags = ns.kind.flag();
@@ -148,21 +147,24 @@ fn print_scope(call: &str, flags: CloneFlags, target: Option<&Target>, c: &Calle
         flags & CloneFlags::NEWPID
     };
     if !children.is_empty() {
-        println!(
+        let _ = writeln!(
+            out,
             "note: {} moves only the children created afterwards; the caller stays",
             children.to_names_string()
         );
     }
     let others = c.sharing.thread_count.saturating_sub(1);
     if others > 0 && !(flags - children).is_empty() {
-        println!(
+        let _ = writeln!(
+            out,
             "note: only the calling thread would change; the process's {others} other thread{} keep their namespaces",
             if others == 1 { "" } else { "s" }
         );
     }
+    out
 }
 
-fn print_json(
+fn json(
     call: &str,
     flags: CloneFlags,
     target: Option<&Target>,
@@ -170,7 +172,7 @@ fn print_json(
     f: &Features,
     c: &Caller,
     notes: &[String],
-) {
+) -> String {
     let all_notes: Vec<&String> = notes.iter().chain(&v.notes).collect();
     let obj = serde_json::json!({
         "ok": v.is_ok(),
@@ -194,10 +196,7 @@ fn print_json(
         "problems": v.problems,
         "notes": all_notes,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&obj).expect("JSON of plain data")
-    );
+    serde_json::to_string_pretty(&obj).expect("JSON of plain data") + "\n"
 }
 
 #[cfg(test)]

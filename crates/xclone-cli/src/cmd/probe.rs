@@ -23,8 +23,7 @@ pub fn run(args: ProbeArgs) -> i32 {
     } else {
         table(&report)
     };
-    print!("{out}");
-    0
+    crate::out::print_status(&out, 0)
 }
 
 fn yes_no(b: bool) -> &'static str {

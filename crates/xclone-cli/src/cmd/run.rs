@@ -5,6 +5,7 @@ use crate::exit;
 use crate::isolation::{kernel_accepts, Ids, IsolationOpts, Resolved};
 use crate::options::{parse_signal, signal_name, CloneOpts};
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::RawFd;
@@ -139,7 +140,7 @@ pub fn run(a: RunArgs) -> i32 {
     }
     let child = match spawned {
         Ok(c) => c,
-        Err(e) => return failed(&e, json.as_mut(), &cmd),
+        Err(e) => return failed(&e, json.as_mut(), &cmd, a.no_fallback),
     };
     a.sandbox.started(&child);
     follow(child, &sigfd, json)
@@ -347,7 +348,7 @@ pub(crate) fn enoexec_path(e: &io::Error, se: Option<&SpawnError>) -> Option<OsS
 
 /// Why nothing runs: the spawn's error on one line (see [`spawn_failed`]), and for a step
 /// of the child (the exec included) a JSON line on the status descriptor first.
-fn failed(e: &io::Error, json: Option<&mut File>, cmd: &Command) -> i32 {
+fn failed(e: &io::Error, json: Option<&mut File>, cmd: &Command, no_fallback: bool) -> i32 {
     if let Some(se) = cmd.last_spawn_error().or_else(|| SpawnError::from_io(e)) {
         if let Some(j) = json {
             json_spawn_error(j, se);
@@ -355,9 +356,11 @@ fn failed(e: &io::Error, json: Option<&mut File>, cmd: &Command) -> i32 {
         return spawn_failed(e, Some(cmd));
     }
     // clone3 itself refused: nothing was created. The validator says why the kernel gave
-    // this errno (it agrees with the kernel, see the differential tests).
+    // this errno (it agrees with the kernel, see the differential tests). Where the spawn
+    // fell back to clone(2), the error is clone(2)'s: the validator judges clone3 requests.
+    let fell_back = !no_fallback && !xclone::fallback::clone3_availability().usable();
     match judge(cmd) {
-        Ok((v, _)) if !v.is_ok() => {
+        Ok((v, _)) if !v.is_ok() && !fell_back => {
             let p = &v.problems[0];
             exit::fail(format!(
                 "clone3 failed with {}: {}; fix: {}",
@@ -400,11 +403,11 @@ pub(crate) fn spawn_failed(e: &io::Error, cmd: Option<&Command>) -> i32 {
             let what = if se.detail().is_empty() {
                 se.step().name().to_string()
             } else {
-                format!("{} {}", se.step().name(), se.detail())
+                format!("{} {}", se.step().name(), exit::clip(se.detail()))
             };
             match se.hint() {
-                Some(h) => eprintln!("xclone: {what}: {} ({h})", se.errno()),
-                None => eprintln!("xclone: {what}: {}", se.errno()),
+                Some(h) => exit::line(format!("{what}: {} ({h})", se.errno())),
+                None => exit::line(format!("{what}: {}", se.errno())),
             }
             match se.step() {
                 Step::Execve if se.is_not_found() => exit::NOT_FOUND,
@@ -494,12 +497,44 @@ pub(crate) fn json_ended(j: &mut File, status: ExitStatus) {
     let _ = writeln!(j, "{line}").and_then(|_| j.flush());
 }
 
+/// `--dry-run`: the clone_args, the isolation steps and the validator's verdict on stdout;
+/// when the kernel would refuse, also the one error line on stderr and exit status 125.
 fn dry_run(cmd: &Command, resolved: &Resolved) -> i32 {
+    let mut out = String::new();
+    clone_args_text(cmd, &mut out);
+    isolation_text(cmd, resolved, &mut out);
+    let (verdict, features) = match judge(cmd) {
+        Ok(j) => j,
+        Err(e) => {
+            if let Err(code) = crate::out::print(&out) {
+                return code;
+            }
+            return exit::fail(format!("cannot judge the request: {e}"));
+        }
+    };
+    let _ = writeln!(out);
+    out.push_str(&crate::cmd::explain::human(&verdict, features, &[]));
+    if let Err(code) = crate::out::print(&out) {
+        return code;
+    }
+    match verdict.problems.first() {
+        None => 0,
+        Some(p) => exit::fail(format!(
+            "refused: clone3 would fail with {}: {}; fix: {}",
+            p.errno.name(),
+            p.cause,
+            p.fix
+        )),
+    }
+}
+
+fn clone_args_text(cmd: &Command, out: &mut String) {
     let args = cmd.get_clone_args();
     let mut pidfd_slot = -1;
     let enc = args.encode(Some(&mut pidfd_slot));
     let raw = enc.raw;
-    println!(
+    let _ = writeln!(
+        out,
         "clone3(args, {}): clone_args for {}",
         enc.size,
         cmd.get_program().to_string_lossy()
@@ -525,29 +560,16 @@ fn dry_run(cmd: &Command, resolved: &Resolved) -> i32 {
             }
             _ => value.to_string(),
         };
-        println!("  {name:<13}{shown}");
+        let _ = writeln!(out, "  {name:<13}{shown}");
     }
     if raw.flags & xclone::CloneFlags::CLEAR_SIGHAND.bits() != 0 && !cmd_asked_clear_sighand(cmd) {
-        println!("  (CLONE_CLEAR_SIGHAND is added by the spawner; without it the child resets handlers itself)");
-    }
-    print_isolation(cmd, resolved);
-    match judge(cmd) {
-        Ok((verdict, features)) => {
-            println!();
-            crate::cmd::explain::print_human(&verdict, features, &[]);
-            if verdict.is_ok() {
-                0
-            } else {
-                exit::FAILURE
-            }
-        }
-        Err(e) => exit::fail(format!("cannot judge the request: {e}")),
+        let _ = writeln!(out, "  (CLONE_CLEAR_SIGHAND is added by the spawner; without it the child resets handlers itself)");
     }
 }
 
 /// What happens around the clone besides the clone_args: the maps handshake, the child's
 /// isolation steps, the init.
-fn print_isolation(cmd: &Command, resolved: &Resolved) {
+fn isolation_text(cmd: &Command, resolved: &Resolved, out: &mut String) {
     let iso = cmd.get_isolation();
     let mut lines = Vec::new();
     if let Some(o) = &resolved.time_by_xclone {
@@ -600,10 +622,10 @@ fn print_isolation(cmd: &Command, resolved: &Resolved) {
     }
     lines.extend(resolved.notes.iter().cloned());
     if !lines.is_empty() {
-        println!();
-        println!("isolation, in this order:");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "isolation, in this order:");
         for l in lines {
-            println!("  {l}");
+            let _ = writeln!(out, "  {l}");
         }
     }
 }

@@ -28,14 +28,14 @@ pub fn run(args: TreeArgs) -> i32 {
         Err(e) => return exit::fail(format!("tree: {e}")),
     };
     for w in &read.warnings {
-        eprintln!("xclone: tree: warning: {w}");
+        exit::line(format!("tree: warning: {w}"));
     }
-    if args.json {
-        println!("{}", read.manifest.to_json_pretty());
+    let text = if args.json {
+        read.manifest.to_json_pretty() + "\n"
     } else {
-        print!("{}", human(&read.manifest));
-    }
-    0
+        human(&read.manifest)
+    };
+    crate::out::print_status(&text, 0)
 }
 
 /// One line per process, children indented under their parent:

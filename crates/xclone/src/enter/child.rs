@@ -141,6 +141,8 @@ pub(crate) struct IntermediatePlan<'a, 'b, 'c> {
     pub payload_flags: CloneFlags,
     pub cgroup: Option<BorrowedFd<'c>>,
     pub payload_stack: &'c ChildStack,
+    /// Create the payload with `clone(2)` (clone3 is missing or filtered; no cgroup then).
+    pub legacy: bool,
     pub out: Outcome,
 }
 
@@ -169,12 +171,19 @@ impl IntermediatePlan<'_, '_, '_> {
         };
         // CLONE_PARENT: the payload becomes the caller's child; clone3 then wants exit
         // signal 0, and the kernel gives the payload ours (the caller's choice).
-        let call = CloneCall::Clone3 {
-            flags: self.payload_flags,
-            exit_signal: 0,
-            set_tid: &[],
-            cgroup: self.cgroup,
-            size,
+        let call = if self.legacy {
+            // Exit signal 0 in the low byte, as for clone3.
+            CloneCall::Legacy {
+                flags: self.payload_flags.bits(),
+            }
+        } else {
+            CloneCall::Clone3 {
+                flags: self.payload_flags,
+                exit_signal: 0,
+                set_tid: &[],
+                cgroup: self.cgroup,
+                size,
+            }
         };
         let s = spawn_vfork(call, &mut self.payload, self.payload_stack)
             .map_err(|e| (Stage::Clone, 0, e))?;

@@ -508,6 +508,12 @@ fn target_cgroup(target: &Target) -> io::Result<TargetCgroup> {
             "the target's cgroup: no cgroup2 hierarchy is mounted (/proc/self/mountinfo)".into(),
         ));
     };
+    if !features.clone3.usable() {
+        return Ok(unavailable(format!(
+            "the target's cgroup: CLONE_INTO_CGROUP needs clone3, and {}",
+            crate::fallback::describe(features.clone3)
+        )));
+    }
     if !features.into_cgroup {
         return Ok(unavailable(
             "the target's cgroup: this kernel has no CLONE_INTO_CGROUP (Linux 5.7)".into(),
@@ -600,7 +606,17 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
              namespace: add them with pre_exec_shared_memory, not pre_exec",
         ));
     }
-    let exit_signal = cmd.exit_signal;
+    // The intermediate always exits (it never execs) and the payload inherits its exit
+    // signal (CLONE_PARENT): a requested signal would hit the caller on every enter.
+    let exit_signal = plan::clone_exit_signal(cmd.exit_signal, CloneFlags::empty());
+    let legacy = crate::fallback::clone3_unusable(cmd.fallback);
+    if legacy && prep.cgroup.is_some() {
+        return Err(crate::Error::NeedsClone3 {
+            feature: "creating the program in the target's cgroup (CLONE_INTO_CGROUP)".into(),
+            probe: crate::fallback::describe(crate::fallback::clone3_availability()),
+        }
+        .into());
+    }
     let mut p = plan::prepare(cmd, StdioDefault::Inherit)?;
     // The payload resets its handlers itself (no CLONE_CLEAR_SIGHAND on its clone).
     p.child.signals.kernel_cleared = false;
@@ -645,6 +661,7 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         payload_flags: flags,
         cgroup: prep.cgroup.as_ref().map(AsFd::as_fd),
         payload_stack: &stack_p,
+        legacy,
         out: Outcome {
             pid: 0,
             pidfd: -1,
@@ -655,10 +672,10 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         Intermediate::Forked { w, .. } => {
             let fd = w.as_raw_fd();
             let plan = &mut plan_i;
-            crate::sys::setns::fork_intermediate(exit_signal, move || plan.run_forked(fd))
+            crate::sys::setns::fork_intermediate(exit_signal, move || plan.run_forked(fd), legacy)
         }
         Intermediate::SharedMemory(stack) => {
-            crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, stack)
+            crate::sys::setns::spawn_intermediate(exit_signal, &mut plan_i, stack, legacy)
         }
     };
     let mut out = plan_i.out;
@@ -666,12 +683,14 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
     return_spawn_stack(stack_p);
     drop(std::mem::take(&mut p.child_owned));
     let report_r = mode.give_back();
+    let call = if legacy { "clone" } else { "clone3" };
     let inter = launched.map_err(|e| {
         io::Error::new(
             io::Error::from_raw_os_error(e).kind(),
             format!(
-                "clone3 of enter's intermediate: {}",
-                crate::Errno(e).message()
+                "{call} of enter's intermediate: {} ({})",
+                crate::Errno(e).message(),
+                crate::Errno(e).name()
             ),
         )
     })?;

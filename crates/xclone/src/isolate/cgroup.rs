@@ -40,13 +40,20 @@ pub fn open_cgroup2_dir(dir: &Path) -> Result<OwnedFd, IsolationError> {
     )
     .map_err(|e| {
         let errno = Errno(e.raw_os_error());
-        let cause = match errno.0 {
-            libc::ENOENT => "no such directory",
-            libc::ENOTDIR => "not a directory (give the cgroup's directory, not a file in it)",
-            libc::EACCES => "a directory on the way is not searchable",
-            _ => "it cannot be opened",
+        let (cause, hint) = match errno.0 {
+            libc::ENOENT => ("no such directory", mount_hint()),
+            libc::ENOTDIR => (
+                "not a directory (give the cgroup's directory, not a file in it)",
+                mount_hint(),
+            ),
+            libc::EACCES => ("a directory on the way is not searchable", String::new()),
+            libc::EMFILE | libc::ENFILE => (
+                "no descriptor is left to open it",
+                "close descriptors or raise the limit (ulimit -n)".to_string(),
+            ),
+            _ => ("it cannot be opened", String::new()),
         };
-        IsolationError::new(op(), Some(errno), cause, mount_hint())
+        IsolationError::new(op(), Some(errno), cause, hint)
     })?;
     let st = rustix::fs::fstatfs(&fd).map_err(|e| {
         IsolationError::new(op(), Some(Errno(e.raw_os_error())), "fstatfs failed", "")
@@ -68,10 +75,20 @@ pub fn open_cgroup2_dir(dir: &Path) -> Result<OwnedFd, IsolationError> {
     Ok(fd)
 }
 
+/// Where cgroup2 directories are, for a hint; read again when the probe found none, and
+/// an error reading `/proc/self/mountinfo` is said as such, never as "not mounted".
 fn mount_hint() -> String {
-    match cgroup2_mount() {
-        Some(m) => format!("give a directory under {} (the cgroup2 mount)", m.display()),
-        None => "mount the cgroup2 hierarchy (mount -t cgroup2 none DIR)".into(),
+    let found = match cgroup2_mount() {
+        Some(m) => Ok(Some(m.to_path_buf())),
+        None => crate::probe::system::cgroup2_mount_checked(),
+    };
+    match found {
+        Ok(Some(m)) => format!("give a directory under {} (the cgroup2 mount)", m.display()),
+        Ok(None) => "mount the cgroup2 hierarchy (mount -t cgroup2 none DIR)".into(),
+        Err(e) => format!(
+            "the cgroup2 mount could not be looked up: {}: {e}",
+            crate::probe::system::MOUNTINFO
+        ),
     }
 }
 
@@ -104,15 +121,26 @@ impl Cgroup {
 
     /// Creates `name` directly under the cgroup2 mount.
     pub fn create_at_root(name: &str) -> Result<Self, IsolationError> {
-        let root = cgroup2_mount().ok_or_else(|| {
-            IsolationError::new(
-                format!("create cgroup {name}"),
+        let root = match cgroup2_mount() {
+            Some(m) => Ok(Some(m.to_path_buf())),
+            None => crate::probe::system::cgroup2_mount_checked(),
+        };
+        let op = || format!("create cgroup {name}");
+        match root {
+            Ok(Some(root)) => Self::create(&root, name),
+            Ok(None) => Err(IsolationError::new(
+                op(),
                 None,
                 "no cgroup2 hierarchy is mounted (see /proc/self/mountinfo)",
                 "mount -t cgroup2 none /sys/fs/cgroup",
-            )
-        })?;
-        Self::create(root, name)
+            )),
+            Err(errno) => Err(IsolationError::new(
+                op(),
+                Some(errno),
+                "the cgroup2 mount could not be looked up in /proc/self/mountinfo",
+                "",
+            )),
+        }
     }
 
     /// The directory's path, as given.

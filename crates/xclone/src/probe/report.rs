@@ -78,8 +78,8 @@ pub struct Report {
 /// |---|---|---|
 /// | `label` | string | what a person calls it |
 /// | `available` | bool | usable by this caller on this kernel |
-/// | `state` | string | `yes`, `no`, `missing` (kernel too old) or `filtered` (kernel has it, something answers for it) |
-/// | `errno` | string or null | the errno behind `missing`/`filtered` |
+/// | `state` | string | `yes`, `no`, `missing` (kernel too old), `filtered` (kernel has it, something answers for it) or `unknown` (what tells could not be read, e.g. `EMFILE`) |
+/// | `errno` | string or null | the errno behind `missing`/`filtered`/`unknown` |
 /// | `since` | string or null | the Linux release that added it |
 /// | `why` | string | the evidence, in words |
 #[derive(Clone, Debug)]
@@ -239,6 +239,15 @@ impl FeatureLine {
     fn no(mut self, why: impl Into<String>) -> Self {
         self.available = false;
         self.state = "no";
+        self.why = why.into();
+        self
+    }
+
+    /// Could not be told: reading what says it failed with `errno` (never a "no").
+    fn unknown(mut self, errno: Errno, why: impl Into<String>) -> Self {
+        self.available = false;
+        self.state = "unknown";
+        self.errno = Some(errno.name());
         self.why = why.into();
         self
     }
@@ -467,17 +476,16 @@ impl Features {
                 "/proc/self/ns/time does not exist",
             ),
         );
+        let cg = FeatureLine::new("cgroup2", "cgroup2 hierarchy", None);
         features.push(
-            FeatureLine::new("cgroup2", "cgroup2 hierarchy", None).yes_if(
-                f.cgroup2_mount.is_some(),
-                format!(
-                    "mounted at {}",
-                    f.cgroup2_mount
-                        .as_deref()
-                        .map_or(String::new(), |p| p.display().to_string())
+            match (&f.cgroup2_mount, e.unreadable(super::system::MOUNTINFO)) {
+                (Some(m), _) => cg.yes(format!("mounted at {}", m.display())),
+                (None, Some(errno)) => cg.unknown(
+                    errno,
+                    format!("{} could not be read: {errno}", super::system::MOUNTINFO),
                 ),
-                "no cgroup2 entry in /proc/self/mountinfo",
-            ),
+                (None, None) => cg.no("no cgroup2 entry in /proc/self/mountinfo"),
+            },
         );
         features.push(self.userns_line());
 
@@ -514,7 +522,18 @@ impl Features {
             user_namespaces: f.userns.clone(),
             pid_max: f.pid_max,
             user_space_end: format!("{:#x}", f.user_space_end),
-            notes: f.evidence.notes.clone(),
+            notes: f
+                .evidence
+                .notes
+                .iter()
+                .cloned()
+                .chain(f.evidence.unreadable.iter().map(|u| {
+                    format!(
+                        "could not read {}: {}; what it tells is unknown here, not absent",
+                        u.path, u.errno
+                    )
+                }))
+                .collect(),
         }
     }
 

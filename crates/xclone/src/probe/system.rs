@@ -1,7 +1,8 @@
 //! Reading what the system states in files: the cgroup2 mount, namespace limits, `pid_max`,
 //! the caller's capabilities. Nothing here writes.
 
-use super::UserNsLimits;
+use super::{Unreadable, UserNsLimits};
+use crate::errno::Errno;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -92,43 +93,88 @@ pub fn statfs_is_cgroup2(path: &Path) -> Option<bool> {
         .map(|s| s.f_type as u64 == CGROUP2_SUPER_MAGIC)
 }
 
-/// The cgroup2 mount point as the calling process sees it.
-pub fn cgroup2_mount() -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    cgroup2_mount_from(&parse_mountinfo(&text), statfs_is_cgroup2)
+/// `/proc/self/mountinfo`, where the cgroup2 mount is looked up.
+pub const MOUNTINFO: &str = "/proc/self/mountinfo";
+
+/// The cgroup2 mount point as the calling process sees it, or why it cannot be known: the
+/// error reading `/proc/self/mountinfo` (`EMFILE` at the descriptor limit is not "no
+/// cgroup2").
+pub fn cgroup2_mount_checked() -> Result<Option<PathBuf>, Errno> {
+    let text = std::fs::read_to_string(MOUNTINFO).map_err(io_errno)?;
+    Ok(cgroup2_mount_from(
+        &parse_mountinfo(&text),
+        statfs_is_cgroup2,
+    ))
 }
 
-fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path)
+/// [`cgroup2_mount_checked`], adding a failure to read `/proc/self/mountinfo` to `unreadable`.
+pub fn cgroup2_mount_noting(unreadable: &mut Vec<Unreadable>) -> Option<PathBuf> {
+    cgroup2_mount_checked()
+        .map_err(|errno| note(unreadable, MOUNTINFO, errno))
         .ok()
-        .map(|s| s.trim().to_string())
+        .flatten()
+}
+
+/// The cgroup2 mount point as the calling process sees it (`None` also when it cannot be
+/// read; see [`cgroup2_mount_checked`]).
+pub fn cgroup2_mount() -> Option<PathBuf> {
+    cgroup2_mount_checked().ok().flatten()
+}
+
+fn io_errno(e: std::io::Error) -> Errno {
+    Errno(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+fn note(unreadable: &mut Vec<Unreadable>, path: &str, errno: Errno) {
+    unreadable.push(Unreadable {
+        path: path.to_string(),
+        errno,
+    });
+}
+
+/// The file's text, trimmed; `None` when it does not exist (a sysctl this kernel lacks) and
+/// also, recorded in `unreadable`, when it could not be read.
+fn read_trimmed(path: &str, unreadable: &mut Vec<Unreadable>) -> Option<String> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Some(s.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            note(unreadable, path, io_errno(e));
+            None
+        }
+    }
 }
 
 /// A sysctl holding one unsigned number.
-pub fn sysctl_u64(path: &str) -> Option<u64> {
-    read_trimmed(path)?.parse().ok()
+pub fn sysctl_u64(path: &str, unreadable: &mut Vec<Unreadable>) -> Option<u64> {
+    read_trimmed(path, unreadable)?.parse().ok()
 }
 
 /// A sysctl holding 0 or 1 (any non-zero number counts as on).
-pub fn sysctl_bool(path: &str) -> Option<bool> {
-    sysctl_u64(path).map(|v| v != 0)
+pub fn sysctl_bool(path: &str, unreadable: &mut Vec<Unreadable>) -> Option<bool> {
+    sysctl_u64(path, unreadable).map(|v| v != 0)
 }
 
-/// The user- and pid-namespace limits, read from their sysctls (each `None` where absent).
-pub fn userns_limits() -> UserNsLimits {
+/// The user- and pid-namespace limits, read from their sysctls (each `None` where absent;
+/// a read error other than absence is also noted in `unreadable`).
+pub fn userns_limits(unreadable: &mut Vec<Unreadable>) -> UserNsLimits {
     UserNsLimits {
-        max_user_namespaces: sysctl_u64("/proc/sys/user/max_user_namespaces"),
-        unprivileged_userns_clone: sysctl_bool("/proc/sys/kernel/unprivileged_userns_clone"),
+        max_user_namespaces: sysctl_u64("/proc/sys/user/max_user_namespaces", unreadable),
+        unprivileged_userns_clone: sysctl_bool(
+            "/proc/sys/kernel/unprivileged_userns_clone",
+            unreadable,
+        ),
         apparmor_restrict_unprivileged_userns: sysctl_bool(
             "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            unreadable,
         ),
-        max_pid_namespaces: sysctl_u64("/proc/sys/user/max_pid_namespaces"),
+        max_pid_namespaces: sysctl_u64("/proc/sys/user/max_pid_namespaces", unreadable),
     }
 }
 
 /// `/proc/sys/kernel/pid_max`, the largest PID plus one.
-pub fn pid_max() -> Option<u32> {
-    sysctl_u64("/proc/sys/kernel/pid_max").and_then(|v| u32::try_from(v).ok())
+pub fn pid_max(unreadable: &mut Vec<Unreadable>) -> Option<u32> {
+    sysctl_u64("/proc/sys/kernel/pid_max", unreadable).and_then(|v| u32::try_from(v).ok())
 }
 
 /// Whether this kernel has the namespace type `name` (an entry in `/proc/self/ns`).

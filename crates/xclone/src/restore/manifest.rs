@@ -154,11 +154,26 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 #[cfg(feature = "serde")]
+/// `PATH.key`, or `PATH["key"]` (JSON-escaped) for a key that is not a plain name: an error
+/// stays one line whatever the document holds.
+fn key_path(path: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        format!("{path}.{key}")
+    } else {
+        format!("{path}[{}]", Value::String(key.to_string()))
+    }
+}
+
+#[cfg(feature = "serde")]
 fn check_keys(obj: &Map<String, Value>, path: &str, known: &[&str], errs: &mut Vec<ManifestError>) {
     for key in obj.keys() {
         if !known.contains(&key.as_str()) {
             errs.push(ManifestError::at(
-                format!("{path}.{key}"),
+                key_path(path, key),
                 format!("unknown field (known: {})", known.join(", ")),
             ));
         }
@@ -452,6 +467,16 @@ fn describe(v: &Value) -> String {
 #[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_unknown_keys_stay_on_one_line() {
+        let errs = Manifest::parse(r#"{"version": 1, "processes": [], "a\nb": 1, "ok_key": 2}"#)
+            .unwrap_err();
+        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert!(paths.contains(&"$[\"a\\nb\"]"), "{paths:?}");
+        assert!(paths.contains(&"$.ok_key"), "{paths:?}");
+        assert!(errs.iter().all(|e| !e.to_string().contains('\n')));
+    }
 
     const GOOD: &str = r#"{
         "version": 1,

@@ -697,6 +697,13 @@ impl Command {
 
     /// The signal the parent receives when the child exits (default `SIGCHLD`; 0 for none).
     /// Waiting works whatever it is (`__WALL`).
+    ///
+    /// Exec resets a process's exit signal to `SIGCHLD` (`de_thread()`, fs/exec.c), so for a
+    /// spawned program this is the clone request (what [`Command::get_clone_args`] and the
+    /// validator see) rather than what its end sends. A child that fails before exec is
+    /// reaped by the spawn, which reports the error: the spawn therefore clones with
+    /// `SIGCHLD` for any valid signal, so that a failed spawn never signals the caller
+    /// (`SIGTRAP` would kill it, `SIGSTOP` stop it for good).
     pub fn exit_signal(&mut self, signal: u64) -> &mut Self {
         self.exit_signal = signal;
         self

@@ -34,6 +34,7 @@ const ABORT_FAILED: i32 = 134;
 
 /// Spawns `cmd` in a fork-like child.
 pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> Result<Child, Failure> {
+    let legacy = crate::fallback::clone3_unusable(cmd.fallback);
     let mut p = plan::prepare(cmd, defaults)?;
     let flags = p.clone.flags - CloneFlags::PIDFD;
     let beyond = flags - FORK_FLAGS;
@@ -64,6 +65,9 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> Result<Child, 
         set_tid: p.clone.set_tid,
         pidfd: true,
         close_in_child: &close,
+        // Where clone3 is missing or filtered, a request beyond a plain fork goes through
+        // clone(2) (which refuses what it cannot carry).
+        legacy,
     };
     let child_plan = &mut p.child;
     let w = &report_w;

@@ -10,6 +10,7 @@
 pub mod child;
 pub(crate) mod child_side;
 pub mod command;
+pub(crate) mod emulated;
 pub(crate) mod forked;
 pub(crate) mod plan;
 pub mod report;
@@ -303,13 +304,13 @@ fn run_to_end_shared(
 }
 
 /// What [`launch`] made: a child that exec'd (or exited), or one already reaped.
-enum Launched {
+pub(crate) enum Launched {
     Spawned(Spawned),
     Reaped(Reaped),
 }
 
 /// The parent's step of a run-to-end spawn, see [`spawn_and_reap`].
-type ParentStep<'a, 'f> = &'a mut (dyn FnMut(i32) -> io::Result<()> + 'f);
+pub(crate) type ParentStep<'a, 'f> = &'a mut (dyn FnMut(i32) -> io::Result<()> + 'f);
 
 /// The pidfd of a child made by clone(2) on a kernel that ignored `CLONE_PIDFD` (see the
 /// race documented in [`crate::fallback`]). Without any pidfd support the child cannot be
@@ -395,6 +396,9 @@ fn launch(
     let skip_clone3 = fallback::clone3_known_unusable().is_some_and(|errno| {
         fallback::should_fall_back(errno, policy, fallback::clone3_availability)
     });
+    if skip_clone3 && emulated::vm_known_refused() && emulated::possible(p) {
+        return emulated::launch(p, to_end);
+    }
     if !skip_clone3 {
         match launch_clone3(p, stack, to_end.as_deref_mut()) {
             Ok(s) => return Ok(s),
@@ -549,6 +553,7 @@ fn launch_clone(
     .map_err(io::Error::from)?;
     p.child.signals.kernel_cleared = false;
     p.child.report = Report::default();
+    let mut to_end = to_end;
     match clone_once(
         &mut p.child,
         p.handshake.as_mut(),
@@ -556,9 +561,13 @@ fn launch_clone(
         &p.persist,
         CloneCall::Legacy { flags: word },
         stack,
-        to_end,
+        to_end.as_deref_mut(),
     ) {
         Ok(s) => Ok(s),
+        // A CLONE_VM child refused where clone3 is missing too: qemu's user-mode emulation.
+        // A fork-like child can do the same work (see `forked`); if it fails as well, the
+        // request itself is what clone(2) refuses, and that error is reported.
+        Err(Failed::Clone(libc::EINVAL)) if emulated::possible(p) => emulated::launch(p, to_end),
         Err(Failed::Clone(e)) => Err(Error::os("clone", crate::Errno(e)).into()),
         Err(Failed::Parent(e)) => Err(e),
     }

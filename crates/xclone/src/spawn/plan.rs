@@ -178,6 +178,25 @@ pub(crate) struct CloneRequest<'a> {
     pub fallback: crate::fallback::FallbackPolicy,
 }
 
+/// The exit signal a spawn passes to the kernel for the requested one.
+///
+/// A program's exit signal is `SIGCHLD` whatever the clone asked: exec resets it
+/// (`tsk->exit_signal = SIGCHLD` in `de_thread()`, fs/exec.c). The requested signal would only
+/// be sent for a child that dies *before* exec — a failed spawn, which the spawn reaps and
+/// reports itself — and there it would hit the caller: `SIGTRAP` kills it, `SIGSTOP` (which
+/// cannot be blocked) stops it for good. So a spawn clones with `SIGCHLD` for any valid
+/// signal, and keeps 0 (no signal), an invalid number (the kernel's `EINVAL` stays the
+/// answer) and `CLONE_PARENT` requests (the signal goes to the caller's parent, and with a
+/// non-zero one the kernel refuses, as the validator says) as they are.
+pub(crate) fn clone_exit_signal(requested: u64, flags: CloneFlags) -> u64 {
+    let valid = (1..=crate::sys::signal::NSIG as u64).contains(&requested);
+    if valid && !flags.contains(CloneFlags::PARENT) {
+        libc::SIGCHLD as u64
+    } else {
+        requested
+    }
+}
+
 fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.into())
 }
@@ -421,7 +440,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
             flags,
             handshake,
             to_end: false,
-            exit_signal: cmd.exit_signal,
+            exit_signal: clone_exit_signal(cmd.exit_signal, flags),
             set_tid: &cmd.set_tid,
             cgroup: cmd.cgroup.as_ref().map(std::os::fd::AsFd::as_fd),
             fallback: cmd.fallback,
@@ -520,6 +539,24 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
     use super::*;
+
+    #[test]
+    fn a_spawn_never_clones_with_a_signal_for_the_caller() {
+        let none = CloneFlags::empty();
+        assert_eq!(
+            clone_exit_signal(libc::SIGTRAP as u64, none),
+            libc::SIGCHLD as u64
+        );
+        assert_eq!(
+            clone_exit_signal(libc::SIGSTOP as u64, none),
+            libc::SIGCHLD as u64
+        );
+        assert_eq!(clone_exit_signal(64, none), libc::SIGCHLD as u64);
+        // None stays none; what the kernel refuses stays refused.
+        assert_eq!(clone_exit_signal(0, none), 0);
+        assert_eq!(clone_exit_signal(65, none), 65);
+        assert_eq!(clone_exit_signal(5, CloneFlags::PARENT), 5);
+    }
 
     fn strs(a: &CStrArray) -> Vec<String> {
         a.iter().map(|c| c.to_string_lossy().into_owned()).collect()

@@ -40,6 +40,10 @@ pub(crate) struct ForkSpec<'a> {
     /// Descriptors the child closes before it runs its code: ends of pipes it must not hold.
     /// They stay open in the parent (not with `FILES`, whose table is the parent's).
     pub close_in_child: &'a [RawFd],
+    /// Use `clone(2)` instead of clone3 (where clone3 is missing or filtered): refused with
+    /// `ENOSYS` for what clone(2) cannot carry (`set_tid`, `CLONE_CLEAR_SIGHAND`,
+    /// `CLONE_NEWTIME`, an exit signal above 64).
+    pub legacy: bool,
 }
 
 impl Default for ForkSpec<'_> {
@@ -50,6 +54,7 @@ impl Default for ForkSpec<'_> {
             set_tid: &[],
             pidfd: false,
             close_in_child: &[],
+            legacy: false,
         }
     }
 }
@@ -114,12 +119,29 @@ pub(crate) fn fork_then<F: FnOnce() -> Infallible>(
     } else {
         CLONE_ARGS_SIZE_VER1
     };
-    // SAFETY: no CLONE_VM/THREAD/SIGHAND/SETTLS and no tid pointers can be in `flags`
-    // (checked above), so the child runs on its own copy of this stack (CLONE_VFORK only
-    // makes this thread wait for it); the only pointers the kernel follows are `pidfd` (a
-    // live local) and `set_tid` (a live slice of the right length), both valid for the
-    // duration of the call.
-    let pid = unsafe { raw::clone3(&args, size) }.map_err(Errno)?;
+    let pid = if spec.legacy {
+        let inexpressible = CloneFlags::CLEAR_SIGHAND | CloneFlags::NEWTIME;
+        if !spec.set_tid.is_empty() || flags.intersects(inexpressible) || spec.exit_signal > 64 {
+            return Err(Errno::ENOSYS);
+        }
+        let ptid = if spec.pidfd {
+            &mut pidfd as *mut i32
+        } else {
+            core::ptr::null_mut()
+        };
+        // SAFETY: as for clone3 below (the same flags, checked above, none of them CLONE_VM):
+        // the child continues on its own copy of this stack; the kernel writes only the
+        // pidfd, through `ptid` (a live local), CLONE_PIDFD being how clone(2) returns it.
+        unsafe { raw::clone(flags.bits() | spec.exit_signal, ptid, core::ptr::null_mut()) }
+            .map_err(Errno)?
+    } else {
+        // SAFETY: no CLONE_VM/THREAD/SIGHAND/SETTLS and no tid pointers can be in `flags`
+        // (checked above), so the child runs on its own copy of this stack (CLONE_VFORK only
+        // makes this thread wait for it); the only pointers the kernel follows are `pidfd` (a
+        // live local) and `set_tid` (a live slice of the right length), both valid for the
+        // duration of the call.
+        unsafe { raw::clone3(&args, size) }.map_err(Errno)?
+    };
     if pid == 0 {
         for &fd in spec.close_in_child {
             // Closing a number that a copied `OwnedFd` claims is fine: the child never
@@ -272,6 +294,31 @@ mod tests {
         .unwrap();
         assert!(f.pidfd.is_some());
         assert_eq!(wait_status(f.pid), 9);
+    }
+
+    #[test]
+    fn legacy_clone_runs_the_child_and_refuses_what_it_cannot_carry() {
+        let f = fork_then(
+            &ForkSpec {
+                pidfd: true,
+                legacy: true,
+                ..Default::default()
+            },
+            || exit_group(11),
+        )
+        .unwrap();
+        assert!(f.pidfd.is_some());
+        assert_eq!(wait_status(f.pid), 11);
+        let tid = [4242];
+        let spec = ForkSpec {
+            set_tid: &tid,
+            legacy: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            fork_then(&spec, || exit_group(0)).unwrap_err(),
+            Errno::ENOSYS
+        );
     }
 
     #[test]

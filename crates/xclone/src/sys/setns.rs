@@ -7,7 +7,7 @@
 //! plain numbers prepared by the caller (crate-private for that reason).
 
 use super::flags::CloneFlags;
-use super::raw::clone3_on_stack;
+use super::raw::{clone3_on_stack, clone_on_stack};
 use super::signal::BlockAll;
 use super::stack::ChildStack;
 use super::syscall::{result, syscall6, RawErrno};
@@ -50,10 +50,14 @@ pub(crate) fn chroot(path: &CStr) -> R {
 /// own clone, land in the caller's descriptor table. It is sound here although a spawn
 /// forbids it: the intermediate only calls `setns` and `clone3` (a payload made without
 /// `CLONE_FILES` does its descriptor setup on its own copy of the table).
+///
+/// With `legacy`, the same through `clone(2)` (where clone3 is missing or filtered): every
+/// flag here has its place in the legacy word, the pidfd comes back through `parent_tid`.
 pub(crate) fn spawn_intermediate<C: VforkChild>(
     exit_signal: u64,
     child: &mut C,
     stack: &ChildStack,
+    legacy: bool,
 ) -> Result<Spawned, RawErrno> {
     let flags = CloneFlags::VM | CloneFlags::VFORK | CloneFlags::FILES | CloneFlags::PIDFD;
     let mut pidfd: i32 = -1;
@@ -66,12 +70,31 @@ pub(crate) fn spawn_intermediate<C: VforkChild>(
         ..Default::default()
     };
     let arg = child as *mut C as *mut c_void;
+    if legacy && exit_signal > 64 {
+        return Err(libc::EINVAL);
+    }
     let _blocked = BlockAll::new()?;
-    // SAFETY: as in `spawn_vfork`: the stack is reserved for this child until it exits
-    // (CLONE_VFORK keeps this thread asleep until then); `entry` runs a `VforkChild`, whose
-    // contract is raw calls only on prepared data; every signal is blocked; the kernel
-    // writes through no pointer but `pidfd`, a live local.
-    let pid = unsafe { clone3_on_stack(&args, CLONE_ARGS_SIZE_VER0, entry::<C>, arg) }?;
+    let pid = if legacy {
+        let ptid = &mut pidfd as *mut i32;
+        // SAFETY: as for clone3 below; the legacy word carries the same flags and the exit
+        // signal (checked to fit its byte), and the kernel writes only the pidfd, through
+        // `ptid`, a live local.
+        unsafe {
+            clone_on_stack(
+                flags.bits() | exit_signal,
+                stack.top(),
+                ptid,
+                entry::<C>,
+                arg,
+            )
+        }?
+    } else {
+        // SAFETY: as in `spawn_vfork`: the stack is reserved for this child until it exits
+        // (CLONE_VFORK keeps this thread asleep until then); `entry` runs a `VforkChild`, whose
+        // contract is raw calls only on prepared data; every signal is blocked; the kernel
+        // writes through no pointer but `pidfd`, a live local.
+        unsafe { clone3_on_stack(&args, CLONE_ARGS_SIZE_VER0, entry::<C>, arg) }?
+    };
     // SAFETY: the kernel installed this descriptor for us on success; nobody else owns it.
     let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
     Ok(Spawned { pid, pidfd })
@@ -87,11 +110,13 @@ pub(crate) fn spawn_intermediate<C: VforkChild>(
 pub(crate) fn fork_intermediate<F: FnOnce() -> core::convert::Infallible>(
     exit_signal: u64,
     child: F,
+    legacy: bool,
 ) -> Result<Spawned, RawErrno> {
     let spec = super::fork::ForkSpec {
         flags: CloneFlags::FILES | CloneFlags::VFORK,
         exit_signal,
         pidfd: true,
+        legacy,
         ..Default::default()
     };
     let _blocked = BlockAll::new()?;

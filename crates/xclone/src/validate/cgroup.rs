@@ -36,6 +36,9 @@ pub enum Target {
     Cgroup1,
     /// Anything else; the detail names what.
     Other(String),
+    /// It could not be inspected (the detail names the call and errno, e.g. `EMFILE` at the
+    /// descriptor limit): nothing is concluded from it.
+    Unknown(String),
 }
 
 /// The state of a `CLONE_INTO_CGROUP` target, as far as the caller can read it. `None` fields
@@ -119,12 +122,23 @@ impl CgroupFacts {
 
     /// Reads the state of the cgroup behind descriptor number `fd` of the calling process.
     pub fn inspect(fd: u64, caller: &Caller) -> Self {
-        let Ok(dir) = rustix::fs::open(
+        let dir = match rustix::fs::open(
             format!("/proc/self/fd/{fd}"),
             OFlags::PATH | OFlags::CLOEXEC,
             Mode::empty(),
-        ) else {
-            return Self::empty(fd, Target::NotOpen);
+        ) {
+            Ok(d) => d,
+            // No such entry: the descriptor is not open.
+            Err(rustix::io::Errno::NOENT) => return Self::empty(fd, Target::NotOpen),
+            Err(e) => {
+                return Self::empty(
+                    fd,
+                    Target::Unknown(format!(
+                        "open /proc/self/fd/{fd}: {}",
+                        crate::Errno::from(e)
+                    )),
+                )
+            }
         };
         let path = rustix::fs::readlink(format!("/proc/self/fd/{fd}"), Vec::new())
             .ok()
@@ -132,7 +146,15 @@ impl CgroupFacts {
         let is_dir = rustix::fs::fstat(&dir)
             .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
             .unwrap_or(false);
-        let magic = rustix::fs::fstatfs(&dir).map(|s| s.f_type).unwrap_or(0);
+        let magic = match rustix::fs::fstatfs(&dir) {
+            Ok(s) => s.f_type,
+            Err(e) => {
+                return Self::empty(
+                    fd,
+                    Target::Unknown(format!("fstatfs: {}", crate::Errno::from(e))),
+                )
+            }
+        };
         let target = match (magic, is_dir) {
             (CGROUP2_SUPER_MAGIC, true) => Target::Cgroup2Dir,
             (CGROUP2_SUPER_MAGIC, false) => Target::Cgroup2File,

@@ -1385,3 +1385,25 @@ fn every_predicted_rule_is_exercised_here() {
         );
     }
 }
+
+#[test]
+fn an_uninspectable_cgroup_is_no_conclusion() {
+    // EMFILE while inspecting the descriptor: nothing is concluded, a note says why.
+    let verdict = validate_raw(
+        &cgroup_req(
+            CgroupFacts {
+                target: Target::Unknown("open /proc/self/fd/77: EMFILE".into()),
+                ..CgroupFacts::writable_leaf(77, "/x")
+            },
+            CloneFlags::empty(),
+        ),
+        &f618(),
+        &root(),
+    );
+    assert!(verdict.is_ok(), "{verdict:?}");
+    assert!(
+        verdict.notes.iter().any(|n| n.contains("EMFILE")),
+        "{:?}",
+        verdict.notes
+    );
+}
