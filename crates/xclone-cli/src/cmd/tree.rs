@@ -4,6 +4,7 @@
 //! tree for people. Things the manifest cannot capture exactly are warnings on stderr; the exit
 //! status is 0 when the tree was read, 125 when not.
 
+use crate::cmd::restore::print_stdout;
 use crate::exit;
 use xclone::restore::{read_tree, Manifest, ReadOptions};
 
@@ -30,12 +31,15 @@ pub fn run(args: TreeArgs) -> i32 {
     for w in &read.warnings {
         eprintln!("xclone: tree: warning: {w}");
     }
-    if args.json {
-        println!("{}", read.manifest.to_json_pretty());
+    let text = if args.json {
+        format!("{}\n", read.manifest.to_json_pretty())
     } else {
-        print!("{}", human(&read.manifest));
+        human(&read.manifest)
+    };
+    match print_stdout("tree", &text) {
+        Ok(()) => 0,
+        Err(code) => code,
     }
-    0
 }
 
 /// One line per process, children indented under their parent:
