@@ -537,9 +537,9 @@ fn clone3_refused_by_seccomp_is_not_blamed_on_capabilities() {
 fn every_manifest_problem_is_reported() {
     let m = Manifest::parse(
         r#"{"version": 1, "processes": [
-        {"id": "a", "pids": [0], "argv": ["true"]},
-        {"id": "b", "parent": "nobody", "pids": [5], "argv": ["true"]},
-        {"id": "c", "parent": "a", "pids": [6, 7], "argv": ["true"]}]}"#,
+        {"id": "a", "pids": [1], "argv": ["true"]},
+        {"id": "b", "parent": "a", "pids": [5, 6], "argv": ["true"]},
+        {"id": "c", "parent": "a", "pids": [7, 8], "argv": ["true"]}]}"#,
     )
     .unwrap();
     let e = restore(&m).unwrap_err();

@@ -163,6 +163,7 @@ pub struct Results {
     pub isolation: Vec<Table>,
     pub commands: Vec<Table>,
     pub api: Vec<Table>,
+    pub restore: Vec<Table>,
     pub notes: Vec<String>,
     pub elapsed_secs: f64,
 }
@@ -830,6 +831,12 @@ pub fn render(r: &Results) -> String {
     if !r.api.is_empty() {
         let _ = writeln!(o, "## 5. Probe and validation\n");
         for t in &r.api {
+            render_table(&mut o, t);
+        }
+    }
+    if !r.restore.is_empty() {
+        let _ = writeln!(o, "## 6. Restoring process trees\n");
+        for t in &r.restore {
             render_table(&mut o, t);
         }
     }
