@@ -2,8 +2,9 @@
 //!
 //! Layers, lowest first (each a module):
 //!
-//! - [`sys`]: the kernel ABI (`struct clone_args`, the 64-bit flag word with per-flag facts)
-//!   and the raw system calls. All `unsafe` code of the crate lives there.
+//! - `sys` (private): the kernel ABI (`struct clone_args`, the 64-bit flag word with per-flag
+//!   facts) and the raw system calls. All `unsafe` code of the crate lives there; the parts a
+//!   caller may want raw are re-exported, unstable, by `raw` (feature `raw`).
 //! - [`args`]: [`CloneArgs`], a typed request that encodes to the smallest struct size the
 //!   kernel needs.
 //! - [`rules`]: the kernel's checks on a clone3 request, as data, in the kernel's order.
@@ -16,6 +17,8 @@
 //! - [`enter`]: [`enter::Enter`], a child of the caller created inside a running process's
 //!   namespaces and cgroup, the process pinned by a pidfd.
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
+//! - `tokio` (feature `tokio`): an async `Command`/`Child` like `tokio::process`, driven by
+//!   pidfds in tokio's reactor.
 //! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
 //!   `/proc` and created again from a JSON manifest.
 //!
@@ -45,7 +48,14 @@ pub mod probe;
 pub mod restore;
 pub mod rules;
 pub mod spawn;
-pub mod sys;
+// The raw ABI and system calls: all the crate's `unsafe`. Private; what callers may need of
+// it is typed elsewhere, or re-exported as unstable by `raw` (feature `raw`).
+#[cfg(feature = "raw")]
+pub mod raw;
+#[cfg_attr(not(feature = "raw"), allow(dead_code))]
+mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod validate;
 
 pub use args::CloneArgs;

@@ -518,7 +518,7 @@ fn clone3_refused_by_seccomp_is_not_blamed_on_capabilities() {
     }
     // A thread of its own: the filter stays with the thread (and what it creates).
     let e = std::thread::spawn(|| {
-        xclone::sys::seccomp::deny_clone3(libc::EPERM).unwrap();
+        xclone::raw::seccomp::deny_clone3(libc::EPERM).unwrap();
         let p = free_pids(1);
         let m = Manifest::parse(&format!(
             r#"{{"version": 1, "processes": [{{"id": "a", "pids": [{}], "argv": ["true"]}}]}}"#,

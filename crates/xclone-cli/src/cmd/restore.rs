@@ -11,7 +11,7 @@ use crate::exit;
 use std::io::Write;
 use std::path::PathBuf;
 use xclone::restore::{restore, Manifest, Restored, RootExit};
-use xclone::sys::signal::{SignalFd, SI_KERNEL};
+use xclone::raw::signal::{SignalFd, SI_KERNEL};
 
 #[derive(clap::Args, Debug)]
 #[command(

@@ -164,6 +164,8 @@ pub struct Results {
     pub commands: Vec<Table>,
     pub api: Vec<Table>,
     pub restore: Vec<Table>,
+    /// The async section, rendered (see `asyncwait`).
+    pub asyncwait: Option<String>,
     pub notes: Vec<String>,
     pub elapsed_secs: f64,
 }
@@ -834,8 +836,11 @@ pub fn render(r: &Results) -> String {
             render_table(&mut o, t);
         }
     }
+    if let Some(section) = &r.asyncwait {
+        o.push_str(section);
+    }
     if !r.restore.is_empty() {
-        let _ = writeln!(o, "## 6. Restoring process trees\n");
+        let _ = writeln!(o, "## 7. Restoring process trees\n");
         for t in &r.restore {
             render_table(&mut o, t);
         }

@@ -20,6 +20,3 @@ pub mod stack;
 pub(crate) mod syscall;
 pub(crate) mod vfork;
 pub(crate) mod vmtree;
-
-pub use abi::clone_args;
-pub use flags::{CloneFlags, FlagInfo, FLAG_INFO};
