@@ -10,8 +10,8 @@ use crate::cmd::run::forwarded_signals;
 use crate::exit;
 use std::io::Write;
 use std::path::PathBuf;
-use xclone::restore::{restore, Manifest, Restored, RootExit};
 use xclone::raw::signal::{SignalFd, SI_KERNEL};
+use xclone::restore::{restore, Manifest, Restored, RootExit};
 
 #[derive(clap::Args, Debug)]
 #[command(
