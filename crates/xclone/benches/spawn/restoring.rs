@@ -30,14 +30,23 @@ impl Shape {
     }
 }
 
-/// `n` PIDs that are free now (from 300 up, where the kernel starts again after wrapping).
-fn free_pids(n: usize) -> Result<Vec<i32>, String> {
-    let pid_max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .map_err(|e| format!("pid_max: {e}"))?
+fn read_number(path: &str) -> Result<i32, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("{path}: {e}"))?
         .trim()
         .parse()
-        .map_err(|_| "pid_max unreadable".to_string())?;
-    let free: Vec<i32> = (300..pid_max)
+        .map_err(|_| format!("{path} unreadable"))
+}
+
+/// `n` PIDs that are free now, half the PID space away from where the kernel hands out the
+/// next ones (`ns_last_pid`), so that other processes starting meanwhile rarely take one.
+fn free_pids(n: usize) -> Result<Vec<i32>, String> {
+    let pid_max = read_number("/proc/sys/kernel/pid_max")?;
+    let last = read_number("/proc/sys/kernel/ns_last_pid")?;
+    let span = pid_max - 300;
+    let start = (last - 300 + span / 2).rem_euclid(span);
+    let free: Vec<i32> = (0..span)
+        .map(|k| 300 + (start + k) % span)
         .filter(|p| std::fs::symlink_metadata(format!("/proc/{p}")).is_err())
         .take(n)
         .collect();
@@ -84,9 +93,16 @@ fn kill_all(fds: &[OwnedFd]) {
 }
 
 fn restore_once(shape: Shape, n: usize) -> Result<(), String> {
-    let pids = free_pids(n)?;
-    let m = manifest(shape, &pids);
-    let tree = restore(&m).map_err(|e| e.to_string())?;
+    // A PID taken meanwhile by another process (EEXIST) is not the restorer's cost: again.
+    let mut attempt = 0;
+    let (pids, tree) = loop {
+        let pids = free_pids(n)?;
+        match restore(&manifest(shape, &pids)) {
+            Ok(t) => break (pids, t),
+            Err(e) if e.errno() == Some(xclone::Errno::EEXIST) && attempt < 5 => attempt += 1,
+            Err(e) => return Err(e.to_string()),
+        }
+    };
     let fds: Vec<OwnedFd> = pids
         .iter()
         .filter_map(|&p| {
