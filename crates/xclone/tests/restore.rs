@@ -6,7 +6,7 @@
 // Manifests are parsed from JSON: the `serde` feature.
 #![cfg(feature = "serde")]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -443,4 +443,124 @@ fn an_exec_failure_kills_the_started_programs() {
         return;
     }
     panic!("PIDs kept being taken");
+}
+
+/// Every process whose command line is exactly `argv`.
+fn with_cmdline(argv: &[&str]) -> Vec<i32> {
+    let want: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == want))
+        .collect()
+}
+
+#[test]
+fn a_failed_exec_also_removes_what_the_started_programs_started() {
+    if !privileged() {
+        return;
+    }
+    // Issue #18's case: a root and four children run a shell that starts `sleep`, a fifth
+    // child's program is not one. Killing the shells alone left the `sleep`s to init.
+    let dir = TempDir::new("xclone-restore-noelf");
+    let bad = dir.path().join("not-a-program");
+    std::fs::write(&bad, "plain text without #!\n").unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Arguments of this test's own: what carries them was started by this test.
+    let nap = format!("1000.{}", std::process::id());
+    let script = format!("sleep {nap}; :");
+    let mut rounds = 0;
+    for _ in 0..20 {
+        let p = free_pids(6);
+        let sh = |id: &str, parent: &str, pid: i32| {
+            format!(
+                r#"{{"id": "{id}", {parent} "pids": [{pid}], "program": "/bin/sh",
+                    "argv": ["sh", "-c", "{script}"]}},"#
+            )
+        };
+        let doc = format!(
+            r#"{{"version": 1, "processes": [{}{}{}{}{}
+            {{"id": "bad", "parent": "r", "pids": [{}], "program": "{}", "argv": ["x"]}}]}}"#,
+            sh("r", "", p[0]),
+            sh("c1", r#""parent": "r","#, p[1]),
+            sh("c2", r#""parent": "r","#, p[2]),
+            sh("c3", r#""parent": "r","#, p[3]),
+            sh("c4", r#""parent": "r","#, p[4]),
+            p[5],
+            bad.display()
+        );
+        let m = Manifest::parse(&doc).unwrap();
+        match restore(&m) {
+            Err(e) if is_taken(&e) => continue,
+            Err(RestoreError::Failed(f)) => {
+                assert_eq!(f.errno, Some(Errno::ENOEXEC), "{f}");
+                assert_eq!(f.process.as_ref().unwrap().id, "bad");
+            }
+            other => panic!("expected an exec failure, got {other:?}"),
+        }
+        let left: Vec<i32> = with_cmdline(&["sleep", &nap])
+            .into_iter()
+            .chain(with_cmdline(&["sh", "-c", &script]))
+            .collect();
+        kill_fds(&pidfds(&left)); // this test's own, should any be left
+        assert!(left.is_empty(), "left behind: {left:?}");
+        rounds += 1;
+        if rounds == 3 {
+            return;
+        }
+    }
+    panic!("PIDs kept being taken");
+}
+
+#[test]
+fn clone3_refused_by_seccomp_is_not_blamed_on_capabilities() {
+    if !privileged() {
+        return;
+    }
+    // A thread of its own: the filter stays with the thread (and what it creates).
+    let e = std::thread::spawn(|| {
+        xclone::raw::seccomp::deny_clone3(libc::EPERM).unwrap();
+        let p = free_pids(1);
+        let m = Manifest::parse(&format!(
+            r#"{{"version": 1, "processes": [{{"id": "a", "pids": [{}], "argv": ["true"]}}]}}"#,
+            p[0]
+        ))
+        .unwrap();
+        restore(&m).unwrap_err().to_string()
+    })
+    .join()
+    .unwrap();
+    assert!(e.contains("EPERM") && e.contains("seccomp"), "{e}");
+    assert!(!e.contains("needs CAP_CHECKPOINT_RESTORE"), "{e}");
+}
+
+#[test]
+fn every_manifest_problem_is_reported() {
+    let m = Manifest::parse(
+        r#"{"version": 1, "processes": [
+        {"id": "a", "pids": [1], "argv": ["true"]},
+        {"id": "b", "parent": "a", "pids": [5, 6], "argv": ["true"]},
+        {"id": "c", "parent": "a", "pids": [7, 8], "argv": ["true"]}]}"#,
+    )
+    .unwrap();
+    let e = restore(&m).unwrap_err();
+    let RestoreError::Manifest(problems) = &e else {
+        panic!("{e}");
+    };
+    assert!(problems.len() >= 3, "{problems:?}");
+    let text = e.to_string();
+    for p in problems {
+        assert!(text.contains(&p.to_string()), "{p} missing from {text}");
+    }
+}
+
+#[test]
+fn manifests_are_read_up_to_a_limit() {
+    let big = std::io::repeat(b' ').take(xclone::restore::MAX_MANIFEST_BYTES as u64 + 1);
+    let e = Manifest::read_text(big).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    assert!(e.to_string().contains("limit"), "{e}");
+    let ok = Manifest::read_text(&b"{\"version\": 1}"[..]).unwrap();
+    assert_eq!(ok, "{\"version\": 1}");
 }

@@ -1,14 +1,16 @@
 //! `xclone restore`: create a process tree with the exact PIDs a manifest gives.
 //!
-//! Waits for the tree's root process and exits with its status (128+N when signal N killed
+//! Waits for the tree's root process, passing SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+//! SIGUSR2 on to it as `run` does, and exits with its status (128+N when signal N killed
 //! it); the other processes are the root's descendants and are not waited for. `--detach`
 //! prints the tree's PIDs as JSON and exits 0 at once, leaving the tree running. A refused or
 //! failed restore exits 125 with one line on stderr naming the process, level and errno.
 
+use crate::cmd::run::forwarded_signals;
 use crate::exit;
-use std::io::Read;
 use std::path::PathBuf;
-use xclone::restore::{restore, Manifest, Restored};
+use xclone::raw::signal::{SignalFd, SI_KERNEL};
+use xclone::restore::{restore, Manifest, Restored, RootExit};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -40,18 +42,16 @@ fn status_json(r: &Restored) -> String {
 
 pub fn run(args: RestoreArgs) -> i32 {
     let text = if args.manifest.as_os_str() == "-" {
-        let mut s = String::new();
-        match std::io::stdin().read_to_string(&mut s) {
-            Ok(_) => s,
-            Err(e) => return exit::fail(format!("restore: reading standard input: {e}")),
-        }
+        Manifest::read_text(std::io::stdin().lock())
+            .map_err(|e| exit::fail(format!("restore: standard input: {e}")))
     } else {
-        match std::fs::read_to_string(&args.manifest) {
-            Ok(s) => s,
-            Err(e) => {
-                return exit::fail(format!("restore: {}: {e}", args.manifest.display()));
-            }
-        }
+        std::fs::File::open(&args.manifest)
+            .and_then(Manifest::read_text)
+            .map_err(|e| exit::fail(format!("restore: {}: {e}", args.manifest.display())))
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let manifest = match Manifest::parse(&text) {
         Ok(m) => m,
@@ -63,18 +63,64 @@ pub fn run(args: RestoreArgs) -> i32 {
             ))
         }
     };
+    // Blocked before the tree exists, so that none is lost or kills xclone meanwhile (the
+    // programs start with an empty mask); forwarded to the root once it runs, as `run` does.
+    let sigfd = if args.detach {
+        None
+    } else {
+        match forwarded_signals() {
+            Ok(fd) => Some(fd),
+            Err(code) => return code,
+        }
+    };
     let tree = match restore(&manifest) {
         Ok(t) => t,
         Err(e) => return exit::fail(format!("restore: {e}")),
     };
     if args.detach || args.json {
-        println!("{}", status_json(&tree));
+        // The tree runs on its own: a closed or full stdout ends xclone, never the tree.
+        if let Err(code) = crate::out::print(&format!("{}\n", status_json(&tree))) {
+            return code;
+        }
     }
-    if args.detach {
+    let Some(sigfd) = sigfd else {
         return 0;
-    }
-    match tree.wait() {
+    };
+    match follow(&tree, &sigfd) {
         Ok(status) => status.code(),
         Err(e) => exit::fail(format!("restore: waiting for the root process: {e}")),
+    }
+}
+
+/// Waits for the root while passing the forwarded signals on to it (not those a terminal
+/// sent to the whole foreground group, which the tree got already).
+fn follow(tree: &Restored, sigfd: &SignalFd) -> std::io::Result<RootExit> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    loop {
+        let (root_ready, sig_ready) = {
+            let mut fds = [
+                PollFd::new(&tree.root_pidfd, PollFlags::IN),
+                PollFd::new(sigfd, PollFlags::IN),
+            ];
+            match poll(&mut fds, None) {
+                Err(rustix::io::Errno::INTR) => continue,
+                r => r?,
+            };
+            (!fds[0].revents().is_empty(), !fds[1].revents().is_empty())
+        };
+        if sig_ready {
+            let info = sigfd.read()?;
+            if info.code != SI_KERNEL {
+                if let Some(sig) = rustix::process::Signal::from_named_raw(info.signo) {
+                    match rustix::process::pidfd_send_signal(&tree.root_pidfd, sig) {
+                        Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        if root_ready {
+            return tree.wait();
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`, `async`
-//! (the last needs the `tokio` feature: bench/run.sh passes it).
+//! (the last needs the `tokio` feature: bench/run.sh passes it), `restore`.
 //! (`--async-worker KIND N TARGET` is internal too: one async-section measurement.)
 //! (`--worker-level N` is internal: the spawn section starts copies of this program with it,
 //! one per parent-RSS level, see `levels`.)
@@ -29,6 +29,7 @@ mod machine;
 mod mech;
 mod memory;
 mod report;
+mod restoring;
 mod stats;
 mod targets;
 mod throughput;
@@ -46,6 +47,7 @@ const SECTIONS: &[&str] = &[
     "isolation",
     "commands",
     "api",
+    "restore",
     "async",
 ];
 
@@ -421,6 +423,45 @@ fn run_api(r: &mut Results, p: &Plan) {
     r.api.push(t);
 }
 
+/// Restoring trees of 10,000 processes (1,000 in a quick run), per process.
+fn run_restore(r: &mut Results, quick: bool) {
+    let n = if quick { 1_000 } else { 10_000 };
+    let mut t = Table::new(
+        "restore/per-process",
+        format!("Restoring a tree of {n} processes, per process"),
+        Unit::Us,
+    );
+    t.reference = Some(restoring::STD_ROW.into());
+    t.intro = format!(
+        "One operation creates {n} processes running `sleep` and returns once every one runs \
+         it (then kills and waits for them, for every row alike); the table shows the \
+         operation's time divided by {n}. `restore` chooses every PID (clone3 `set_tid`) and \
+         builds the tree top-down, each process creating its own children: flat (all \
+         children of the root), deep (a chain) and bushy (four children each). Issue 18's \
+         target: {n} processes of any shape in under 5 s, i.e. below 500 µs per process for \
+         10,000."
+    );
+    let rounds = stats::Rounds {
+        rounds: if quick { 2 } else { 5 },
+        max_per_round: 1,
+        min_per_round: 1,
+        budget: Duration::from_secs(60),
+    };
+    match restoring::contenders(n) {
+        Ok(mut cs) => {
+            let mut series = alternate(&mut cs, rounds);
+            let per = 1.0 / n as f64;
+            for s in &mut series {
+                s.samples.iter_mut().for_each(|v| *v *= per);
+                s.round_medians.iter_mut().for_each(|v| *v *= per);
+            }
+            t.series = series;
+        }
+        Err(m) => t.add_missing(m),
+    }
+    r.restore.push(t);
+}
+
 /// A worker of the async section (see `asyncwait`): never returns.
 fn async_worker(args: &[String]) -> ! {
     #[cfg(feature = "tokio")]
@@ -550,6 +591,9 @@ fn main() {
     }
     if on("commands") {
         run_commands(&mut r, &p, &o, &small);
+    }
+    if on("restore") {
+        run_restore(&mut r, o.quick);
     }
     if on("async") {
         r.asyncwait = Some(run_async(&p, &small));

@@ -163,6 +163,7 @@ pub struct Results {
     pub isolation: Vec<Table>,
     pub commands: Vec<Table>,
     pub api: Vec<Table>,
+    pub restore: Vec<Table>,
     /// The async section, rendered (see `asyncwait`).
     pub asyncwait: Option<String>,
     pub notes: Vec<String>,
@@ -875,6 +876,12 @@ pub fn render(r: &Results) -> String {
     }
     if let Some(section) = &r.asyncwait {
         o.push_str(section);
+    }
+    if !r.restore.is_empty() {
+        let _ = writeln!(o, "## 7. Restoring process trees\n");
+        for t in &r.restore {
+            render_table(&mut o, t);
+        }
     }
     // FINDINGS.md starts with its own "## Findings" heading.
     o.push_str(FINDINGS);

@@ -7,15 +7,17 @@
 use super::check::{check, CheckedTree, Limits};
 use super::manifest::Manifest;
 use super::prepare::{pid_holder, precheck_system, prepare};
+use super::sweep;
 use super::tree_side::{
-    parse_records, ChildSide, NodePlan, ABORT, GO_EXEC, GO_JOIN, REC_CREATED, REC_FAILED,
-    REC_JOINED, REC_READY,
+    parse_records, tree_process, ChildSide, NodePlan, ABORT, GO_EXEC, GO_JOIN, REC_CREATED,
+    REC_FAILED, REC_JOINED, REC_READY,
 };
 use super::{Failure, ProcessRef, RestoreError, Step};
+use crate::caller::{CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN};
 use crate::errno::Errno;
-use crate::sys::fork::{fork_then, ForkSpec};
 use crate::sys::signal::BlockAll;
-use rustix::event::{poll, PollFd, PollFlags};
+use crate::sys::vmtree;
+use rustix::buffer::spare_capacity;
 use rustix::process::{Pid, WaitId, WaitIdOptions};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -91,9 +93,15 @@ fn wait_pidfd(fd: BorrowedFd<'_>) -> Result<RootExit, Errno> {
 /// be free, programs and working directories must exist. A refusal there creates nothing.
 ///
 /// May be called from a multithreaded program: nothing is allocated between the clones and
-/// the execs. The calling thread's signal mask is what the programs start with; `SIGPIPE` is
-/// reset to its default (as `std::process::Command` does); other dispositions and all
-/// descriptors not marked close-on-exec are inherited, as with fork(2) and execve(2).
+/// the execs. The programs start with an empty signal mask and `SIGPIPE` at its default (as
+/// `std::process::Command`'s children do); other dispositions and all descriptors not marked
+/// close-on-exec are inherited, as with fork(2) and execve(2).
+///
+/// Until they exec, the processes of the tree share the caller's memory (`CLONE_VM`, so a
+/// process costs the same at any depth) and die with their parent (`PR_SET_PDEATHSIG`, the
+/// root with the calling thread): a restorer that is killed leaves nothing half-built. Should
+/// an `execve` fail after other programs started, those programs and everything they started
+/// are frozen, collected and killed before this returns.
 pub fn restore(manifest: &Manifest) -> Result<Restored, RestoreError> {
     let limits = Limits::current().map_err(|e| {
         RestoreError::Refused(Failure::general(
@@ -153,87 +161,113 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
             }
         }
     }
+    let epoll = rustix::event::epoll::create(rustix::event::epoll::CreateFlags::CLOEXEC)
+        .map_err(|e| os("epoll_create1", e))?;
+    rustix::event::epoll::add(
+        &epoll,
+        &report_r,
+        rustix::event::epoll::EventData::new_u64(REPORT_KEY),
+        rustix::event::epoll::EventFlags::IN,
+    )
+    .map_err(|e| os("epoll_ctl", e))?;
 
     let root = tree.root;
-    let forked = {
-        // No handler may run in a tree process before it resets them (CLEAR_SIGHAND) and
-        // execs; the mask comes back in the restorer when the guard drops.
-        let blocked = BlockAll::new()
-            .map_err(|e| os("rt_sigprocmask", rustix::io::Errno::from_raw_os_error(e)))?;
-        let mask = blocked.previous();
-        let side = ChildSide {
-            nodes,
-            report: report_w.as_fd(),
-            go_join: join_r.as_fd(),
-            go_exec: exec_r.as_fd(),
-            mask,
-        };
-        let close = [report_r.as_raw_fd(), join_w.as_raw_fd(), exec_w.as_raw_fd()];
-        let spec = ForkSpec {
-            flags: nodes[root].flags,
-            set_tid: &nodes[root].set_tid,
-            pidfd: true,
-            close_in_child: &close,
-            ..Default::default()
-        };
-        let r = fork_then(&spec, || side.main(root));
+    // Every tree process shares this process's memory until it execs (CLONE_VM: creating
+    // one costs the same at any depth); the scope returns only once none of them is left in
+    // it, so `nodes`, `side` and the stacks outlive them all.
+    // No handler may run in a tree process before it resets them (CLEAR_SIGHAND) and execs;
+    // the mask comes back in the restorer when the guard drops.
+    let blocked = BlockAll::new()
+        .map_err(|e| os("rt_sigprocmask", rustix::io::Errno::from_raw_os_error(e)))?;
+    let side = ChildSide {
+        nodes,
+        report: report_w.as_raw_fd(),
+        go_join: join_r.as_raw_fd(),
+        go_exec: exec_r.as_raw_fd(),
+        restorer_ends: [report_r.as_raw_fd(), join_w.as_raw_fd(), exec_w.as_raw_fd()],
+        root,
+    };
+    let scoped = vmtree::scope(n, |vm| {
+        let forked = vm.spawn(
+            root,
+            nodes[root].flags,
+            &nodes[root].set_tid,
+            true,
+            tree_process,
+            (&side, root),
+        );
         drop(blocked);
-        r
-    };
-    drop(report_w);
-    drop(join_r);
-    drop(exec_r);
-    let forked = match forked {
-        Ok(f) => f,
-        Err(e) => {
-            return Err(RestoreError::Refused(clone_failure(m, tree, root, e)));
+        // The tree processes hold their own copies: end-of-file on the report pipe must
+        // mean that all of them exec'd or ended.
+        drop(report_w);
+        drop(join_r);
+        drop(exec_r);
+        let forked = match forked {
+            Ok(f) => f,
+            Err(e) => return Err(RestoreError::Refused(clone_failure(m, tree, root, e))),
+        };
+        let mut pidfds: Vec<Option<OwnedFd>> = (0..n).map(|_| None).collect();
+        pidfds[root] = forked.pidfd;
+        let mut restorer = Restorer {
+            m,
+            tree,
+            n,
+            report_r: &report_r,
+            epoll: &epoll,
+            join_w: Some(join_w),
+            exec_w: Some(exec_w),
+            pidfds,
+            buf: Vec::new(),
+        };
+        if let Some(fd) = &restorer.pidfds[root] {
+            restorer
+                .watch(root, fd)
+                .map_err(|e| RestoreError::Failed(restorer.restorer_failure("epoll_ctl", e)))?;
         }
-    };
-    let mut pidfds: Vec<Option<OwnedFd>> = (0..n).map(|_| None).collect();
-    pidfds[root] = forked.pidfd;
-
-    let mut restorer = Restorer {
-        m,
-        tree,
-        n,
-        report_r: &report_r,
-        join_w: Some(join_w),
-        exec_w: Some(exec_w),
-        pidfds,
-        buf: Vec::new(),
-    };
-    let outcome = restorer.build();
-    match outcome {
-        Ok(()) => {}
-        Err(f) => {
+        if let Err(f) = restorer.build() {
             restorer.abort();
             return Err(RestoreError::Failed(f));
         }
+        // Exec phase: every process closes its report end when it execs (or exits after a
+        // failed exec, having reported it).
+        if let Some(f) = restorer.collect_exec_failures() {
+            let procs = std::mem::take(&mut restorer.pidfds)
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, fd)| fd.map(|fd| (m.processes[i].pids[0], fd)))
+                .collect();
+            sweep::kill_tree(procs, m.processes[root].pids[0]);
+            return Err(RestoreError::Failed(f));
+        }
+        let root_pidfd = restorer.pidfds[root].take().expect("root pidfd");
+        Ok(Restored {
+            root_pid: forked.pid,
+            root_pidfd,
+            processes: m
+                .processes
+                .iter()
+                .map(|p| (p.id.clone(), p.pids.clone()))
+                .collect(),
+        })
+    });
+    match scoped {
+        Ok(r) => r,
+        Err(e) => Err(os(
+            "mmap of the tree's stacks",
+            rustix::io::Errno::from_raw_os_error(e.0),
+        )),
     }
-    // Exec phase: every process closes its report end when it execs (or exits after a
-    // failed exec, having reported it).
-    let failures = restorer.collect_exec_failures();
-    if let Some(f) = failures {
-        restorer.kill_all();
-        return Err(RestoreError::Failed(f));
-    }
-    let root_pidfd = restorer.pidfds[root].take().expect("root pidfd");
-    Ok(Restored {
-        root_pid: forked.pid,
-        root_pidfd,
-        processes: m
-            .processes
-            .iter()
-            .map(|p| (p.id.clone(), p.pids.clone()))
-            .collect(),
-    })
 }
+
+/// The epoll key of the report pipe; process `i`'s pidfd has key `i + 1`.
+const REPORT_KEY: u64 = 0;
 
 struct Restorer<'a> {
     m: &'a Manifest,
     tree: &'a CheckedTree,
     n: usize,
     report_r: &'a OwnedFd,
+    epoll: &'a OwnedFd,
     join_w: Option<OwnedFd>,
     exec_w: Option<OwnedFd>,
     pidfds: Vec<Option<OwnedFd>>,
@@ -241,29 +275,32 @@ struct Restorer<'a> {
 }
 
 impl Restorer<'_> {
+    fn watch(&self, i: usize, fd: &OwnedFd) -> rustix::io::Result<()> {
+        rustix::event::epoll::add(
+            self.epoll,
+            fd,
+            rustix::event::epoll::EventData::new_u64(i as u64 + 1),
+            rustix::event::epoll::EventFlags::IN,
+        )
+    }
+
     /// Phases 1 and 2: until every process has joined its group and the exec bytes are sent.
     fn build(&mut self) -> Result<(), Failure> {
         let (mut ready, mut joined) = (0usize, 0usize);
         let mut phase = Phase::Create;
+        let mut events = Vec::with_capacity(64);
         loop {
-            let watched: Vec<usize> = (0..self.n).filter(|&i| self.pidfds[i].is_some()).collect();
-            let mut fds = Vec::with_capacity(watched.len() + 1);
-            fds.push(PollFd::new(self.report_r, PollFlags::IN));
-            for &i in &watched {
-                fds.push(PollFd::new(self.pidfds[i].as_ref().unwrap(), PollFlags::IN));
-            }
-            match poll(&mut fds, None) {
+            events.clear();
+            match rustix::event::epoll::wait(self.epoll, spare_capacity(&mut events), None) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(self.restorer_failure("poll", e)),
+                Err(e) => return Err(self.restorer_failure("epoll_wait", e)),
             }
-            let report_ready = !fds[0].revents().is_empty();
-            let died: Vec<usize> = fds[1..]
+            let report_ready = events.iter().any(|e| e.data.u64() == REPORT_KEY);
+            let died: Option<usize> = events
                 .iter()
-                .zip(&watched)
-                .filter(|(f, _)| !f.revents().is_empty())
-                .map(|(_, &i)| i)
-                .collect();
-            drop(fds);
+                .map(|e| e.data.u64())
+                .find(|&k| k != REPORT_KEY)
+                .map(|k| k as usize - 1);
             // Reports first: a failure report explains a death that follows it.
             if report_ready {
                 let mut chunk = [0u8; 4096];
@@ -297,6 +334,8 @@ impl Restorer<'_> {
                                     )
                                 })
                                 .map_err(|e| self.restorer_failure("pidfd_open", e))?;
+                            self.watch(rec.index, &fd)
+                                .map_err(|e| self.restorer_failure("epoll_ctl", e))?;
                             self.pidfds[rec.index] = Some(fd);
                         }
                         REC_READY => {
@@ -330,7 +369,7 @@ impl Restorer<'_> {
                 }
                 continue;
             }
-            if let Some(&i) = died.first() {
+            if let Some(i) = died {
                 return Err(Failure {
                     process: Some(ProcessRef::new(self.m, i)),
                     level: None,
@@ -416,24 +455,6 @@ impl Restorer<'_> {
         }
         first
     }
-
-    /// After a failed exec: kill every process (programs already run, so they cannot abort
-    /// cooperatively) and wait until each has ended; the root is reaped here.
-    fn kill_all(&mut self) {
-        for fd in self.pidfds.iter().flatten() {
-            let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
-        }
-        for (i, fd) in self.pidfds.iter().enumerate() {
-            let Some(fd) = fd else { continue };
-            if i == self.tree.root {
-                let _ = wait_pidfd(fd.as_fd());
-            } else {
-                let mut p = [PollFd::new(fd, PollFlags::IN)];
-                while matches!(poll(&mut p, None), Err(rustix::io::Errno::INTR)) {}
-            }
-        }
-        self.pidfds.clear();
-    }
 }
 
 /// Explains why creating process `i` failed, naming the level where the kernel can tell.
@@ -456,17 +477,12 @@ fn clone_failure(m: &Manifest, tree: &CheckedTree, i: usize, errno: Errno) -> Fa
                 ),
             )
         }
-        Errno::EPERM => (
-            Some(0),
-            format!(
-                "clone3 failed with EPERM: choosing the PID at level 0 needs CAP_CHECKPOINT_RESTORE \
-                 or CAP_SYS_ADMIN in the user namespace that owns the restorer's pid namespace{}",
-                if p.new_pid_ns {
-                    ", and starting a pid namespace needs CAP_SYS_ADMIN"
-                } else {
-                    ""
-                }
-            ),
+        Errno::EPERM => (Some(0), eperm_cause(p.new_pid_ns)),
+        Errno::ENOSYS => (
+            None,
+            "clone3 failed with ENOSYS: choosing PIDs needs clone3 (Linux 5.5 for set_tid), \
+             which this kernel or a seccomp filter refuses; clone(2) cannot choose PIDs"
+                .to_string(),
         ),
         Errno::EINVAL => (
             None,
@@ -490,6 +506,51 @@ fn clone_failure(m: &Manifest, tree: &CheckedTree, i: usize, errno: Errno) -> Fa
         step: Step::Create,
         errno: Some(errno),
         message,
+    }
+}
+
+/// Why clone3 said EPERM. Without the capabilities that is the cause; with them (root has
+/// both), it is not: a seccomp filter answering EPERM (container runtimes, systemd's
+/// `SystemCallFilter=`), an LSM, or capabilities held in a user namespace that does not own
+/// the restorer's pid namespace.
+fn eperm_cause(new_pid_ns: bool) -> String {
+    // The calling thread's: seccomp filters and capabilities are per thread.
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    let caps = field("CapEff:")
+        .and_then(|h| u64::from_str_radix(&h, 16).ok())
+        .unwrap_or(0);
+    let has = |c: u32| caps & (1u64 << c) != 0;
+    let enough =
+        (has(CAP_SYS_ADMIN) || has(CAP_CHECKPOINT_RESTORE)) && (!new_pid_ns || has(CAP_SYS_ADMIN));
+    if !enough {
+        return format!(
+            "clone3 failed with EPERM: choosing the PID at level 0 needs CAP_CHECKPOINT_RESTORE \
+             or CAP_SYS_ADMIN in the user namespace that owns the restorer's pid namespace{}",
+            if new_pid_ns {
+                ", and starting a pid namespace needs CAP_SYS_ADMIN"
+            } else {
+                ""
+            }
+        );
+    }
+    let seccomp = field("Seccomp:").unwrap_or_default();
+    if seccomp != "0" && !seccomp.is_empty() {
+        format!(
+            "clone3 failed with EPERM although the restorer has the capabilities it needs: a \
+             seccomp filter is in force (Seccomp: {seccomp} in /proc/thread-self/status) and refuses \
+             clone3 or its flags; run the restore outside that filter"
+        )
+    } else {
+        "clone3 failed with EPERM although the restorer has the capabilities it needs in its \
+         own user namespace: they count only in the user namespace that owns the restorer's \
+         pid namespace, or a security module (LSM) refused"
+            .to_string()
     }
 }
 

@@ -12,6 +12,11 @@ use std::fmt;
 /// The manifest format version this library reads and writes.
 pub const MANIFEST_VERSION: u32 = 1;
 
+/// The largest manifest [`Manifest::read_text`] takes, in bytes: 64 MiB, room for more than
+/// 100,000 processes with their environments. A larger input (`/dev/zero`, a wrong file) is
+/// refused instead of read until memory runs out.
+pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
+
 /// A process tree to create: exactly one process has no parent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -96,6 +101,28 @@ impl fmt::Display for ManifestError {
 }
 
 impl Manifest {
+    /// Reads a manifest's text from `r` (a file, standard input), at most
+    /// [`MAX_MANIFEST_BYTES`]: more is an `InvalidData` error that says so, as is text that is
+    /// not UTF-8.
+    pub fn read_text(r: impl std::io::Read) -> std::io::Result<String> {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        r.take(MAX_MANIFEST_BYTES as u64 + 1)
+            .read_to_end(&mut buf)?;
+        if buf.len() > MAX_MANIFEST_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "larger than {} MiB, the limit for a manifest \
+                     (xclone::restore::MAX_MANIFEST_BYTES)",
+                    MAX_MANIFEST_BYTES >> 20
+                ),
+            ));
+        }
+        String::from_utf8(buf)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+    }
+
     #[cfg(feature = "serde")]
     /// Parses a manifest, reporting every structural problem found (see the module docs).
     /// Whole-tree rules (parents, PIDs, sessions) are [`super::check()`]'s job.

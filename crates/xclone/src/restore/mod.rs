@@ -29,11 +29,12 @@ pub mod create;
 pub mod manifest;
 mod prepare;
 pub mod reading;
+mod sweep;
 mod tree_side;
 
 pub use check::{check, CheckedTree, Limits};
 pub use create::{restore, Restored, RootExit};
-pub use manifest::{Manifest, ManifestError, ProcessSpec, MANIFEST_VERSION};
+pub use manifest::{Manifest, ManifestError, ProcessSpec, MANIFEST_VERSION, MAX_MANIFEST_BYTES};
 pub use reading::{read_tree, ReadOptions, ReadTree};
 
 use crate::errno::Errno;
@@ -162,9 +163,13 @@ fn manifest_summary(errs: &[ManifestError]) -> String {
     match errs {
         [] => "invalid manifest".into(),
         [one] => format!("invalid manifest: {one}"),
-        [first, rest @ ..] => format!(
-            "invalid manifest: {first} (and {} more problem(s))",
-            rest.len()
+        many => format!(
+            "invalid manifest, {} problems: {}",
+            many.len(),
+            many.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
     }
 }
@@ -214,7 +219,7 @@ mod tests {
         ]);
         assert_eq!(
             e.to_string(),
-            "invalid manifest: $.processes[0].pids[0]: bad (and 1 more problem(s))"
+            "invalid manifest, 2 problems: $.processes[0].pids[0]: bad; $.x: worse"
         );
         assert_eq!(Step::from_u32(Step::Exec as u32), Step::Exec);
         assert_eq!(Step::from_u32(77), Step::Restorer);

@@ -139,6 +139,7 @@ pub(super) fn prepare(m: &Manifest, tree: &CheckedTree) -> Result<Vec<NodePlan>,
         })
         .collect();
     let cwd_now = std::env::current_dir().ok();
+    let me = rustix::process::getpid().as_raw_nonzero().get();
     let mut nodes = Vec::with_capacity(m.processes.len());
     for (i, (p, c)) in m.processes.iter().zip(&tree.processes).enumerate() {
         let cstr = |s: &str, what: &str| {
@@ -205,6 +206,11 @@ pub(super) fn prepare(m: &Manifest, tree: &CheckedTree) -> Result<Vec<NodePlan>,
             argv: CStrArray::from_cstrs(&argv),
             envp: CStrArray::from_cstrs(&envp),
             cwd: p.cwd.as_deref().map(|d| cstr(d, "cwd")).transpose()?,
+            ppid: match c.parent {
+                _ if p.new_pid_ns => 0,
+                None => me,
+                Some(parent) => *m.processes[parent].pids.last().unwrap_or(&0),
+            },
         });
     }
     Ok(nodes)

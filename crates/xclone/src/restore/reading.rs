@@ -60,8 +60,15 @@ fn parse_stat(text: &str) -> Option<Stat> {
     })
 }
 
-fn read_stat(pid: i32) -> Option<Stat> {
-    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+/// `None` when the process does not exist (any more); an error opening or reading the file
+/// (`EMFILE`, `EACCES`, …) is that error, never "no such process".
+fn read_stat(pid: i32) -> Result<Option<Stat>> {
+    let path = format!("/proc/{pid}/stat");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(parse_stat(&text)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ESRCH)) => Ok(None),
+        Err(e) => Err(io_error(&path, e)),
+    }
 }
 
 fn nspid(pid: i32) -> Result<Vec<i32>> {
@@ -144,7 +151,7 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
                 .into(),
         ));
     }
-    let root_stat = read_stat(root)
+    let root_stat = read_stat(root)?
         .ok_or_else(|| Error::Invalid(format!("no process {root} (in this pid namespace)")))?;
     if matches!(root_stat.state, 'Z' | 'X') {
         return Err(Error::Invalid(format!("process {root} is a zombie")));
@@ -162,7 +169,7 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
         else {
             continue;
         };
-        if let Some(st) = read_stat(pid) {
+        if let Some(st) = read_stat(pid)? {
             children.entry(st.ppid).or_default().push(pid);
             stats.insert(pid, st);
         }
@@ -192,6 +199,16 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
     // NSpid lengths tell where namespaces begin; the ns links (readable only with ptrace
     // access) also catch a child in a different namespace of the same depth.
     let mut info: HashMap<i32, (Vec<i32>, Option<std::path::PathBuf>)> = HashMap::new();
+    // Every process a manifest cannot describe is reported, not only the first.
+    let mut problems: Vec<String> = Vec::new();
+    // A problem of this process: note it, keep what its children need, go on.
+    macro_rules! invalid {
+        ($pid:expr, $pids:expr, $ns:expr, $msg:expr) => {{
+            problems.push($msg);
+            info.insert($pid, ($pids, $ns));
+            continue;
+        }};
+    }
     for &pid in &order {
         let st = stats[&pid];
         let pids = nspid(pid)?;
@@ -201,12 +218,13 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
             None if pids.len() == 1 => false,
             None if pids.len() == 2 && pids[1] == 1 => true,
             None => {
-                return Err(Error::Invalid(format!(
+                let msg = format!(
                     "process {pid} lives {} pid namespace(s) below this one (NSpid {pids:?}) \
                      without being the first process of a namespace one level down; read its \
                      tree from inside its namespace, with that namespace's /proc",
                     pids.len() - 1
-                )))
+                );
+                invalid!(pid, pids, ns, msg)
             }
             Some(pp) => {
                 let (ppids, pns) = &info[&pp];
@@ -219,30 +237,40 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
                 } else if pids.len() == ppids.len() + 1 && pids.last() == Some(&1) {
                     true
                 } else {
-                    return Err(Error::Invalid(format!(
+                    let msg = format!(
                         "process {pid} is in a pid namespace that its parent {pp} neither \
                          shares nor created with it as PID 1 (after unshare(CLONE_NEWPID) or \
                          setns); a manifest cannot express that"
-                    )));
+                    );
+                    invalid!(pid, pids, ns, msg)
                 }
             }
         };
-        let argv = split_nul(
+        let argv = match split_nul(
             &read_proc(format!("/proc/{pid}/cmdline"))?,
             "command line",
             pid,
-        )?;
-        if argv.is_empty() {
-            return Err(Error::Invalid(format!(
-                "process {pid} has no command line (a kernel thread, or exiting)"
-            )));
-        }
+        ) {
+            Ok(a) if a.is_empty() => invalid!(
+                pid,
+                pids,
+                ns,
+                format!("process {pid} has no command line (a kernel thread, or exiting)")
+            ),
+            Ok(a) => a,
+            Err(Error::Invalid(msg)) => invalid!(pid, pids, ns, msg),
+            Err(e) => return Err(e),
+        };
         let env = if opts.env {
-            Some(split_nul(
+            match split_nul(
                 &read_proc(format!("/proc/{pid}/environ"))?,
                 "environment",
                 pid,
-            )?)
+            ) {
+                Ok(e) => Some(e),
+                Err(Error::Invalid(msg)) => invalid!(pid, pids, ns, msg),
+                Err(e) => return Err(e),
+            }
         } else {
             None
         };
@@ -276,6 +304,16 @@ pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
             env,
             cwd,
         });
+    }
+    match problems.len() {
+        0 => {}
+        1 => return Err(Error::Invalid(problems.remove(0))),
+        n => {
+            return Err(Error::Invalid(format!(
+                "{n} processes cannot be described: {}",
+                problems.join("; ")
+            )))
+        }
     }
     let manifest = Manifest {
         version: MANIFEST_VERSION,

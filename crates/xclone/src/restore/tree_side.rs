@@ -34,16 +34,17 @@
 
 use super::check::Setup;
 use super::Step;
-use crate::sys::child::execve;
+use crate::sys::child::{execve, getppid, read, readable_now, set_pdeathsig, write};
 use crate::sys::cstr_array::CStrArray;
 use crate::sys::flags::CloneFlags;
-use crate::sys::fork::{fork_then, ForkSpec};
+use crate::sys::isolate::close;
 use crate::sys::raw::exit_group;
 use crate::sys::signal::{self, SigSet};
+use crate::sys::vmtree::VmTree;
 use core::convert::Infallible;
 use rustix::process::Pid;
 use std::ffi::CString;
-use std::os::fd::BorrowedFd;
+use std::os::fd::RawFd;
 
 /// Exit status of a tree process that gave up because the restore was aborted.
 pub(super) const EXIT_ABORTED: i32 = 125;
@@ -73,16 +74,32 @@ pub(super) struct NodePlan {
     pub(super) argv: CStrArray,
     pub(super) envp: CStrArray,
     pub(super) cwd: Option<CString>,
+    /// The parent's PID as `getppid()` shows it in this process, or 0 where it shows 0 (a
+    /// process that starts a pid namespace does not see its parent).
+    pub(super) ppid: i32,
 }
 
 /// The part of the restorer's state the tree processes use, borrowed by all of them.
 pub(super) struct ChildSide<'a> {
     pub(super) nodes: &'a [NodePlan],
-    pub(super) report: BorrowedFd<'a>,
-    pub(super) go_join: BorrowedFd<'a>,
-    pub(super) go_exec: BorrowedFd<'a>,
-    /// The restorer's signal mask before it blocked everything for the clones.
-    pub(super) mask: SigSet,
+    /// Descriptor numbers, valid in the tree processes' own descriptor tables (copies of
+    /// the restorer's at the root's creation); the restorer closes its copies meanwhile.
+    pub(super) report: RawFd,
+    pub(super) go_join: RawFd,
+    pub(super) go_exec: RawFd,
+    /// The restorer's ends of the pipes, which the root closes first thing (its children
+    /// inherit its descriptor table, so no other tree process holds them).
+    pub(super) restorer_ends: [RawFd; 3],
+    /// The root's index.
+    pub(super) root: usize,
+}
+
+/// The argument of a tree process: the shared plan and its own index.
+pub(super) type TreeArg<'a> = (&'a ChildSide<'a>, usize);
+
+/// The code of every tree process (see [`ChildSide::main`]).
+pub(super) fn tree_process<'a>(tree: &VmTree<'a>, (side, i): TreeArg<'a>) -> Infallible {
+    side.main(tree, i)
 }
 
 // Everything below runs in the created processes: raw system calls (rustix, sys::child, sys::signal) on
@@ -96,7 +113,7 @@ impl ChildSide<'_> {
         rec[8..12].copy_from_slice(&(step as u32).to_ne_bytes());
         rec[12..16].copy_from_slice(&errno.to_ne_bytes());
         // A failed report means the restorer is gone; the go pipes then say abort.
-        let _ = rustix::io::retry_on_intr(|| rustix::io::write(self.report, &rec));
+        while write(self.report, &rec) == Err(libc::EINTR) {}
     }
 
     fn fail(&self, index: usize, step: Step, e: rustix::io::Errno) {
@@ -104,17 +121,23 @@ impl ChildSide<'_> {
     }
 
     /// Reads this process's one byte from a go pipe: true only for the expected go byte.
-    fn go(&self, pipe: BorrowedFd<'_>, expected: u8) -> bool {
+    fn go(&self, pipe: RawFd, expected: u8) -> bool {
         let mut b = [0u8; 1];
-        matches!(rustix::io::retry_on_intr(|| rustix::io::read(pipe, &mut b)), Ok(1) if b[0] == expected)
+        matches!(read(pipe, &mut b), Ok(1) if b[0] == expected)
     }
 
     /// After reporting a failure: wait for the restorer's abort on the pipe of the phase the
     /// process would have read next (no go byte can come, as it never reports the phase done).
-    fn abort_after(&self, next: BorrowedFd<'_>) -> Infallible {
+    fn abort_after(&self, next: RawFd) -> Infallible {
         let mut b = [0u8; 1];
-        let _ = rustix::io::retry_on_intr(|| rustix::io::read(next, &mut b));
+        let _ = read(next, &mut b);
         self.abort()
+    }
+
+    /// During phase 1 the go pipe can only hold an abort byte (go bytes come once every
+    /// process is ready), and it ends when the restorer is gone: either means stop building.
+    fn told_to_stop(&self) -> bool {
+        !matches!(readable_now(self.go_join), Ok(false) | Err(libc::EINTR))
     }
 
     /// Reaps every child (they abort too), then exits: nothing is left for another reaper.
@@ -125,8 +148,24 @@ impl ChildSide<'_> {
         exit_group(EXIT_ABORTED)
     }
 
-    pub(super) fn main(&self, i: usize) -> Infallible {
+    /// One tree process: dies with its parent, sets up its session or group, creates its
+    /// children, then follows the restorer's phases.
+    fn main<'a>(&'a self, tree: &VmTree<'a>, i: usize) -> Infallible {
         let node = &self.nodes[i];
+        if i == self.root {
+            for fd in self.restorer_ends {
+                let _ = close(fd);
+            }
+        }
+        // Dies with its parent (the restorer for the root). Should the parent have died
+        // before this took effect, the parent PID has changed (where it can be seen) or, for
+        // the root, the restorer's pipe has ended: checked right after, and before each child.
+        if set_pdeathsig(libc::SIGKILL).is_err()
+            || (node.ppid != 0 && getppid() != node.ppid)
+            || self.told_to_stop()
+        {
+            return self.abort();
+        }
         let setup = match node.setup {
             Setup::Inherit => Ok(()),
             Setup::SessionLeader => rustix::process::setsid().map(|_| ()),
@@ -142,14 +181,18 @@ impl ChildSide<'_> {
             return self.abort_after(self.go_join);
         }
         for &c in &node.children {
+            if self.told_to_stop() {
+                return self.abort();
+            }
             let child = &self.nodes[c];
-            let spec = ForkSpec {
-                flags: child.flags,
-                set_tid: &child.set_tid,
-                pidfd: false,
-                ..Default::default()
-            };
-            match fork_then(&spec, || self.main(c)) {
+            match tree.spawn(
+                c,
+                child.flags,
+                &child.set_tid,
+                false,
+                tree_process,
+                (self, c),
+            ) {
                 Ok(_) => self.report(REC_CREATED, c, Step::Create, 0),
                 Err(e) => {
                     self.report(REC_FAILED, c, Step::Create, e.0);
@@ -187,7 +230,12 @@ impl ChildSide<'_> {
             }
         }
         let _ = signal::set_default(libc::SIGPIPE);
-        let _ = signal::set_mask(&self.mask);
+        // The program must not die with the restorer's thread (PR_SET_PDEATHSIG survives
+        // execve): past this point the tree runs on its own.
+        let _ = set_pdeathsig(0);
+        // Programs start with no signal blocked, as std's `Command` children do (the
+        // restorer's own mask may block what it forwards, as `xclone restore` does).
+        let _ = signal::set_mask(&SigSet::empty());
         let e = execve(&node.path, &node.argv, &node.envp);
         self.report(REC_FAILED, i, Step::Exec, e);
         exit_group(EXIT_EXEC_FAILED)

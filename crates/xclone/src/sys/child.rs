@@ -134,6 +134,51 @@ pub(crate) fn write(fd: RawFd, bytes: &[u8]) -> R<usize> {
     })
 }
 
+/// `read(fd, buf)`: one call, retried on `EINTR`; returns how much was read (0 at end of
+/// file).
+pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> R<usize> {
+    loop {
+        // SAFETY: the pointer and length describe a live, writable slice.
+        let r = result(unsafe {
+            syscall6(
+                nr::READ,
+                fd as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                0,
+                0,
+                0,
+            )
+        });
+        if r != Err(libc::EINTR) {
+            return r;
+        }
+    }
+}
+
+/// `poll` of one descriptor without waiting: whether reading it would not block (data, end
+/// of file or an error are pending).
+pub(crate) fn readable_now(fd: RawFd) -> R<bool> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one live `struct pollfd` on our stack, count 1, timeout 0.
+    let n = result(unsafe {
+        syscall6(
+            nr::POLL,
+            &mut p as *mut libc::pollfd as usize,
+            1,
+            0,
+            0,
+            0,
+            0,
+        )
+    })?;
+    Ok(n > 0)
+}
+
 /// `execve(path, argv, envp)`. Returns only on failure, with the errno.
 pub(crate) fn execve(path: &CStr, argv: &CStrArray, envp: &CStrArray) -> RawErrno {
     // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated arrays of

@@ -23,3 +23,4 @@ pub mod stack;
 pub(crate) mod syscall;
 pub mod timens;
 pub(crate) mod vfork;
+pub(crate) mod vmtree;

@@ -1,0 +1,182 @@
+//! Restoring whole trees (issue 18): `xclone::restore::restore` of a flat, a deep and a bushy
+//! tree of N processes, against std's `Command` starting the same N programs from one parent,
+//! in the same rounds. Each operation creates the N processes and returns once all run their
+//! program; killing and waiting for them afterwards is part of the operation for every row
+//! alike. Shown per process.
+
+use crate::stats::Contender;
+use crate::xrows::Missing;
+use std::os::fd::{AsFd, OwnedFd};
+use std::process::{Command, Stdio};
+use xclone::restore::{restore, Manifest};
+
+/// The program every process runs: it blocks until killed.
+const PROGRAM: &str = "/bin/sleep";
+
+#[derive(Clone, Copy)]
+enum Shape {
+    Flat,
+    Deep,
+    Bushy,
+}
+
+impl Shape {
+    fn parent(self, i: usize) -> usize {
+        match self {
+            Shape::Flat => 0,
+            Shape::Deep => i - 1,
+            Shape::Bushy => (i - 1) / 4,
+        }
+    }
+}
+
+fn read_number(path: &str) -> Result<i32, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("{path}: {e}"))?
+        .trim()
+        .parse()
+        .map_err(|_| format!("{path} unreadable"))
+}
+
+/// `n` PIDs that are free now, half the PID space away from where the kernel hands out the
+/// next ones (`ns_last_pid`), so that other processes starting meanwhile rarely take one.
+fn free_pids(n: usize) -> Result<Vec<i32>, String> {
+    let pid_max = read_number("/proc/sys/kernel/pid_max")?;
+    let last = read_number("/proc/sys/kernel/ns_last_pid")?;
+    let span = pid_max - 300;
+    let start = (last - 300 + span / 2).rem_euclid(span);
+    let free: Vec<i32> = (0..span)
+        .map(|k| 300 + (start + k) % span)
+        .filter(|p| std::fs::symlink_metadata(format!("/proc/{p}")).is_err())
+        .take(n)
+        .collect();
+    if free.len() < n {
+        return Err(format!("only {} free PIDs below pid_max", free.len()));
+    }
+    Ok(free)
+}
+
+fn manifest(shape: Shape, pids: &[i32]) -> Manifest {
+    let procs: Vec<String> = pids
+        .iter()
+        .enumerate()
+        .map(|(i, pid)| {
+            let parent = if i == 0 {
+                String::new()
+            } else {
+                format!(r#""parent": "{}","#, shape.parent(i))
+            };
+            format!(
+                r#"{{"id": "{i}", {parent} "pids": [{pid}], "program": "{PROGRAM}",
+                   "argv": ["sleep", "1000"]}}"#
+            )
+        })
+        .collect();
+    Manifest::parse(&format!(
+        r#"{{"version": 1, "processes": [{}]}}"#,
+        procs.join(",")
+    ))
+    .expect("a well-formed manifest")
+}
+
+fn kill_all(fds: &[OwnedFd]) {
+    for fd in fds {
+        let _ = rustix::process::pidfd_send_signal(fd, rustix::process::Signal::KILL);
+    }
+    for fd in fds {
+        let mut p = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+        while matches!(
+            rustix::event::poll(&mut p, None),
+            Err(rustix::io::Errno::INTR)
+        ) {}
+    }
+}
+
+fn restore_once(shape: Shape, n: usize) -> Result<(), String> {
+    // A PID taken meanwhile by another process (EEXIST) is not the restorer's cost: again.
+    let mut attempt = 0;
+    let (pids, tree) = loop {
+        let pids = free_pids(n)?;
+        match restore(&manifest(shape, &pids)) {
+            Ok(t) => break (pids, t),
+            Err(e) if e.errno() == Some(xclone::Errno::EEXIST) && attempt < 5 => attempt += 1,
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let fds: Vec<OwnedFd> = pids
+        .iter()
+        .filter_map(|&p| {
+            rustix::process::pidfd_open(
+                rustix::process::Pid::from_raw(p)?,
+                rustix::process::PidfdFlags::empty(),
+            )
+            .ok()
+        })
+        .collect();
+    kill_all(&fds);
+    let _ = rustix::process::waitid(
+        rustix::process::WaitId::PidFd(tree.root_pidfd.as_fd()),
+        rustix::process::WaitIdOptions::EXITED,
+    );
+    Ok(())
+}
+
+fn std_once(n: usize) -> Result<(), String> {
+    let mut children = Vec::with_capacity(n);
+    let mut err = None;
+    for _ in 0..n {
+        match Command::new(PROGRAM)
+            .arg("1000")
+            .stdin(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => children.push(c),
+            Err(e) => {
+                err = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    for c in &mut children {
+        let _ = c.kill();
+    }
+    for c in &mut children {
+        let _ = c.wait();
+    }
+    err.map_or(Ok(()), Err)
+}
+
+pub const STD_ROW: &str = "std Command, one parent";
+
+/// The rows for trees of `n` processes, or why they cannot be measured here.
+pub fn contenders(n: usize) -> Result<Vec<Contender<'static>>, Missing> {
+    let labels = [
+        "restore: flat",
+        "restore: deep",
+        "restore: bushy (4 children each)",
+    ];
+    if !rustix::process::geteuid().is_root() {
+        return Err(Missing {
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            why: "choosing PIDs needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN (run as root)".into(),
+        });
+    }
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    if nofile < n as u64 + 64 {
+        return Err(Missing {
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            why: format!(
+                "RLIMIT_NOFILE {nofile} is below the {} the restorer needs",
+                n + 64
+            ),
+        });
+    }
+    let shapes = [Shape::Flat, Shape::Deep, Shape::Bushy];
+    let mut cs = vec![Contender::new(STD_ROW, move || std_once(n))];
+    for (label, shape) in labels.into_iter().zip(shapes) {
+        cs.push(Contender::new(label, move || restore_once(shape, n)));
+    }
+    Ok(cs)
+}
