@@ -14,13 +14,19 @@ fn deny_clone3(errno: i32) {
     const RET_K: u16 = 0x06; // BPF_RET | BPF_K
     const ALLOW: u32 = 0x7fff_0000; // SECCOMP_RET_ALLOW
     const ERRNO: u32 = 0x0005_0000; // SECCOMP_RET_ERRNO
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+                                    // AUDIT_ARCH_* of <linux/audit.h>: EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE.
+    #[cfg(target_arch = "x86_64")]
+    const AUDIT_ARCH: u32 = 0xc000_003e;
+    #[cfg(target_arch = "aarch64")]
+    const AUDIT_ARCH: u32 = 0xc000_00b7;
+    #[cfg(target_arch = "riscv64")]
+    const AUDIT_ARCH: u32 = 0xc000_00f3;
     let prog = [
         f(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
-        f(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        f(JEQ_K, 1, 0, AUDIT_ARCH),
         f(RET_K, 0, 0, ALLOW),
         f(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
-        f(JEQ_K, 0, 1, 435),  // __NR_clone3
+        f(JEQ_K, 0, 1, libc::SYS_clone3 as u32),
         f(RET_K, 0, 0, ERRNO | errno as u32),
         f(RET_K, 0, 0, ALLOW),
     ];

@@ -2,6 +2,7 @@
 //! lives below this module, each block with the invariant that makes it sound.
 
 pub mod abi;
+mod arch;
 pub(crate) mod child;
 pub mod cstr_array;
 pub(crate) mod environ;

@@ -1,0 +1,65 @@
+#!/bin/bash
+# PID 1 of the emulated machine that ci/cross.sh boots: sets up the mounts a test run as root
+# expects, runs every test binary listed in target/cross/<triple>/tests.list from its package
+# directory (as `cargo test` would), writes the totals to target/cross/<triple>/result and
+# powers the machine off. Not meant to be run by hand.
+triple=$1
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=$repo/target/cross/$triple
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin HOME=/root LANG=C.UTF-8
+
+finish() {
+  sync
+  echo o >/proc/sysrq-trigger
+  sleep 60
+}
+trap finish EXIT
+
+mount -t sysfs sysfs /sys
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+ln -sf /proc/self/fd /dev/fd
+hostname xclone-guest
+ip link set lo up
+[ -e "/lib/modules/$(uname -r)/modules.dep" ] || depmod
+# Let the test processes use every controller, as on a booted system.
+for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+  echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+done
+
+echo "guest: $(uname -srm), $(nproc) CPUs; running $(wc -l <"$out/tests.list") test binaries"
+mkdir -p "$out/logs"
+passed=0 failed=0 ignored=0 broken=()
+start=$(date +%s)
+while read -r exe dir; do
+  name=$(basename "$exe")
+  log=$out/logs/$name.log
+  echo "guest: $name"
+  (cd "$dir" && CARGO_MANIFEST_DIR=$dir timeout -k 10 "${XCLONE_CROSS_TEST_TIMEOUT:-3600}" \
+    "$exe" --nocapture) >"$log" 2>&1 </dev/null
+  status=$?
+  line=$(grep -a '^test result:' "$log" | tail -1)
+  p=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")
+  f=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
+  i=$(sed -n 's/.* \([0-9]*\) ignored.*/\1/p' <<<"$line")
+  passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0})) ignored=$((ignored + ${i:-0}))
+  if [ "$status" != 0 ]; then
+    broken+=("$name (exit $status)")
+    [ -n "$line" ] || failed=$((failed + 1))
+  fi
+  echo "guest: $name: ${line:-no result line, exit status $status}"
+done <"$out/tests.list"
+
+{
+  echo "target $triple on $(uname -sr), $(nproc) CPUs (qemu TCG), $(($(date +%s) - start)) s"
+  echo "passed $passed"
+  echo "ignored $ignored"
+  for b in "${broken[@]}"; do echo "failing binary: $b"; done
+  grep -ah '^skipped' "$out"/logs/*.log | sort | uniq -c | sed 's/^ */skip x/'
+  echo "failed $failed"
+} >"$out/result.tmp"
+mv "$out/result.tmp" "$out/result"
