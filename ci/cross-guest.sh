@@ -8,6 +8,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$repo/target/cross/$triple
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin HOME=/root LANG=C.UTF-8
 
+echo "guest: $(uname -srm) up after $(cut -d' ' -f1 /proc/uptime) s"
 finish() {
   sync
   echo o >/proc/sysrq-trigger
@@ -25,7 +26,6 @@ mount -t tmpfs tmpfs /dev/shm
 ln -sf /proc/self/fd /dev/fd
 hostname xclone-guest
 ip link set lo up
-[ -e "/lib/modules/$(uname -r)/modules.dep" ] || depmod
 # Let the test processes use every controller, as on a booted system.
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
   echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null

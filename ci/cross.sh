@@ -76,7 +76,7 @@ if [ ! -e "$stamp" ]; then
   if [ ! -e "$build_root/.xclone-base-$layout" ]; then
     log "debootstrap trixie amd64 (the build root) into $build_root"
     rm -rf "$build_root.tmp"
-    debootstrap --variant=minbase --include=rustc,cargo,libc6-dev,ca-certificates \
+    debootstrap --variant=minbase --include=rustc,cargo,rust-clippy,libc6-dev,ca-certificates,kmod \
       trixie "$build_root.tmp" "$mirror" >"$cache/debootstrap-build.log" 2>&1 ||
       {
         tail -20 "$cache/debootstrap-build.log" >&2
@@ -124,8 +124,10 @@ in_build_root() {
 }
 
 if [ "$mode" = check ]; then
-  in_build_root cargo clippy --workspace --all-targets --all-features --target "$triple" \
-    -- -D warnings
+  # Its own target directory: check artifacts would otherwise replace the test build's.
+  in_build_root env CARGO_TARGET_DIR="$repo/target/cross/check" \
+    cargo clippy --workspace --all-targets --all-features --target "$triple" -- -D warnings \
+    -A clippy::format_collect # a default lint in clippy 1.85, no longer in the host's
   exit
 fi
 
@@ -169,6 +171,11 @@ if [ ! -e "$guest/.xclone-$layout" ]; then
     [ -e "$guest.tmp/etc/$f" ] || cp "$guest.tmp/usr/share/base-passwd/$f.master" "$guest.tmp/etc/$f"
   done
   echo xclone-guest >"$guest.tmp/etc/hostname"
+  # The module index, made here: depmod in the emulated machine takes minutes.
+  unshare --mount --propagation private -- sh -euc '
+    mkdir -p "$1/guest"; mount --bind "$2" "$1/guest"
+    kver=$(ls "$2/lib/modules" | head -1)
+    chroot "$1" depmod -b /guest "$kver"' sh "$build_root" "$guest.tmp"
   rm -rf "$guest.tmp/var/cache/apt/archives/"*.deb
   rm -rf "$guest"
   mv "$guest.tmp" "$guest"
@@ -196,6 +203,8 @@ for m in netfs 9pnet 9pnet_virtio 9p; do insmod /modules/\$m.ko || exec sh; done
 opts=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o \$opts guestroot /newroot || exec sh
 mount -t 9p -o \$opts repo /newroot$repo || exec sh
+mount --move /proc /newroot/proc
+mount --move /dev /newroot/dev
 exec switch_root /newroot /bin/bash $repo/ci/cross-guest.sh $triple
 EOF
 chmod +x "$work/initrd/init"
@@ -208,7 +217,7 @@ cpus=${XCLONE_CROSS_CPUS:-2}
 timeout "${XCLONE_CROSS_TIMEOUT:-7200}" "$qemu" "${machine[@]}" -accel tcg,thread=multi \
   -smp "$cpus" -m "${XCLONE_CROSS_MEM:-4096}" -nographic -no-reboot \
   -kernel "$kernel" -initrd "$work/initrd.cpio" \
-  -append "console=$console panic=-1 loglevel=4" \
+  -append "console=$console panic=-1 loglevel=${XCLONE_CROSS_LOGLEVEL:-4}" \
   -virtfs "local,path=$guest,mount_tag=guestroot,security_model=passthrough,id=root" \
   -virtfs "local,path=$repo,mount_tag=repo,security_model=passthrough,id=repo" \
   </dev/null >"$out/guest.log" 2>&1 || true
