@@ -37,4 +37,5 @@ case " ${args[*]} " in
   *" --quick "*) args+=(--write "$PWD/target/BENCHMARKS-quick.md") ;;
   *) args+=(--write "$PWD/BENCHMARKS.md") ;;
 esac
-cargo bench -p xclone --bench spawn -- "${args[@]}"
+# The tokio feature: the async section compares xclone::tokio with tokio::process.
+cargo bench -p xclone --features tokio --bench spawn -- "${args[@]}"

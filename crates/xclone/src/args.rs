@@ -135,15 +135,19 @@ impl<'fd> CloneArgs<'fd> {
         self
     }
 
+    /// The flags set so far.
     pub fn get_flags(&self) -> CloneFlags {
         self.flags
     }
+    /// The signal the parent gets when the child ends (0: none).
     pub fn get_exit_signal(&self) -> u64 {
         self.exit_signal
     }
+    /// The chosen PIDs, innermost pid namespace first (`set_tid`).
     pub fn get_set_tid(&self) -> &[i32] {
         &self.set_tid
     }
+    /// The cgroup2 directory the child is created in (`CLONE_INTO_CGROUP`).
     pub fn get_cgroup(&self) -> Option<BorrowedFd<'fd>> {
         self.cgroup
     }
@@ -151,9 +155,12 @@ impl<'fd> CloneArgs<'fd> {
     pub fn get_stack(&self) -> (u64, u64) {
         (self.stack, self.stack_size)
     }
+    /// Where the kernel stores the child's TID in the parent (`CLONE_PARENT_SETTID`).
     pub fn get_parent_tid(&self) -> u64 {
         self.parent_tid
     }
+    /// Where the kernel stores or clears the child's TID in the child
+    /// (`CLONE_CHILD_SETTID`, `CLONE_CHILD_CLEARTID`).
     pub fn get_child_tid(&self) -> u64 {
         self.child_tid
     }
@@ -206,7 +213,9 @@ impl<'fd> CloneArgs<'fd> {
 /// A `clone_args` ready for the system call, with the size to pass.
 #[derive(Debug)]
 pub struct Encoded<'a> {
+    /// The struct, its pointers valid while this value lives.
     pub raw: clone_args,
+    /// The size to pass: the smallest published size holding every field in use.
     pub size: usize,
     _borrow: PhantomData<&'a mut i32>,
 }

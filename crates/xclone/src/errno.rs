@@ -10,7 +10,10 @@ macro_rules! names {
     ($($n:ident),* $(,)?) => {
         const NAMES: &[(i32, &str)] = &[$((libc::$n, stringify!($n))),*];
         impl Errno {
-            $(pub const $n: Errno = Errno(libc::$n);)*
+            $(
+                #[doc = concat!("`", stringify!($n), "`")]
+                pub const $n: Errno = Errno(libc::$n);
+            )*
         }
     };
 }
@@ -87,6 +90,7 @@ impl Errno {
         }
     }
 
+    /// The number, as `errno` holds it.
     pub fn raw(self) -> i32 {
         self.0
     }

@@ -10,25 +10,37 @@ pub enum Error {
     /// A system call failed. `explanation` is the validator's account of it when it has one.
     #[error("{op}: {errno}{}", explain_suffix(.explanation))]
     Os {
+        /// What was being done (`clone3`, `open /sys/fs/cgroup/x`).
         op: String,
+        /// What the kernel answered.
         errno: Errno,
+        /// The validator's cause and fix, where it can tell.
         explanation: Option<Box<Problem>>,
     },
 
     /// The validator found the request unacceptable before any call was made; the first
     /// problem is the one the kernel would report.
     #[error("{}", refused(.problems))]
-    Refused { problems: Vec<Problem> },
+    Refused {
+        /// Every problem found, in the kernel's order of checking.
+        problems: Vec<Problem>,
+    },
 
     /// The request needs clone3 and this system cannot use it (missing or filtered), so the
     /// clone(2) fallback cannot carry it out.
     #[error("{feature} needs clone3(2), but {probe}")]
-    NeedsClone3 { feature: String, probe: String },
+    NeedsClone3 {
+        /// The part of the request only clone3 can carry (`set_tid`, `CLONE_INTO_CGROUP`).
+        feature: String,
+        /// What the probe found about clone3 here.
+        probe: String,
+    },
 
     /// Input that cannot be turned into a request at all.
     #[error("{0}")]
     Invalid(String),
 
+    /// An I/O error outside the clone itself (reading `/proc`, opening a file).
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -63,6 +75,7 @@ impl Error {
         }
     }
 
+    /// A failed system call `op` with `errno`, without an explanation.
     pub fn os(op: impl Into<String>, errno: impl Into<Errno>) -> Self {
         Error::Os {
             op: op.into(),
@@ -87,4 +100,5 @@ impl From<Error> for std::io::Error {
     }
 }
 
+/// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

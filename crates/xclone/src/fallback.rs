@@ -47,9 +47,11 @@ pub enum FallbackPolicy {
 /// Which system call to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
+    /// `clone3(2)`.
     Clone3,
     /// `clone(2)` with this flag word (exit signal in the low byte).
     Clone {
+        /// The flag word, exit signal in the low byte.
         flags: u64,
     },
 }

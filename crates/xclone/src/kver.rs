@@ -6,12 +6,16 @@ use core::str::FromStr;
 /// A Linux release, `major.minor[.patch]`. Ordering is numeric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct KernelVersion {
+    /// `5` of 5.10.223.
     pub major: u16,
+    /// `10` of 5.10.223.
     pub minor: u16,
+    /// `223` of 5.10.223 (0 where not given).
     pub patch: u16,
 }
 
 impl KernelVersion {
+    /// `major.minor` (patch 0), as facts cite a release.
     pub const fn new(major: u16, minor: u16) -> Self {
         Self {
             major,
@@ -20,6 +24,7 @@ impl KernelVersion {
         }
     }
 
+    /// `major.minor.patch`, for fixes that reached a stable series at a point release.
     pub const fn with_patch(major: u16, minor: u16, patch: u16) -> Self {
         Self {
             major,

@@ -16,6 +16,8 @@
 //! - [`enter`]: [`enter::Enter`], a child of the caller created inside a running process's
 //!   namespaces and cgroup, the process pinned by a pidfd.
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
+//! - `tokio` (feature `tokio`): an async `Command`/`Child` like `tokio::process`, driven by
+//!   pidfds in tokio's reactor.
 //! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
 //!   `/proc` and created again from a JSON manifest.
 //!
@@ -46,6 +48,8 @@ pub mod restore;
 pub mod rules;
 pub mod spawn;
 pub mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod validate;
 
 pub use args::CloneArgs;

@@ -47,6 +47,7 @@ pub enum Availability {
 }
 
 impl Availability {
+    /// The call can be used here ([`Availability::Yes`]).
     pub fn usable(self) -> bool {
         self == Availability::Yes
     }
@@ -66,6 +67,18 @@ pub struct UserNsLimits {
 }
 
 /// What the running kernel offers for process creation.
+///
+/// Found by asking the kernel questions it answers without creating anything (see the module
+/// docs), once per process:
+///
+/// ```
+/// use xclone::{CloneFlags, Features};
+/// let f = Features::probe();
+/// if f.clone3.usable() && f.set_tid {
+///     // clone3 with set_tid: a chosen PID is possible here.
+/// }
+/// println!("pid namespaces: {}", f.clone3_accepts(CloneFlags::NEWPID));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Features {
     /// `uname -r`.
@@ -95,8 +108,11 @@ pub struct Features {
     pub into_cgroup: bool,
     /// `CLONE_PIDFD` through clone(2) (Linux 5.2), for the fallback.
     pub clone_pidfd: bool,
+    /// `pidfd_open(2)` (5.3).
     pub pidfd_open: Availability,
+    /// `pidfd_send_signal(2)` (5.1).
     pub pidfd_send_signal: Availability,
+    /// `pidfd_getfd(2)` (5.6).
     pub pidfd_getfd: Availability,
     /// `waitid(P_PIDFD, …)` (Linux 5.4).
     pub waitid_pidfd: bool,
@@ -106,6 +122,7 @@ pub struct Features {
     pub time_namespaces: bool,
     /// The mount point of the cgroup2 hierarchy, from `/proc/self/mountinfo`.
     pub cgroup2_mount: Option<PathBuf>,
+    /// The sysctls that limit user and pid namespaces.
     pub userns: UserNsLimits,
     /// `/proc/sys/kernel/pid_max`.
     pub pid_max: Option<u32>,

@@ -162,7 +162,7 @@ impl Rule {
         let Some(v) = v else {
             return self.until.is_none();
         };
-        self.since.map_or(true, |s| v >= s) && self.until.map_or(true, |u| v < u)
+        self.since.is_none_or(|s| v >= s) && self.until.is_none_or(|u| v < u)
     }
 
     /// The rule with this id.

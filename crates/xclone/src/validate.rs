@@ -51,6 +51,7 @@ pub struct Problem {
     pub fix: String,
     /// The kernel function that makes the check.
     pub function: &'static str,
+    /// Which part of the request it concerns.
     pub area: Area,
 }
 
@@ -80,6 +81,7 @@ impl std::fmt::Display for Problem {
 /// returns), and notes about what could not be determined.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Verdict {
+    /// Every problem, in the kernel's order of checking: the first is the errno the kernel gives.
     pub problems: Vec<Problem>,
     /// Checks the validator could not decide (the kernel will); not problems.
     pub notes: Vec<String>,
@@ -119,6 +121,7 @@ impl Verdict {
 /// lead to (the validator never dereferences a pointer itself).
 #[derive(Clone, Debug)]
 pub struct RawRequest<'a> {
+    /// The struct as the kernel would copy it in.
     pub args: clone_args,
     /// The `size` argument.
     pub size: usize,
@@ -375,7 +378,7 @@ impl Ctx<'_, '_> {
     /// The kernel release is at least `major.minor` (unknown: assume so).
     fn at_least(&self, major: u16, minor: u16) -> bool {
         self.ver
-            .map_or(true, |x| x >= KernelVersion::new(major, minor))
+            .is_none_or(|x| x >= KernelVersion::new(major, minor))
     }
 
     fn run(&mut self) {

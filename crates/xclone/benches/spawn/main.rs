@@ -9,7 +9,9 @@
 //!                                        [--xclone-bin PATH] [--xclone-dynamic-bin PATH]
 //! ```
 //!
-//! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`.
+//! SECTIONS is a comma list of `spawn`, `throughput`, `isolation`, `commands`, `api`, `async`
+//! (the last needs the `tokio` feature: bench/run.sh passes it).
+//! (`--async-worker KIND N TARGET` is internal too: one async-section measurement.)
 //! (`--worker-level N` is internal: the spawn section starts copies of this program with it,
 //! one per parent-RSS level, see `levels`.)
 //!
@@ -17,6 +19,8 @@
 //! any CPU (what a program sees), and with the bench pinned to one CPU, which takes the
 //! cross-CPU wake-ups (the same for every mechanism) out of the numbers.
 
+#[cfg(feature = "tokio")]
+mod asyncwait;
 mod cgroup;
 mod commands;
 mod isolation;
@@ -36,7 +40,14 @@ use stats::{alternate, Contender, Rounds};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const SECTIONS: &[&str] = &["spawn", "throughput", "isolation", "commands", "api"];
+const SECTIONS: &[&str] = &[
+    "spawn",
+    "throughput",
+    "isolation",
+    "commands",
+    "api",
+    "async",
+];
 
 struct Opts {
     quick: bool,
@@ -107,6 +118,8 @@ struct Plan {
     throughput_rounds: usize,
     throughput_dur: Duration,
     api_batch: usize,
+    /// The async section's small size (a quick run).
+    quick_async: bool,
 }
 
 fn plan(quick: bool) -> Plan {
@@ -135,6 +148,7 @@ fn plan(quick: bool) -> Plan {
             throughput_rounds: 2,
             throughput_dur: Duration::from_millis(200),
             api_batch: 100,
+            quick_async: true,
         }
     } else {
         Plan {
@@ -168,6 +182,7 @@ fn plan(quick: bool) -> Plan {
             throughput_rounds: 10,
             throughput_dur: Duration::from_millis(500),
             api_batch: 1000,
+            quick_async: false,
         }
     }
 }
@@ -403,6 +418,40 @@ fn run_api(r: &mut Results, p: &Plan) {
     r.api.push(t);
 }
 
+/// A worker of the async section (see `asyncwait`): never returns.
+fn async_worker(args: &[String]) -> ! {
+    #[cfg(feature = "tokio")]
+    if let [kind, n, target] = args {
+        asyncwait::worker(kind, n.parse().unwrap_or(0), Path::new(target));
+    }
+    let _ = args;
+    println!("error usage: --async-worker KIND N TARGET (with the tokio feature)");
+    std::process::exit(2)
+}
+
+/// The async section, rendered: `xclone::tokio` against `tokio::process`.
+fn run_async(p: &Plan, target: &Path) -> String {
+    let mut out = String::new();
+    #[cfg(feature = "tokio")]
+    {
+        let (n, rounds) = if p.quick_async {
+            (asyncwait::QUICK, 2)
+        } else {
+            (asyncwait::FULL, 8)
+        };
+        asyncwait::render(&mut out, &asyncwait::measure(n, rounds, target));
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        let _ = (p.quick_async, target);
+        out.push_str(
+            "## 6. Async: awaiting concurrent children\n\nNot measured: the bench was built \
+             without the `tokio` feature (bench/run.sh passes it).\n\n",
+        );
+    }
+    out
+}
+
 /// The CPUs this process may run on.
 fn affinity() -> libc::cpu_set_t {
     // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for this process.
@@ -434,6 +483,10 @@ fn only_cpu(n: usize) -> libc::cpu_set_t {
 }
 
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--async-worker") {
+        async_worker(&argv[2..]);
+    }
     let o = parse_opts();
     let p = plan(o.quick);
     if let Some(n) = o.worker_level {
@@ -494,6 +547,9 @@ fn main() {
     }
     if on("commands") {
         run_commands(&mut r, &p, &o, &small);
+    }
+    if on("async") {
+        r.asyncwait = Some(run_async(&p, &small));
     }
     r.machine.load_after = machine::loadavg();
     r.elapsed_secs = started.elapsed().as_secs_f64();

@@ -163,6 +163,8 @@ pub struct Results {
     pub isolation: Vec<Table>,
     pub commands: Vec<Table>,
     pub api: Vec<Table>,
+    /// The async section, rendered (see `asyncwait`).
+    pub asyncwait: Option<String>,
     pub notes: Vec<String>,
     pub elapsed_secs: f64,
 }
@@ -832,6 +834,9 @@ pub fn render(r: &Results) -> String {
         for t in &r.api {
             render_table(&mut o, t);
         }
+    }
+    if let Some(section) = &r.asyncwait {
+        o.push_str(section);
     }
     // FINDINGS.md starts with its own "## Findings" heading.
     o.push_str(FINDINGS);

@@ -115,6 +115,7 @@ impl Cgroup {
         Self::create(root, name)
     }
 
+    /// The directory's path, as given.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -11,6 +11,7 @@ use std::io;
 pub struct IsolationError {
     /// What was being done (`write /proc/1234/uid_map`, `newuidmap`, `open cgroup /x`).
     pub op: String,
+    /// The errno, where a system call failed.
     pub errno: Option<Errno>,
     /// Why, in plain words.
     pub cause: String,
@@ -19,6 +20,7 @@ pub struct IsolationError {
 }
 
 impl IsolationError {
+    /// An error with every part given.
     pub fn new(
         op: impl Into<String>,
         errno: Option<Errno>,

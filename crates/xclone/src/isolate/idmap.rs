@@ -13,12 +13,16 @@ use std::str::FromStr;
 /// in the parent namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdRange {
+    /// The first id inside the namespace.
     pub inside: u32,
+    /// The first id outside (in the parent's user namespace) it stands for.
     pub outside: u32,
+    /// How many consecutive ids.
     pub count: u32,
 }
 
 impl IdRange {
+    /// One id: `inside` is `outside`.
     pub const fn single(inside: u32, outside: u32) -> Self {
         Self {
             inside,
@@ -78,10 +82,12 @@ pub struct IdMap(pub Vec<IdRange>);
 pub const MAX_MAP_LINES: usize = 340;
 
 impl IdMap {
+    /// No ranges.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Adds a range (the kernel allows 340 per map since 4.15, 5 before).
     pub fn push(&mut self, r: IdRange) {
         self.0.push(r);
     }
@@ -141,11 +147,14 @@ impl IdMap {
 /// `/proc/PID/setgroups`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetGroups {
+    /// `allow`: the namespace may call setgroups(2).
     Allow,
+    /// `deny`: it may not (required for an unprivileged gid map).
     Deny,
 }
 
 impl SetGroups {
+    /// The word `/proc/PID/setgroups` takes.
     pub fn as_str(self) -> &'static str {
         match self {
             SetGroups::Allow => "allow",
@@ -166,14 +175,29 @@ impl FromStr for SetGroups {
 }
 
 /// Everything written for a new user namespace.
+///
+/// ```
+/// use xclone::isolate::{IdMaps, IdRange};
+/// // Root inside is uid/gid 1000 outside (`unshare -r` run by uid 1000).
+/// let maps = IdMaps::root(1000, 1000);
+/// assert_eq!(maps.uid.to_proc_text(), "0 1000 1\n");
+/// // 65536 subordinate ids from /etc/subuid, written through newuidmap.
+/// let mut wide = IdMaps::default();
+/// wide.uid.push("0:100000:65536".parse::<IdRange>().unwrap());
+/// assert!(!wide.is_empty());
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IdMaps {
+    /// The uid map.
     pub uid: IdMap,
+    /// The gid map.
     pub gid: IdMap,
+    /// What to write to `/proc/PID/setgroups` before the gid map.
     pub setgroups: Option<SetGroups>,
 }
 
 impl IdMaps {
+    /// Neither map has a range.
     pub fn is_empty(&self) -> bool {
         self.uid.is_empty() && self.gid.is_empty() && self.setgroups.is_none()
     }

@@ -71,6 +71,7 @@ pub struct Isolation {
     pub id_maps: Option<IdMaps>,
     /// Offsets of the new time namespace (needs `CLONE_NEWTIME`).
     pub time_offsets: TimeOffsets,
+    /// Mount propagation, proc and a new root.
     pub mounts: MountRequest,
     /// Host name in the new UTS namespace (needs `CLONE_NEWUTS`).
     pub hostname: Option<OsString>,
@@ -80,6 +81,7 @@ pub struct Isolation {
 }
 
 impl Isolation {
+    /// Nothing is asked.
     pub fn is_empty(&self) -> bool {
         *self == Isolation::default()
     }

@@ -50,6 +50,7 @@ impl Propagation {
         Some(libc::MS_REC | kind)
     }
 
+    /// The name as `mount --make-*` and `unshare --propagation` use it.
     pub fn as_str(self) -> &'static str {
         match self {
             Propagation::Private => "private",
@@ -97,12 +98,14 @@ pub enum RootMode {
 pub struct MountRequest {
     /// `None`: unchanged.
     pub propagation: Option<Propagation>,
+    /// The new root and how the old one is left.
     pub root: Option<(PathBuf, RootMode)>,
     /// Where to mount a fresh `proc` (inside the new root, if any).
     pub proc_dir: Option<PathBuf>,
 }
 
 impl MountRequest {
+    /// Nothing is asked.
     pub fn is_empty(&self) -> bool {
         self.propagation.is_none() && self.root.is_none() && self.proc_dir.is_none()
     }

@@ -12,11 +12,14 @@ use std::str::FromStr;
 /// whole seconds (may be negative) plus `0 <= nanos < 1e9`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, PartialOrd, Ord)]
 pub struct ClockOffset {
+    /// Whole seconds (may be negative).
     pub secs: i64,
+    /// Nanoseconds, below 1,000,000,000.
     pub nanos: u32,
 }
 
 impl ClockOffset {
+    /// No offset.
     pub const ZERO: Self = Self { secs: 0, nanos: 0 };
 
     /// From a count of nanoseconds (negative allowed).
@@ -95,13 +98,27 @@ impl fmt::Display for ClockOffset {
 }
 
 /// The offsets to give a new time namespace.
+///
+/// ```
+/// use xclone::isolate::{ClockOffset, TimeOffsets};
+/// // The new namespace's CLOCK_MONOTONIC reads 100 s ahead of the host's.
+/// let offsets = TimeOffsets {
+///     monotonic: ClockOffset::from_nanos(100_000_000_000),
+///     boottime: None,
+/// };
+/// assert_eq!(offsets.to_proc_text(), "monotonic 100 0\n");
+/// // Given to a spawn with CLONE_NEWTIME: `Command::time_offsets(offsets)`.
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct TimeOffsets {
+    /// The `CLOCK_MONOTONIC` offset.
     pub monotonic: Option<ClockOffset>,
+    /// The `CLOCK_BOOTTIME` offset.
     pub boottime: Option<ClockOffset>,
 }
 
 impl TimeOffsets {
+    /// Neither clock has an offset.
     pub fn is_empty(&self) -> bool {
         self.monotonic.is_none() && self.boottime.is_none()
     }

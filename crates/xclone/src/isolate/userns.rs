@@ -29,10 +29,15 @@ const CAP_SETFCAP: u32 = 31;
 /// Who writes the maps: the credentials that decide what the kernel allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Writer {
+    /// The effective uid.
     pub euid: u32,
+    /// The effective gid.
     pub egid: u32,
+    /// `CAP_SETUID` in the effective set.
     pub cap_setuid: bool,
+    /// `CAP_SETGID` in the effective set.
     pub cap_setgid: bool,
+    /// `CAP_SETFCAP` in the effective set (needed to map uid 0 of the parent, 5.12).
     pub cap_setfcap: bool,
 }
 
@@ -57,7 +62,12 @@ pub enum MapWrite {
     /// By the parent: this text into `/proc/PID/{uid,gid}_map`.
     Direct(String),
     /// By a setuid helper: `program PID args...`.
-    Helper { program: PathBuf, args: Vec<String> },
+    Helper {
+        /// `newuidmap` or `newgidmap`, as found.
+        program: PathBuf,
+        /// The arguments after the PID: `inside outside count` triples.
+        args: Vec<String>,
+    },
 }
 
 /// Which map.
@@ -105,7 +115,9 @@ impl Kind {
 pub struct MapPlan {
     /// Written to `/proc/PID/setgroups` before the gid map.
     pub setgroups: Option<SetGroups>,
+    /// How the gid map is written.
     pub gid: Option<MapWrite>,
+    /// How the uid map is written.
     pub uid: Option<MapWrite>,
     writer: Writer,
 }
@@ -113,9 +125,13 @@ pub struct MapPlan {
 /// Where to look for the helpers and the subordinate-id files (tests replace them).
 #[derive(Clone, Debug)]
 pub struct Environment {
+    /// `PATH` to search for `newuidmap`/`newgidmap` (`None`: the process's).
     pub path: Option<OsString>,
+    /// `/etc/subuid`.
     pub subuid: PathBuf,
+    /// `/etc/subgid`.
     pub subgid: PathBuf,
+    /// `/etc/passwd` (names in the subordinate-id files).
     pub passwd: PathBuf,
 }
 

@@ -36,18 +36,30 @@ pub const REPORT_FORMAT: u32 = 1;
 /// | `notes` | array of strings | anything unusual about how answers were obtained |
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// The report format's version (the JSON contract of docs/probe-json.md).
     pub format: u32,
+    /// `uname -r`.
     pub kernel_release: String,
+    /// The release as `major.minor.patch`, where it parses.
     pub kernel_version: Option<String>,
     #[serde(serialize_with = "ser_features")]
+    /// One line per feature, in the order of the JSON object's keys.
     pub features: Vec<FeatureLine>,
+    /// The largest `struct clone_args` this kernel reads.
     pub clone_args_max_size: usize,
+    /// How `flags[].known` was found.
     pub flag_probe: &'static str,
+    /// One line per flag bit.
     pub flags: Vec<FlagLine>,
+    /// The probing thread's capabilities.
     pub capabilities: Capabilities,
+    /// Where the cgroup2 hierarchy is mounted.
     pub cgroup2_mount: Option<String>,
+    /// The user-namespace limits.
     pub user_namespaces: UserNsLimits,
+    /// `/proc/sys/kernel/pid_max`.
     pub pid_max: Option<u32>,
+    /// Anything unusual about how the answers were obtained.
     pub notes: Vec<String>,
 }
 
@@ -67,12 +79,19 @@ pub struct Report {
 #[derive(Clone, Debug, Serialize)]
 pub struct FeatureLine {
     #[serde(skip)]
+    /// The key in the JSON `features` object.
     pub key: &'static str,
+    /// What a person calls it.
     pub label: &'static str,
+    /// Usable by this caller on this kernel.
     pub available: bool,
+    /// `yes`, `no`, `missing` or `filtered`.
     pub state: &'static str,
+    /// The errno behind `missing`/`filtered`.
     pub errno: Option<String>,
+    /// The Linux release that added it.
     pub since: Option<String>,
+    /// The evidence, in words.
     pub why: String,
 }
 
@@ -90,13 +109,21 @@ pub struct FeatureLine {
 /// | `answer` | string or null | the errno the flag probe got (EINVAL = unknown bit) |
 #[derive(Clone, Debug, Serialize)]
 pub struct FlagLine {
+    /// The bit number, 0..63.
     pub bit: u32,
+    /// `CLONE_…`, where the bit has a name here.
     pub name: Option<&'static str>,
+    /// The bit's value as `0x…`.
     pub value: String,
+    /// The release that added the flag.
     pub since: Option<String>,
+    /// The first release whose clone3 accepts it, where that differs.
     pub clone3_since: Option<String>,
+    /// This kernel's clone3 accepts the bit.
     pub known: bool,
+    /// How `known` was found.
     pub how: &'static str,
+    /// The errno the flag probe got.
     pub answer: Option<String>,
 }
 
@@ -104,18 +131,26 @@ pub struct FlagLine {
 /// and `relevant`, one [`CapLine`] per capability that process creation cares about.
 #[derive(Clone, Debug, Serialize)]
 pub struct Capabilities {
+    /// The effective set as `0x…`.
     pub effective: String,
+    /// The permitted set as `0x…`.
     pub permitted: String,
+    /// The capabilities process creation cares about.
     pub relevant: Vec<CapLine>,
 }
 
 /// `name` (`CAP_SYS_ADMIN`), `number`, `effective`, `permitted`, `needed_for` (words).
 #[derive(Clone, Debug, Serialize)]
 pub struct CapLine {
+    /// `CAP_SYS_ADMIN`, …
     pub name: &'static str,
+    /// The capability's number.
     pub number: Cap,
+    /// In the effective set.
     pub effective: bool,
+    /// In the permitted set.
     pub permitted: bool,
+    /// What needs it, in words.
     pub needed_for: &'static str,
 }
 

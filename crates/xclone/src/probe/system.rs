@@ -114,6 +114,7 @@ pub fn sysctl_bool(path: &str) -> Option<bool> {
     sysctl_u64(path).map(|v| v != 0)
 }
 
+/// The user- and pid-namespace limits, read from their sysctls (each `None` where absent).
 pub fn userns_limits() -> UserNsLimits {
     UserNsLimits {
         max_user_namespaces: sysctl_u64("/proc/sys/user/max_user_namespaces"),
@@ -125,6 +126,7 @@ pub fn userns_limits() -> UserNsLimits {
     }
 }
 
+/// `/proc/sys/kernel/pid_max`, the largest PID plus one.
 pub fn pid_max() -> Option<u32> {
     sysctl_u64("/proc/sys/kernel/pid_max").and_then(|v| u32::try_from(v).ok())
 }

@@ -14,32 +14,57 @@ bitflags::bitflags! {
     pub struct CloneFlags: u64 {
         /// New time namespace. Shares its bit with `CSIGNAL`, so only clone3 can ask for it.
         const NEWTIME = k::CLONE_NEWTIME as u64;
+        /// Share the address space (a thread, or a vfork-like child).
         const VM = k::CLONE_VM as u64;
+        /// Share root, working directory and umask.
         const FS = k::CLONE_FS as u64;
+        /// Share the file descriptor table.
         const FILES = k::CLONE_FILES as u64;
+        /// Share signal handlers (needs `VM`).
         const SIGHAND = k::CLONE_SIGHAND as u64;
+        /// Return a pidfd for the child (5.2).
         const PIDFD = k::CLONE_PIDFD as u64;
+        /// Trace the child too if the parent is traced.
         const PTRACE = k::CLONE_PTRACE as u64;
+        /// Suspend the parent until the child execs or exits.
         const VFORK = k::CLONE_VFORK as u64;
+        /// The child's parent is the caller's parent.
         const PARENT = k::CLONE_PARENT as u64;
+        /// A thread of the caller's thread group (needs `SIGHAND`).
         const THREAD = k::CLONE_THREAD as u64;
+        /// New mount namespace.
         const NEWNS = k::CLONE_NEWNS as u64;
+        /// Share System V semaphore undo lists.
         const SYSVSEM = k::CLONE_SYSVSEM as u64;
+        /// Set the child's thread-local storage to `tls`.
         const SETTLS = k::CLONE_SETTLS as u64;
+        /// Store the child's TID at `parent_tid` in the parent.
         const PARENT_SETTID = k::CLONE_PARENT_SETTID as u64;
+        /// Clear `child_tid` in the child when it exits, and wake a futex there.
         const CHILD_CLEARTID = k::CLONE_CHILD_CLEARTID as u64;
         /// Ignored by clone(2), refused by clone3(2).
         const DETACHED = k::CLONE_DETACHED as u64;
+        /// A tracer cannot force `PTRACE` on the child.
         const UNTRACED = k::CLONE_UNTRACED as u64;
+        /// Store the child's TID at `child_tid` in the child.
         const CHILD_SETTID = k::CLONE_CHILD_SETTID as u64;
+        /// New cgroup namespace (4.6).
         const NEWCGROUP = k::CLONE_NEWCGROUP as u64;
+        /// New UTS namespace (host and domain name).
         const NEWUTS = k::CLONE_NEWUTS as u64;
+        /// New IPC namespace.
         const NEWIPC = k::CLONE_NEWIPC as u64;
+        /// New user namespace.
         const NEWUSER = k::CLONE_NEWUSER as u64;
+        /// New pid namespace: the child is its PID 1.
         const NEWPID = k::CLONE_NEWPID as u64;
+        /// New network namespace.
         const NEWNET = k::CLONE_NEWNET as u64;
+        /// Share the I/O context.
         const IO = k::CLONE_IO as u64;
+        /// Reset every handled signal to its default in the child (clone3 only, 5.5).
         const CLEAR_SIGHAND = k::CLONE_CLEAR_SIGHAND;
+        /// Create the child in the cgroup2 directory `cgroup` (clone3 only, 5.7).
         const INTO_CGROUP = k::CLONE_INTO_CGROUP;
         /// Linux 7.1: the child is reaped automatically when it exits.
         const AUTOREAP = 1 << 34;
@@ -142,6 +167,7 @@ fn parse_number(s: &str) -> Option<u64> {
 /// Facts about one flag bit.
 #[derive(Clone, Copy, Debug)]
 pub struct FlagInfo {
+    /// The flag.
     pub flag: CloneFlags,
     /// Name as in `<linux/sched.h>`.
     pub name: &'static str,

@@ -5,7 +5,7 @@
 //! A fork-like child (no `CLONE_VM`) gets a copy-on-write copy of the calling thread only. When
 //! the caller is multithreaded, locks held by other threads (the allocator's, stdio's) stay held
 //! forever in the child, so the child must not allocate or lock: it may only work on data that
-//! was prepared before the clone, with the raw system calls of [`super::child`],
+//! was prepared before the clone, with the raw system calls of `sys::child`,
 //! [`super::signal`] and [`super::raw`].
 
 use super::abi::{clone_args, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, MAX_PID_NS_LEVEL};

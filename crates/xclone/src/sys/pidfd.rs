@@ -49,3 +49,14 @@ pub(crate) fn async_readable(
     // long as the returned `AsyncFd` (which holds it) lives.
     unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(io::Error::from)
 }
+
+/// Registers an owned pidfd with tokio's reactor for readability (the process exited).
+#[cfg(feature = "tokio")]
+pub(crate) fn async_owned(
+    fd: crate::pidfd::PidFd,
+) -> io::Result<tokio::io::unix::AsyncFd<crate::pidfd::PidFd>> {
+    use tokio::io::{unix::AsyncFd, Interest};
+    // SAFETY: a `PidFd` owns its descriptor: `as_raw_fd` returns the same open descriptor for
+    // as long as the `PidFd` lives, and the `AsyncFd` owns the `PidFd` for its whole life.
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(io::Error::from)
+}

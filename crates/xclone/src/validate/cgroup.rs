@@ -41,6 +41,7 @@ pub enum Target {
 pub struct CgroupFacts {
     /// The descriptor number from `clone_args.cgroup`.
     pub fd: u64,
+    /// What the descriptor is.
     pub target: Target,
     /// Where the descriptor points, as the caller's mount namespace names it.
     pub path: Option<String>,
@@ -53,6 +54,7 @@ pub struct CgroupFacts {
     /// The common ancestor of the caller's cgroup and the target, when it differs from the
     /// target, and whether the caller may write its `cgroup.procs`.
     pub ancestor: Option<String>,
+    /// May the caller write the ancestor's `cgroup.procs`?
     pub ancestor_writable: Option<bool>,
     /// `cgroup.type` (`None` for the root cgroup, which has none).
     pub cgroup_type: Option<String>,
@@ -63,6 +65,7 @@ pub struct CgroupFacts {
     /// The threaded domain (thread root or the cgroup itself) of the target and of the
     /// caller's cgroup, as hierarchy paths.
     pub domain: Option<String>,
+    /// The caller's threaded domain.
     pub caller_domain: Option<String>,
     /// The tightest `pids.max` on the way up from the target: (cgroup, max, current).
     pub pids: Option<(String, u64, u64)>,
@@ -385,7 +388,7 @@ fn tightest_pids(dir: &impl AsFd, cg: &str, max_ups: usize) -> Option<(String, u
         let room = max.saturating_sub(cur);
         if best
             .as_ref()
-            .map_or(true, |(_, m, c)| room < m.saturating_sub(*c))
+            .is_none_or(|(_, m, c)| room < m.saturating_sub(*c))
         {
             best = Some((path_of(&comps[..comps.len() - ups]), max, cur));
         }
@@ -408,7 +411,7 @@ pub fn cgroup2_mount_of(path: &str) -> Option<(String, String)> {
             || path
                 .strip_prefix(mp.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
-        if inside && best.as_ref().map_or(true, |(m, _)| mp.len() >= m.len()) {
+        if inside && best.as_ref().is_none_or(|(m, _)| mp.len() >= m.len()) {
             best = Some((mp, e.root.to_string_lossy().into_owned()));
         }
     }
