@@ -182,7 +182,8 @@ if [ ! -e "$guest/.xclone-$layout" ]; then
   touch "$guest/.xclone-$layout"
 fi
 kver=$(ls "$guest/lib/modules" | head -1)
-kernel=$guest/boot/vmlinuz-$kver
+# arm64 ships a compressed Image (vmlinuz), riscv64 an uncompressed one (vmlinux).
+kernel=$(ls "$guest/boot/vmlinuz-$kver" "$guest/boot/vmlinux-$kver" 2>/dev/null | head -1)
 
 # A small initramfs: busybox, the modules for a 9p root, and an init that mounts the guest
 # root and the repository (at its own path) and runs ci/cross-guest.sh there.
