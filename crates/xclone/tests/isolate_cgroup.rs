@@ -125,8 +125,16 @@ fn internal_process_rule_is_explained() {
     let controllers = root
         .and_then(|r| std::fs::read_to_string(r.join("cgroup.subtree_control")).ok())
         .unwrap_or_default();
-    let Some(ctl) = controllers.split_whitespace().next().map(str::to_string) else {
-        eprintln!("skipped: no controller enabled at the cgroup2 root to delegate");
+    // A domain controller: with only threaded ones (cpu, cpuset, perf_event, pids) enabled the
+    // cgroup could still become a thread root, and cgroup_migrate_vet_dst() lets it host
+    // processes (cgroup_can_be_thread_root()).
+    let threaded = ["cpu", "cpuset", "perf_event", "pids"];
+    let Some(ctl) = controllers
+        .split_whitespace()
+        .find(|c| !threaded.contains(c))
+        .map(str::to_string)
+    else {
+        eprintln!("skipped: no domain controller enabled at the cgroup2 root to delegate");
         return;
     };
     let Some(parent) = test_cgroup("busy") else {
