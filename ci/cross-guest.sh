@@ -6,8 +6,7 @@
 # The whole script is one function, read before it runs: editing the file meanwhile is safe.
 main() {
   triple=$1
-  repo=$(cd "$(dirname "$0")/.." && pwd)
-  out=$repo/target/cross/$triple
+  out=$2
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin HOME=/root LANG=C.UTF-8
 
   echo "guest: $(uname -srm) up after $(cut -d' ' -f1 /proc/uptime) s"

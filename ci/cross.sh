@@ -106,6 +106,8 @@ fi
 # into the test binaries, like CARGO_BIN_EXE_xclone, are the same in the guest) and the cargo
 # home from the cache. The mounts live in a private mount namespace and vanish with it.
 mkdir -p "$cache/cargo-home"
+# Where the cross builds go; must be inside the repository (the guest sees only that).
+target=${XCLONE_CROSS_TARGET_DIR:-$repo/target/cross}
 in_build_root() {
   unshare --mount --propagation private -- sh -euc '
     root=$1 repo=$2 home=$3; shift 3
@@ -120,7 +122,7 @@ in_build_root() {
     exec chroot "$root" "$@"' sh "$build_root" "$repo" "$cache/cargo-home" \
     env -i PATH=/usr/bin:/bin HOME=/root CARGO_HOME=/cargo-home \
     CARGO_HTTP_CAINFO=/etc/ssl/certs/host-ca.crt \
-    CARGO_TARGET_DIR="$repo/target/cross" \
+    CARGO_TARGET_DIR="$target" \
     "CARGO_TARGET_$(echo "$triple" | tr a-z- A-Z_)_LINKER=$gnu-gcc" \
     sh -c 'cd "$0" && exec "$@"' "$repo" "$@"
 }
@@ -134,7 +136,7 @@ if [ "$mode" = check ]; then
 fi
 
 log "building the test binaries for $triple"
-out=$repo/target/cross/$triple
+out=$target/$triple
 mkdir -p "$out"
 in_build_root cargo build -p xclone-cli --bins --target "$triple"
 in_build_root cargo test --workspace --all-features --no-run --target "$triple" \
@@ -216,7 +218,7 @@ mount -t 9p -o \$opts guestroot /newroot || exec sh
 mount -t 9p -o \$opts repo /newroot$repo || exec sh
 mount --move /proc /newroot/proc
 mount --move /dev /newroot/dev
-exec switch_root /newroot /bin/bash $repo/ci/cross-guest.sh $triple
+exec switch_root /newroot /bin/bash $repo/ci/cross-guest.sh $triple $out
 EOF
 chmod +x "$work/initrd/init"
 (cd "$work/initrd" && find . | cpio -o -H newc --quiet) >"$work/initrd.cpio"
