@@ -2,8 +2,9 @@
 //!
 //! Layers, lowest first (each a module):
 //!
-//! - [`sys`]: the kernel ABI (`struct clone_args`, the 64-bit flag word with per-flag facts)
-//!   and the raw system calls. All `unsafe` code of the crate lives there.
+//! - `sys` (private): the kernel ABI (`struct clone_args`, the 64-bit flag word with per-flag
+//!   facts) and the raw system calls. All `unsafe` code of the crate lives there; the parts a
+//!   caller may want raw are re-exported, unstable, by `raw` (feature `raw`).
 //! - [`args`]: [`CloneArgs`], a typed request that encodes to the smallest struct size the
 //!   kernel needs.
 //! - [`rules`]: the kernel's checks on a clone3 request, as data, in the kernel's order.
@@ -47,7 +48,12 @@ pub mod probe;
 pub mod restore;
 pub mod rules;
 pub mod spawn;
-pub mod sys;
+// The raw ABI and system calls: all the crate's `unsafe`. Private; what callers may need of
+// it is typed elsewhere, or re-exported as unstable by `raw` (feature `raw`).
+#[cfg_attr(not(feature = "raw"), allow(dead_code))]
+mod sys;
+#[cfg(feature = "raw")]
+pub mod raw;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod validate;

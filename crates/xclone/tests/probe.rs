@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 use xclone::probe::system::CGROUP2_SUPER_MAGIC;
-use xclone::sys::probe_calls::{self, CloneOutcome};
+use xclone::raw::probe_calls::{self, CloneOutcome};
 use xclone::{Availability, CloneFlags, Errno, Features, KernelVersion};
 use xclone_testsupport::is_root;
 
@@ -262,7 +262,7 @@ fn child_no_process() {
 }
 
 fn child_seccomp(errno: Errno) {
-    xclone::sys::seccomp::deny_clone3(errno.raw()).expect("install the seccomp filter");
+    xclone::raw::seccomp::deny_clone3(errno.raw()).expect("install the seccomp filter");
     let f = Features::probe_uncached();
     let v = running();
     let expected = if v >= KernelVersion::new(5, 3) {

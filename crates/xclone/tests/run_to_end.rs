@@ -174,7 +174,7 @@ fn sigchld_ignored_entry() {
     if !is_entry("sigchld_ignored_entry") {
         return;
     }
-    xclone::sys::signal::set_ignored(libc::SIGCHLD).unwrap();
+    xclone::raw::signal::set_ignored(libc::SIGCHLD).unwrap();
     let e = Command::new("sh")
         .args(["-c", "exit 3"])
         .status()

@@ -377,7 +377,7 @@ fn pre_exec_runs_in_the_child_before_exec() {
 fn signal_state_is_reset() {
     // Block SIGUSR1 in a fresh thread and spawn from there: the child's mask is empty anyway.
     std::thread::spawn(|| {
-        xclone::sys::signal::block(&xclone::sys::signal::SigSet::from_signals([libc::SIGUSR1]))
+        xclone::raw::signal::block(&xclone::raw::signal::SigSet::from_signals([libc::SIGUSR1]))
             .unwrap();
         let out =
             stdout_of(Command::new("grep").args(["-E", "^Sig(Blk|Ign)", "/proc/self/status"]));

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 use xclone::enter::{Cgroup, Dir, Enter, Namespaces};
-use xclone::sys::fdnum::{dup_number, set_cloexec_number};
+use xclone::raw::fdnum::{dup_number, set_cloexec_number};
 use xclone::{CloneFlags, Command, PidFd};
 
 #[derive(clap::Args, Debug)]

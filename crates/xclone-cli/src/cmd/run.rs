@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::RawFd;
 use std::path::PathBuf;
-use xclone::sys::fdnum::{dup_number, set_cloexec_number};
-use xclone::sys::signal::{self, SigSet, SignalFd, SI_KERNEL};
+use xclone::raw::fdnum::{dup_number, set_cloexec_number};
+use xclone::raw::signal::{self, SigSet, SignalFd, SI_KERNEL};
 use xclone::{Child, Command, ExitStatus, FallbackPolicy, SpawnError, Step};
 
 /// The signals xclone passes on to the program.
@@ -372,7 +372,7 @@ fn dry_run(cmd: &Command, resolved: &Resolved) -> i32 {
             },
             "stack" => "<lowest address of the child stack, mapped at spawn above a guard page>"
                 .to_string(),
-            "stack_size" => format!("{} (the spawn stack)", xclone::sys::stack::SPAWN_STACK_SIZE),
+            "stack_size" => format!("{} (the spawn stack)", xclone::raw::stack::SPAWN_STACK_SIZE),
             "set_tid" if value != 0 => format!("{:?}", args.get_set_tid()),
             "cgroup" if args.get_cgroup().is_some() => {
                 format!("{value} (descriptor of the cgroup directory)")

@@ -49,14 +49,6 @@ impl CStrArrayBuilder {
         self.push_parts(&[s])
     }
 
-    pub fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-
     pub fn finish(self) -> CStrArray {
         let base = self.buf.as_ptr();
         let mut ptrs: Vec<*const c_char> = Vec::with_capacity(self.starts.len() + 1);
@@ -104,9 +96,6 @@ impl CStrArray {
         self.starts.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
 
     /// String `i`, without panicking (callable in a spawned child).
     pub fn get(&self, i: usize) -> Option<&CStr> {

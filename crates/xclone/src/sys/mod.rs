@@ -21,5 +21,3 @@ pub mod stack;
 pub(crate) mod syscall;
 pub(crate) mod vfork;
 
-pub use abi::clone_args;
-pub use flags::{CloneFlags, FlagInfo, FLAG_INFO};
