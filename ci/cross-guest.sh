@@ -59,8 +59,11 @@ main() {
   x=$out/debug/xclone
   show() {
     echo "\$ $*"
-    timeout -k 5 120 "$@" 2>&1 | head -40
-    echo "(exit status ${PIPESTATUS[0]})"
+    # Into a file, not a pipe: processes a command leaves running (restore --detach) keep it.
+    timeout -k 5 120 "$@" >/tmp/show.out 2>&1 </dev/null
+    local status=$?
+    head -40 /tmp/show.out
+    echo "(exit status $status)"
   }
   {
     show "$x" probe

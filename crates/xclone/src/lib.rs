@@ -50,10 +50,10 @@ pub mod rules;
 pub mod spawn;
 // The raw ABI and system calls: all the crate's `unsafe`. Private; what callers may need of
 // it is typed elsewhere, or re-exported as unstable by `raw` (feature `raw`).
-#[cfg_attr(not(feature = "raw"), allow(dead_code))]
-mod sys;
 #[cfg(feature = "raw")]
 pub mod raw;
+#[cfg_attr(not(feature = "raw"), allow(dead_code))]
+mod sys;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod validate;

@@ -96,7 +96,6 @@ impl CStrArray {
         self.starts.len()
     }
 
-
     /// String `i`, without panicking (callable in a spawned child).
     pub fn get(&self, i: usize) -> Option<&CStr> {
         let start = *self.starts.get(i)?;

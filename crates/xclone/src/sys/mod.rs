@@ -20,4 +20,3 @@ pub mod signal;
 pub mod stack;
 pub(crate) mod syscall;
 pub(crate) mod vfork;
-
