@@ -505,10 +505,30 @@ unsafe extern "C" fn child_returns(_: *mut c_void) -> i32 {
     0
 }
 
+/// The calling thread's thread pointer, what CLONE_SETTLS sets for the child.
+#[cfg(target_arch = "x86_64")]
 fn fs_base() -> u64 {
     let mut v: u64 = 0;
     // SAFETY: ARCH_GET_FS writes one u64 to the pointer.
     unsafe { libc::syscall(libc::SYS_arch_prctl, 0x1003, &mut v as *mut u64) };
+    v
+}
+
+/// The calling thread's thread pointer (TPIDR_EL0), what CLONE_SETTLS sets for the child.
+#[cfg(target_arch = "aarch64")]
+fn fs_base() -> u64 {
+    let v: u64;
+    // SAFETY: reading the EL0 thread-pointer register has no side effect.
+    unsafe { std::arch::asm!("mrs {}, tpidr_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// The calling thread's thread pointer (tp), what CLONE_SETTLS sets for the child.
+#[cfg(target_arch = "riscv64")]
+fn fs_base() -> u64 {
+    let v: u64;
+    // SAFETY: copying the tp register has no side effect.
+    unsafe { std::arch::asm!("mv {}, tp", out(reg) v, options(nomem, nostack)) };
     v
 }
 

@@ -111,6 +111,12 @@ pub fn fork_exec(exe: &Exe) -> Result<(), String> {
     }
 }
 
+/// `vfork()` + `execve()`: written for x86_64 only.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn vfork_exec(_exe: &Exe) -> Result<(), String> {
+    Err("the vfork+execve contender is written for x86_64 only".into())
+}
+
 /// `vfork()` + `execve()`: the parent thread sleeps while the child borrows its memory and
 /// stack until exec.
 ///
@@ -118,6 +124,7 @@ pub fn fork_exec(exe: &Exe) -> Result<(), String> {
 /// it shares with the suspended parent: Rust has no `returns_twice`, so calling libc's
 /// `vfork` from Rust code is unsound (rust-lang/libc#1596). Here the child only issues the
 /// `execve` and `exit` system calls on registers loaded before the vfork.
+#[cfg(target_arch = "x86_64")]
 pub fn vfork_exec(exe: &Exe) -> Result<(), String> {
     let ret: isize;
     // SAFETY: vfork's child runs only the three instructions after the branch (execve, then

@@ -16,7 +16,8 @@ use crate::sys::probe_calls::{self, CloneOutcome};
 use rustix::thread::{CapabilitySet, CapabilitySets};
 
 /// The largest struct the kernel could accept: `copy_clone_args_from_user()` refuses
-/// `size > PAGE_SIZE` with E2BIG before anything else (4 KiB on x86_64).
+/// `size > PAGE_SIZE` with E2BIG before anything else (4 KiB on x86_64, never less elsewhere, so
+/// the search below needs no larger bound).
 const MAX_STRUCT: usize = 4096;
 
 /// Bits every clone3 accepts (`CLONE_LEGACY_FLAGS` minus the `CLONE_DETACHED` bit and the

@@ -8,10 +8,17 @@
 //! process's mappings stay below 2^47 unless it asks for an address above (the
 //! `DEFAULT_MAP_WINDOW`), so the highest existing mapping says nothing: the kernel is asked
 //! instead.
+//!
+//! On arm64 and riscv64 `TASK_SIZE` is a power of two with no page taken off: `1 << 48` or
+//! `1 << 52` on arm64 (`vabits_actual`), `1 << 38`, `1 << 47` or `1 << 56` on riscv64 (Sv39,
+//! Sv48, Sv57; arch/riscv/include/asm/pgtable.h). There the kernel is asked the same way,
+//! one candidate end at a time, highest first.
 
-/// `TASK_SIZE_MAX` with 4-level page tables.
+/// `TASK_SIZE_MAX` with 4-level page tables (x86_64).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub const USER_SPACE_END_4LEVEL: u64 = (1 << 47) - 4096;
-/// `TASK_SIZE_MAX` with 5-level page tables.
+/// `TASK_SIZE_MAX` with 5-level page tables (x86_64).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub const USER_SPACE_END_5LEVEL: u64 = (1 << 56) - 4096;
 
 /// Where this kernel's user address space ends (exclusive): [`USER_SPACE_END_5LEVEL`] when
@@ -22,6 +29,7 @@ pub const USER_SPACE_END_5LEVEL: u64 = (1 << 56) - 4096;
 /// paging it maps the page there (it is unmapped again at once). A kernel older than 4.17
 /// ignores `MAP_FIXED_NOREPLACE` and takes the address as a hint, which it honours only
 /// with 5-level paging: the returned address tells either way.
+#[cfg(target_arch = "x86_64")]
 pub fn user_space_end() -> u64 {
     const HINT: u64 = 1 << 55;
     const PAGE: usize = 4096;
@@ -50,11 +58,52 @@ pub fn user_space_end() -> u64 {
     }
 }
 
+/// Where this kernel's user address space ends (exclusive), on arm64 and riscv64: the
+/// highest candidate end whose last page the kernel maps (or has mapped already).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn user_space_end() -> u64 {
+    const CANDIDATES: [u32; 5] = [56, 52, 48, 47, 38];
+    for bits in CANDIDATES {
+        let end = 1u64 << bits;
+        if page_usable(end - 4096) {
+            return end;
+        }
+    }
+    1 << 38
+}
+
+/// Whether the page at `addr` lies in this process's address space: the kernel maps a new
+/// page there, or one is there already (`EEXIST`).
+#[cfg(not(target_arch = "x86_64"))]
+fn page_usable(addr: u64) -> bool {
+    const PAGE: usize = 4096;
+    // SAFETY: a new anonymous PROT_NONE mapping that never replaces an existing one
+    // (MAP_FIXED_NOREPLACE; an old kernel takes the address as a hint); it is unmapped before
+    // anything could refer to it.
+    let got = unsafe {
+        libc::mmap(
+            addr as usize as *mut libc::c_void,
+            PAGE,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if got == libc::MAP_FAILED {
+        return std::io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST);
+    }
+    // SAFETY: the mapping was just made by us, one page, and nothing refers to it.
+    unsafe { libc::munmap(got, PAGE) };
+    got as usize as u64 == addr
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_arch = "x86_64")]
     fn matches_the_cpu_and_kernel() {
         let end = user_space_end();
         assert!(end == USER_SPACE_END_4LEVEL || end == USER_SPACE_END_5LEVEL);
@@ -68,6 +117,16 @@ mod tests {
             assert_eq!(end, USER_SPACE_END_4LEVEL);
         }
         // Every mapping of this process lies below the end.
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for l in maps.lines().filter(|l| !l.ends_with("[vsyscall]")) {
+            let hi = l.split(['-', ' ']).nth(1).unwrap();
+            assert!(u64::from_str_radix(hi, 16).unwrap() <= end, "{l}");
+        }
+    }
+
+    #[test]
+    fn every_mapping_lies_below_the_end() {
+        let end = user_space_end();
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
         for l in maps.lines().filter(|l| !l.ends_with("[vsyscall]")) {
             let hi = l.split(['-', ' ']).nth(1).unwrap();

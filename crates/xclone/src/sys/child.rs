@@ -156,21 +156,26 @@ pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> R<usize> {
     }
 }
 
-/// `poll` of one descriptor without waiting: whether reading it would not block (data, end
-/// of file or an error are pending).
+/// `ppoll` of one descriptor without waiting: whether reading it would not block (data, end
+/// of file or an error are pending). (`ppoll`, not `poll`: arm64 and riscv64 have only it.)
 pub(crate) fn readable_now(fd: RawFd) -> R<bool> {
     let mut p = libc::pollfd {
         fd,
         events: libc::POLLIN,
         revents: 0,
     };
-    // SAFETY: one live `struct pollfd` on our stack, count 1, timeout 0.
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: one live `struct pollfd` and one `struct timespec` on our stack, count 1, no
+    // signal mask (NULL, so its size is not read).
     let n = result(unsafe {
         syscall6(
-            nr::POLL,
+            nr::PPOLL,
             &mut p as *mut libc::pollfd as usize,
             1,
-            0,
+            &zero as *const libc::timespec as usize,
             0,
             0,
             0,

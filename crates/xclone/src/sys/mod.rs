@@ -3,6 +3,7 @@
 
 pub mod abi;
 pub mod addr;
+mod arch;
 pub(crate) mod child;
 pub mod cstr_array;
 pub(crate) mod environ;

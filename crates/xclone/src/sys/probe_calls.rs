@@ -9,9 +9,8 @@
 use crate::errno::Errno;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-const NR_CLONE: usize = 56;
-const NR_EXIT: usize = 60;
-const NR_CLONE3: usize = 435;
+use super::arch::{clone_then_exit, legacy_clone_args};
+use super::syscall::nr;
 
 /// What a process-creating probe call did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,34 +86,12 @@ pub fn clone3(buf: &[u64], size: usize) -> CloneOutcome {
         return CloneOutcome::Refused;
     }
     let ret: isize = with_signals_blocked(|| {
-        let ret: isize;
         // SAFETY: the kernel reads at most `size` bytes from `ptr`, which are ours (checked
         // above) or, for NULL, not read at all or answered with EFAULT. If a child is created it
-        // executes only the three instructions after `jnz` — no memory access, no stack use, no
-        // signal handler (all blocked) — and leaves through the exit syscall: a thread sharing
-        // our memory touches nothing, and with CLONE_VM the parent is suspended (CLONE_VFORK,
-        // checked above) until it is gone. rdi is changed only on that child path, which never
-        // returns here.
-        unsafe {
-            core::arch::asm!(
-                "syscall",
-                "test rax, rax",
-                "jnz 2f",
-                "mov eax, {exit}",
-                "xor edi, edi",
-                "syscall",
-                "ud2",
-                "2:",
-                exit = const NR_EXIT,
-                inlateout("rax") NR_CLONE3 => ret,
-                in("rdi") ptr,
-                in("rsi") size,
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack)
-            );
-        }
-        ret
+        // runs only the exit sequence of `clone_then_exit` — no memory access, no stack use, no
+        // signal handler (all blocked): a thread sharing our memory touches nothing, and with
+        // CLONE_VM the parent is suspended (CLONE_VFORK, checked above) until it is gone.
+        unsafe { clone_then_exit(nr::CLONE3, [ptr as usize, size, 0, 0, 0]) }
     });
     outcome(ret, flags)
 }
@@ -127,33 +104,10 @@ pub fn clone(flags: u64) -> CloneOutcome {
         return CloneOutcome::Refused;
     }
     let ret: isize = with_signals_blocked(|| {
-        let ret: isize;
-        // SAFETY: as in `clone3`: a created child runs only the exit sequence inside this block;
-        // newsp = 0 keeps it on (a copy of, or with CLONE_VM|CLONE_VFORK the suspended parent's)
-        // stack which it does not touch; every pointer argument is NULL.
-        unsafe {
-            core::arch::asm!(
-                "syscall",
-                "test rax, rax",
-                "jnz 2f",
-                "mov eax, {exit}",
-                "xor edi, edi",
-                "syscall",
-                "ud2",
-                "2:",
-                exit = const NR_EXIT,
-                inlateout("rax") NR_CLONE => ret,
-                in("rdi") flags,
-                in("rsi") 0usize,
-                in("rdx") 0usize,
-                in("r10") 0usize,
-                in("r8") 0usize,
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack)
-            );
-        }
-        ret
+        // SAFETY: as in `clone3`: a created child runs only the exit sequence; newsp = 0 keeps
+        // it on (a copy of, or with CLONE_VM|CLONE_VFORK the suspended parent's) stack which it
+        // does not touch; every pointer argument is NULL.
+        unsafe { clone_then_exit(nr::CLONE, legacy_clone_args(flags as usize, 0, 0, 0, 0)) }
     });
     outcome(ret, flags)
 }

@@ -11,18 +11,9 @@ use core::ffi::c_void;
 /// A negative kernel return, as a positive errno.
 pub type RawErrno = i32;
 
-/// The function a child started on a new stack runs. Its return value becomes the thread's
-/// exit status. It must never unwind.
-pub type ChildFn = unsafe extern "C" fn(*mut c_void) -> i32;
-
-#[cfg(not(target_arch = "x86_64"))]
-compile_error!(
-    "xclone's raw layer is written for x86_64 Linux; other architectures need their own trampoline"
-);
-
-const NR_CLONE: usize = 56;
-const NR_CLONE3: usize = 435;
-const NR_EXIT: usize = 60;
+pub use super::arch::ChildFn;
+use super::arch::{clone_then_call, legacy_clone_args, syscall6};
+use super::syscall::nr;
 
 #[inline(always)]
 fn result(ret: isize) -> Result<i32, RawErrno> {
@@ -44,19 +35,19 @@ fn result(ret: isize) -> Result<i32, RawErrno> {
 /// (it never does here: use [`clone3_on_stack`] instead). In the child (which is a copy of
 /// only the calling thread) only async-signal-safe work may be done before `execve`/`_exit`.
 pub unsafe fn clone3(args: &clone_args, size: usize) -> Result<i32, RawErrno> {
-    let ret: isize;
-    // SAFETY: the caller upholds the contract above; the syscall clobbers rcx and r11 only.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") NR_CLONE3 => ret,
-            in("rdi") args as *const clone_args,
-            in("rsi") size,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack)
-        );
-    }
+    // SAFETY: the caller upholds the contract above; the child continues here like the
+    // parent, on (a copy of) the same stack.
+    let ret = unsafe {
+        syscall6(
+            nr::CLONE3,
+            args as *const clone_args as usize,
+            size,
+            0,
+            0,
+            0,
+            0,
+        )
+    };
     result(ret)
 }
 
@@ -70,23 +61,16 @@ pub unsafe fn clone(
     parent_tid: *mut i32,
     child_tid: *mut i32,
 ) -> Result<i32, RawErrno> {
-    let ret: isize;
+    let [a1, a2, a3, a4, a5] = legacy_clone_args(
+        flags as usize,
+        0,
+        parent_tid as usize,
+        child_tid as usize,
+        0,
+    );
     // SAFETY: newsp = 0 keeps the child on (a copy of) the current stack, which is sound
-    // without CLONE_VM as the caller promises; clobbers are rcx and r11.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") NR_CLONE => ret,
-            in("rdi") flags,
-            in("rsi") 0usize,
-            in("rdx") parent_tid,
-            in("r10") child_tid,
-            in("r8") 0usize,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack)
-        );
-    }
+    // without CLONE_VM as the caller promises.
+    let ret = unsafe { syscall6(nr::CLONE, a1, a2, a3, a4, a5, 0) };
     result(ret)
 }
 
@@ -104,35 +88,10 @@ pub unsafe fn clone3_on_stack(
     f: ChildFn,
     arg: *mut c_void,
 ) -> Result<i32, RawErrno> {
-    let ret: isize;
-    // SAFETY: the kernel returns twice. The parent path (rax != 0) falls through with only
-    // rax/rcx/r11 changed. The child path runs on the fresh stack the caller reserved and
-    // never returns to Rust code: it calls `f` (held in callee-saved r12/r13 across the
-    // syscall) and ends the thread with the exit syscall.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "and rsp, -16",
-            "mov rdi, r13",
-            "call r12",
-            "mov edi, eax",
-            "mov eax, {exit}",
-            "syscall",
-            "ud2",
-            "2:",
-            exit = const NR_EXIT,
-            inlateout("rax") NR_CLONE3 => ret,
-            in("rdi") args as *const clone_args,
-            in("rsi") size,
-            in("r12") f,
-            in("r13") arg,
-            lateout("rcx") _,
-            lateout("r11") _,
-        );
-    }
+    let args = [args as *const clone_args as usize, size, 0, 0, 0];
+    // SAFETY: the caller reserved the stack named in `args` for the child, which runs only
+    // `f(arg)` there and exits (see `arch::clone_then_call`).
+    let ret = unsafe { clone_then_call(nr::CLONE3, args, f, arg) };
     result(ret)
 }
 
@@ -149,44 +108,23 @@ pub unsafe fn clone_on_stack(
     f: ChildFn,
     arg: *mut c_void,
 ) -> Result<i32, RawErrno> {
-    let ret: isize;
-    // SAFETY: as in clone3_on_stack; the legacy argument order on x86_64 is
-    // flags, newsp, parent_tid, child_tid, tls.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "and rsp, -16",
-            "mov rdi, r13",
-            "call r12",
-            "mov edi, eax",
-            "mov eax, {exit}",
-            "syscall",
-            "ud2",
-            "2:",
-            exit = const NR_EXIT,
-            inlateout("rax") NR_CLONE => ret,
-            in("rdi") flags,
-            in("rsi") stack_top,
-            in("rdx") parent_tid,
-            in("r10") 0usize,
-            in("r8") 0usize,
-            in("r12") f,
-            in("r13") arg,
-            lateout("rcx") _,
-            lateout("r11") _,
-        );
-    }
+    let args = legacy_clone_args(
+        flags as usize,
+        stack_top as usize,
+        parent_tid as usize,
+        0,
+        0,
+    );
+    // SAFETY: as in clone3_on_stack, with the stack top passed as newsp.
+    let ret = unsafe { clone_then_call(nr::CLONE, args, f, arg) };
     result(ret)
 }
 
 /// Raw `exit_group`, for fork-like children that must not run libc's atexit handlers.
 pub fn exit_group(code: i32) -> ! {
-    // SAFETY: exit_group never returns and touches no memory of ours.
-    unsafe {
-        core::arch::asm!("syscall", in("rax") 231usize, in("rdi") code as isize, options(noreturn, nostack));
+    loop {
+        // SAFETY: exit_group never returns and touches no memory of ours.
+        unsafe { syscall6(nr::EXIT_GROUP, code as usize, 0, 0, 0, 0, 0) };
     }
 }
 

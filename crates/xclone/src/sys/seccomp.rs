@@ -3,9 +3,9 @@
 
 use crate::errno::Errno;
 
-/// `AUDIT_ARCH_X86_64` of `<linux/audit.h>`: `EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE`.
-const AUDIT_ARCH_X86_64: u32 = 62 | 0x8000_0000 | 0x4000_0000;
-const NR_CLONE3: u32 = 435;
+use super::arch::AUDIT_ARCH;
+
+const NR_CLONE3: u32 = linux_raw_sys::general::__NR_clone3;
 
 /// Offsets in `struct seccomp_data` (see seccomp(2)).
 const OFFSET_NR: u32 = 0;
@@ -29,14 +29,15 @@ fn jump_eq(k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     }
 }
 
-/// The classic-BPF program: for x86_64 system calls, clone3 returns `-errno`; everything
-/// else (other calls, other ABIs such as i386 through `int 0x80`) is allowed.
+/// The classic-BPF program: for system calls of the native ABI (`AUDIT_ARCH_*` of the target),
+/// clone3 returns `-errno`; everything else (other calls, other ABIs such as i386 through
+/// `int 0x80` on x86_64) is allowed.
 fn program(errno: u16) -> [libc::sock_filter; 6] {
     let load_word = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
     let ret = libc::BPF_RET | libc::BPF_K;
     [
         stmt(load_word, OFFSET_ARCH),
-        jump_eq(AUDIT_ARCH_X86_64, 0, 3),
+        jump_eq(AUDIT_ARCH, 0, 3),
         stmt(load_word, OFFSET_NR),
         jump_eq(NR_CLONE3, 0, 1),
         stmt(ret, libc::SECCOMP_RET_ERRNO | u32::from(errno)),

@@ -10,15 +10,11 @@ use super::flags::CloneFlags;
 use super::raw::{clone3_on_stack, clone_on_stack};
 use super::signal::BlockAll;
 use super::stack::ChildStack;
-use super::syscall::{result, syscall6, RawErrno};
+use super::syscall::{nr, result, syscall6, RawErrno};
 use super::vfork::{entry, Spawned, VforkChild};
 use crate::sys::abi::{clone_args, CLONE_ARGS_SIZE_VER0};
 use core::ffi::{c_void, CStr};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-
-const NR_FCHDIR: usize = 81;
-const NR_CHROOT: usize = 161;
-const NR_SETNS: usize = 308;
 
 type R = Result<(), RawErrno>;
 
@@ -26,19 +22,19 @@ type R = Result<(), RawErrno>;
 /// `/proc/PID/ns/*` file (`nstype` 0 or its one type), see setns(2).
 pub(crate) fn setns(fd: RawFd, nstype: u64) -> R {
     // SAFETY: integer arguments only.
-    result(unsafe { syscall6(NR_SETNS, fd as usize, nstype as usize, 0, 0, 0, 0) }).map(|_| ())
+    result(unsafe { syscall6(nr::SETNS, fd as usize, nstype as usize, 0, 0, 0, 0) }).map(|_| ())
 }
 
 /// `fchdir(fd)`.
 pub(crate) fn fchdir(fd: RawFd) -> R {
     // SAFETY: integer argument only.
-    result(unsafe { syscall6(NR_FCHDIR, fd as usize, 0, 0, 0, 0, 0) }).map(|_| ())
+    result(unsafe { syscall6(nr::FCHDIR, fd as usize, 0, 0, 0, 0, 0) }).map(|_| ())
 }
 
 /// `chroot(path)`.
 pub(crate) fn chroot(path: &CStr) -> R {
     // SAFETY: `path` is NUL-terminated and outlives the call.
-    result(unsafe { syscall6(NR_CHROOT, path.as_ptr() as usize, 0, 0, 0, 0, 0) }).map(|_| ())
+    result(unsafe { syscall6(nr::CHROOT, path.as_ptr() as usize, 0, 0, 0, 0, 0) }).map(|_| ())
 }
 
 /// Creates the intermediate of an `enter`: `clone3(CLONE_VM | CLONE_VFORK | CLONE_FILES |

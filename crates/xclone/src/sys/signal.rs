@@ -143,12 +143,14 @@ impl Drop for BlockAll {
     }
 }
 
-/// `struct k_sigaction` of the x86_64 kernel ABI.
+/// The kernel's `struct sigaction` (include/linux/signal_types.h): `sa_restorer` exists only
+/// where the architecture defines `__ARCH_HAS_SA_RESTORER` (x86_64 and aarch64, not riscv64).
 #[repr(C)]
 #[derive(Default)]
 struct KernelSigaction {
     handler: usize,
     flags: u64,
+    #[cfg(not(target_arch = "riscv64"))]
     restorer: usize,
     mask: u64,
 }

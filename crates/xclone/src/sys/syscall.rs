@@ -2,7 +2,7 @@
 //! touches the calling thread's descriptor. That is what a `CLONE_VM` child needs between
 //! clone and exec, where it runs on the parent thread's TLS and heap.
 //!
-//! Only x86_64 is written (like the trampolines in [`super::raw`]).
+//! The instruction itself is in [`super::arch`], one file per architecture.
 
 /// A failed call's errno, positive.
 pub type RawErrno = i32;
@@ -16,71 +16,45 @@ pub(crate) fn result(ret: isize) -> Result<usize, RawErrno> {
     }
 }
 
-/// `syscall(nr, a1..a6)`; unused arguments are passed as 0.
-///
-/// # Safety
-/// The arguments must satisfy the contract of system call `nr`: pointers valid for what
-/// the kernel reads or writes through them, file descriptors meaningful to the caller.
-#[inline(always)]
-pub(crate) unsafe fn syscall6(
-    nr: usize,
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-    a6: usize,
-) -> isize {
-    let ret: isize;
-    // SAFETY: the caller guarantees the arguments; the x86_64 syscall instruction clobbers
-    // rcx and r11 only, and the kernel preserves every other register.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") nr as isize => ret,
-            in("rdi") a1,
-            in("rsi") a2,
-            in("rdx") a3,
-            in("r10") a4,
-            in("r8") a5,
-            in("r9") a6,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack)
-        );
-    }
-    ret
-}
+pub(crate) use super::arch::syscall6;
 
-/// System call numbers used by the crate (x86_64).
+/// System call numbers used by the crate, from linux-raw-sys's table for the target
+/// architecture.
 pub(crate) mod nr {
-    pub const READ: usize = 0;
-    pub const WRITE: usize = 1;
-    pub const CLOSE: usize = 3;
-    pub const POLL: usize = linux_raw_sys::general::__NR_poll as usize;
-    pub const RT_SIGACTION: usize = 13;
-    pub const RT_SIGPROCMASK: usize = 14;
-    pub const GETPID: usize = 39;
-    pub const EXECVE: usize = 59;
-    pub const FCNTL: usize = 72;
-    pub const CHDIR: usize = 80;
-    pub const SETUID: usize = 105;
-    pub const SETGID: usize = 106;
-    pub const SETPGID: usize = 109;
-    pub const GETPPID: usize = 110;
-    pub const SETSID: usize = 112;
-    pub const SETGROUPS: usize = 116;
-    pub const PIVOT_ROOT: usize = 155;
-    pub const PRCTL: usize = 157;
-    pub const CHROOT: usize = 161;
-    pub const MOUNT: usize = 165;
-    pub const UMOUNT2: usize = 166;
-    pub const SETHOSTNAME: usize = 170;
-    pub const GETTID: usize = 186;
-    pub const TGKILL: usize = 234;
-    pub const OPENAT: usize = 257;
-    pub const SIGNALFD4: usize = 289;
-    pub const DUP3: usize = 292;
-    pub const EXECVEAT: usize = 322;
-    pub const PIDFD_SEND_SIGNAL: usize = 424;
+    use linux_raw_sys::general as g;
+
+    pub const READ: usize = g::__NR_read as usize;
+    pub const WRITE: usize = g::__NR_write as usize;
+    pub const CLOSE: usize = g::__NR_close as usize;
+    pub const PPOLL: usize = g::__NR_ppoll as usize;
+    pub const RT_SIGACTION: usize = g::__NR_rt_sigaction as usize;
+    pub const RT_SIGPROCMASK: usize = g::__NR_rt_sigprocmask as usize;
+    pub const GETPID: usize = g::__NR_getpid as usize;
+    pub const EXECVE: usize = g::__NR_execve as usize;
+    pub const FCNTL: usize = g::__NR_fcntl as usize;
+    pub const CHDIR: usize = g::__NR_chdir as usize;
+    pub const SETUID: usize = g::__NR_setuid as usize;
+    pub const SETGID: usize = g::__NR_setgid as usize;
+    pub const SETPGID: usize = g::__NR_setpgid as usize;
+    pub const GETPPID: usize = g::__NR_getppid as usize;
+    pub const SETSID: usize = g::__NR_setsid as usize;
+    pub const SETGROUPS: usize = g::__NR_setgroups as usize;
+    pub const PIVOT_ROOT: usize = g::__NR_pivot_root as usize;
+    pub const PRCTL: usize = g::__NR_prctl as usize;
+    pub const CHROOT: usize = g::__NR_chroot as usize;
+    pub const MOUNT: usize = g::__NR_mount as usize;
+    pub const UMOUNT2: usize = g::__NR_umount2 as usize;
+    pub const SETHOSTNAME: usize = g::__NR_sethostname as usize;
+    pub const GETTID: usize = g::__NR_gettid as usize;
+    pub const TGKILL: usize = g::__NR_tgkill as usize;
+    pub const OPENAT: usize = g::__NR_openat as usize;
+    pub const SIGNALFD4: usize = g::__NR_signalfd4 as usize;
+    pub const DUP3: usize = g::__NR_dup3 as usize;
+    pub const EXECVEAT: usize = g::__NR_execveat as usize;
+    pub const PIDFD_SEND_SIGNAL: usize = g::__NR_pidfd_send_signal as usize;
+    pub const CLONE: usize = g::__NR_clone as usize;
+    pub const CLONE3: usize = g::__NR_clone3 as usize;
+    pub const EXIT_GROUP: usize = g::__NR_exit_group as usize;
+    pub const FCHDIR: usize = g::__NR_fchdir as usize;
+    pub const SETNS: usize = g::__NR_setns as usize;
 }

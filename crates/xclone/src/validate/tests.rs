@@ -948,6 +948,11 @@ fn namespace_limits_and_pid_namespace_creation() {
 fn settls_range() {
     let mut a = raw_args(CloneFlags::SETTLS);
     a.tls = 0x7fff_ffff_f000;
+    if !cfg!(target_arch = "x86_64") {
+        // Only x86_64's copy_thread() checks the thread pointer.
+        ok(&validate_raw(&raw(a, 64), &f618(), &root()));
+        return;
+    }
     first(
         &validate_raw(&raw(a, 64), &f618(), &root()),
         "settls-out-of-range",
