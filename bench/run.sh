@@ -38,4 +38,4 @@ case " ${args[*]} " in
   *) args+=(--write "$PWD/BENCHMARKS.md") ;;
 esac
 # The tokio feature: the async section compares xclone::tokio with tokio::process.
-cargo bench -p xclone --features tokio --bench spawn -- "${args[@]}"
+cargo bench -p xclone --features tokio,serde --bench spawn -- "${args[@]}"

@@ -179,7 +179,8 @@ pub struct Evidence {
 }
 
 /// A file the probe could not read, and the errno that said so.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Unreadable {
     pub path: String,
     pub errno: Errno,
