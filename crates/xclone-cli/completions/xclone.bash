@@ -265,7 +265,7 @@ _xclone() {
             return 0
             ;;
         xclone__subcmd__explain)
-            opts="-U -m -u -i -n -p -C -T -h --flags --exit-signal --set-tid --into-cgroup --clear-sighand --user --mount --uts --ipc --net --pid --cgroup --time --kernel --json --help"
+            opts="-U -m -u -i -n -p -C -T -h --flags --exit-signal --set-tid --into-cgroup --clear-sighand --user --mount --uts --ipc --net --pid --cgroup --time --kernel --json --unshare --setns --threads --as-user --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,6 +352,22 @@ _xclone() {
                     return 0
                     ;;
                 --kernel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unshare)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --setns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-user)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -531,7 +547,7 @@ _xclone() {
             return 0
             ;;
         xclone__subcmd__run)
-            opts="-U -m -u -i -n -p -C -T -r -c -R -w -S -G -f -h --flags --exit-signal --set-tid --into-cgroup --clear-sighand --user --mount --uts --ipc --net --pid --cgroup --time --map-root-user --map-current-user --map-user --map-group --map-users --map-groups --map-auto --map-subids --setgroups --mount-proc --propagation --root --pivot-root --hostname --monotonic --boottime --init --no-new-privs --autoreap --pidfd-autokill --empty-mount-ns --kill-child --wd --setuid --setgid --fork --env --fd-map --json-status-fd --no-fallback --dry-run --help"
+            opts="-U -m -u -i -n -p -C -T -r -c -R -w -S -G -f -h --flags --exit-signal --set-tid --into-cgroup --clear-sighand --user --mount --uts --ipc --net --pid --cgroup --time --map-root-user --map-current-user --map-user --map-group --map-users --map-groups --map-auto --map-subids --setgroups --mount-proc --propagation --root --pivot-root --hostname --monotonic --boottime --init --no-new-privs --autoreap --pidfd-autokill --empty-mount-ns --bind --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --remount-ro --tmpfs --dev --proc --mqueue --dir --symlink --file --bind-data --ro-bind-data --chmod --perms --size --setenv --unsetenv --clearenv --cap-add --cap-drop --unshare-all --share-net --unshare-user --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup --new-session --die-with-parent --uid --gid --chdir --argv0 --rlimit --seccomp --add-seccomp-fd --userns --userns2 --pidns --info-fd --block-fd --userns-block-fd --sync-fd --kill-child --wd --setuid --setgid --fork --env --fd-map --json-status-fd --no-fallback --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +678,154 @@ _xclone() {
                     return 0
                     ;;
                 --boottime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-try)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dev-bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dev-bind-try)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ro-bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ro-bind-try)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remount-ro)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tmpfs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dev)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --symlink)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ro-bind-data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chmod)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --perms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --setenv)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unsetenv)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cap-add)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cap-drop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --argv0)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rlimit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seccomp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-seccomp-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --userns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --userns2)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pidns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --info-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --block-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --userns-block-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sync-fd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

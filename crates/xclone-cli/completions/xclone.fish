@@ -50,6 +50,10 @@ complete -c xclone -n "__fish_xclone_using_subcommand explain" -s p -l pid -d 'N
 complete -c xclone -n "__fish_xclone_using_subcommand explain" -s C -l cgroup -d 'New cgroup namespace (CLONE_NEWCGROUP); =FILE persists it' -r
 complete -c xclone -n "__fish_xclone_using_subcommand explain" -s T -l time -d 'New time namespace (CLONE_NEWTIME); =FILE persists it' -r
 complete -c xclone -n "__fish_xclone_using_subcommand explain" -l kernel -d 'Judge against the documented behaviour of this kernel release (e.g. 5.4) instead of the running kernel; the caller is still you' -r
+complete -c xclone -n "__fish_xclone_using_subcommand explain" -l unshare -d 'Explain unshare(2) with these flags instead of a clone3 request' -r
+complete -c xclone -n "__fish_xclone_using_subcommand explain" -l setns -d 'Explain setns(2) on TARGET (a namespace file, or pid:PID for a pidfd) with FLAGS (default 0: the namespace file\'s own type)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand explain" -l threads -d 'With --unshare/--setns: judge for a caller whose process has N threads (made with pthreads, which share CLONE_FS) instead of the current one' -r
+complete -c xclone -n "__fish_xclone_using_subcommand explain" -l as-user -d 'With --unshare/--setns: judge for a caller running as this uid (no capabilities unless 0) instead of the current one. The setns target is still opened and inspected by you' -r
 complete -c xclone -n "__fish_xclone_using_subcommand explain" -l clear-sighand -d 'Reset the child\'s signal handlers to their defaults (CLONE_CLEAR_SIGHAND)'
 complete -c xclone -n "__fish_xclone_using_subcommand explain" -l json -d 'Print the verdict as one JSON object'
 complete -c xclone -n "__fish_xclone_using_subcommand explain" -s h -l help -d 'Print help'
@@ -82,6 +86,43 @@ complete -c xclone -n "__fish_xclone_using_subcommand run" -s R -l root -d 'Run 
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l hostname -d 'Host name in the new UTS namespace (needs -u)' -r
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l monotonic -d 'CLOCK_MONOTONIC offset in seconds, e.g. 86400 or -0.25 (needs -T)' -r
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l boottime -d 'CLOCK_BOOTTIME offset in seconds (needs -T)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l bind -d 'Bind-mount SRC (recursively, nosuid, nodev) on DEST' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l bind-try -d 'As --bind; a missing SRC is skipped' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l dev-bind -d 'As --bind, devices allowed' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l dev-bind-try -d 'As --dev-bind; a missing SRC is skipped' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l ro-bind -d 'As --bind, every mount below read-only' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l ro-bind-try -d 'As --ro-bind; a missing SRC is skipped' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l remount-ro -d 'Make the mount at DEST read-only' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l tmpfs -d 'Mount a tmpfs on DEST (--perms, --size)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l dev -d 'Mount a minimal /dev on DEST' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l proc -d 'Mount a new proc on DEST' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l mqueue -d 'Mount a new mqueue on DEST' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l dir -d 'Create directory DEST (--perms)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l symlink -d 'Create symlink DEST pointing at SRC' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l file -d 'Copy what descriptor FD yields into file DEST (--perms)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l bind-data -d 'Copy FD\'s data into a file bound on DEST (--perms)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l ro-bind-data -d 'As --bind-data, read-only' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l chmod -d 'Change the permissions of PATH' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l perms -d 'Permissions of the next --dir, --tmpfs, --file or --bind-data' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l size -d 'Size of the next --tmpfs' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l setenv -d 'Set an environment variable' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unsetenv -d 'Unset an environment variable' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l cap-add -d 'Keep capability CAP (or ALL)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l cap-drop -d 'Drop capability CAP (or ALL)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l uid -d 'The program\'s uid in the new user namespace' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l gid -d 'The program\'s gid in the new user namespace' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l chdir -d 'Working directory in the sandbox' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l argv0 -d 'The program\'s argv[0]' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l rlimit -d 'Set a resource limit (prlimit\'s names; repeatable)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l seccomp -d 'Install the compiled BPF program read from FD before exec' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l add-seccomp-fd -d 'Add a compiled BPF program read from FD (repeatable)' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l userns -d 'Create the sandbox inside this existing user namespace' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l userns2 -d 'Switch to this user namespace after the setup' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l pidns -d 'Create the sandbox inside this existing pid namespace' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l info-fd -d 'Write the program\'s pid and namespaces as JSON to FD' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l block-fd -d 'Block the program before exec until FD yields a byte or EOF' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l userns-block-fd -d 'Block the child before its setup until FD yields a byte or EOF' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l sync-fd -d 'Keep FD open (in xclone, not the program) while the sandbox runs' -r
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l kill-child -d 'Kill the program with SIG (default SIGKILL) when xclone dies (PR_SET_PDEATHSIG)' -r
 complete -c xclone -n "__fish_xclone_using_subcommand run" -s w -l wd -d 'Working directory of the program (inside --root when given)' -r -F
 complete -c xclone -n "__fish_xclone_using_subcommand run" -s S -l setuid -d 'The program\'s uid: a number or a user name (in the new user namespace with -U)' -r
@@ -100,6 +141,17 @@ complete -c xclone -n "__fish_xclone_using_subcommand run" -l no-new-privs -d 'S
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l autoreap -d 'The kernel reaps the child itself (CLONE_AUTOREAP, Linux 7.1; exit signal 0)'
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l pidfd-autokill -d 'Kill the child when xclone\'s pidfd closes (CLONE_PIDFD_AUTOKILL, Linux 7.1; implies --autoreap)'
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l empty-mount-ns -d 'A new, empty mount namespace (CLONE_EMPTY_MNTNS, Linux 7.1)'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l clearenv -d 'Unset every environment variable (except PWD)'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unshare-all -d 'Unshare every namespace (user, ipc, pid, net, uts, cgroup)'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l share-net -d 'With --unshare-all: keep the network namespace'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unshare-user -d 'New user namespace (own ids mapped as bubblewrap does)'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unshare-ipc -d 'New IPC namespace'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unshare-pid -d 'New pid namespace'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unshare-net -d 'New network namespace'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unshare-uts -d 'New UTS namespace'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l unshare-cgroup -d 'New cgroup namespace'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l new-session -d 'Start a new session (setsid): the terminal cannot be fed input (TIOCSTI)'
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l die-with-parent -d 'Kill the program (SIGKILL) when xclone dies'
 complete -c xclone -n "__fish_xclone_using_subcommand run" -s f -l fork -d 'Accepted for unshare\'s sake: xclone always creates the program as a new child'
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l no-fallback -d 'Never fall back to clone(2) where clone3 is missing or filtered'
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l dry-run -d 'Print the clone_args that would be passed and the validator\'s verdict; run nothing'
