@@ -52,7 +52,7 @@ enum Command {
     Run(Box<cmd::run::RunArgs>),
     /// Run a program inside a running process's namespaces and cgroup, as a child of xclone
     /// (nsenter's options; the target pinned by a pidfd).
-    Enter(cmd::enter::EnterArgs),
+    Enter(Box<cmd::enter::EnterArgs>),
     /// PID 1 for `run --init`: runs the program, forwards signals, reaps orphans.
     #[command(name = "__init", hide = true)]
     Init(cmd::init::InitArgs),
@@ -96,7 +96,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         Command::Restore(a) => cmd::restore::run(a),
         Command::Tree(a) => cmd::tree::run(a),
         Command::Run(a) => cmd::run::run(*a),
-        Command::Enter(a) => cmd::enter::run(a),
+        Command::Enter(a) => cmd::enter::run(*a),
         Command::Init(a) => cmd::init::run(a),
         Command::Generate(a) => cmd::generate::run(a),
     }
