@@ -42,7 +42,7 @@ enum Command {
     /// Show what this kernel and these privileges offer (creates nothing).
     Probe(cmd::probe::ProbeArgs),
     /// Say whether the kernel would accept a clone request, and why not (creates nothing).
-    Explain(cmd::explain::ExplainArgs),
+    Explain(Box<cmd::explain::ExplainArgs>),
     /// Create a process tree with the exact PIDs (every pid-namespace level), parents,
     /// sessions and groups a manifest gives; waits for its root.
     Restore(cmd::restore::RestoreArgs),
@@ -92,7 +92,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     };
     match cli.command {
         Command::Probe(a) => cmd::probe::run(a),
-        Command::Explain(a) => cmd::explain::run(a),
+        Command::Explain(a) => cmd::explain::run(*a),
         Command::Restore(a) => cmd::restore::run(a),
         Command::Tree(a) => cmd::tree::run(a),
         Command::Run(a) => cmd::run::run(*a),
