@@ -49,19 +49,21 @@ fn emulated_entry() {
         );
         assert_eq!(out.status.code(), Some(5));
     }
-    // Failures in the child are still reported precisely, for both kinds of spawn.
-    let e = Command::new("/no/such/x").spawn().unwrap_err();
+    // Failures in the child are still reported precisely, for both kinds of spawn: the OS
+    // error as std's (errno only), the step on the command.
+    let mut cmd = Command::new("/no/such/x");
+    let e = cmd.spawn().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
     assert_eq!(
-        e.to_string(),
-        "execve /no/such/x: No such file or directory"
+        cmd.last_spawn_error().map(|s| s.to_string()).as_deref(),
+        Some("execve /no/such/x: No such file or directory")
     );
-    let e = Command::new("true")
-        .current_dir("/no/such/dir")
-        .status()
-        .unwrap_err();
+    let mut cmd = Command::new("true");
+    let e = cmd.current_dir("/no/such/dir").status().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
     assert_eq!(
-        e.to_string(),
-        "chdir /no/such/dir: No such file or directory"
+        cmd.last_spawn_error().map(|s| s.to_string()).as_deref(),
+        Some("chdir /no/such/dir: No such file or directory")
     );
     println!("EMULATED-OK");
 }
