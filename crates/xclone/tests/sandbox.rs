@@ -5,7 +5,7 @@ use xclone::isolate::sandbox::{
     BindKind, Cap, CapChange, CapSet, Filesystem, FsOp, Rlimit, Sandbox, SeccompProgram,
 };
 use xclone::isolate::IdMaps;
-use xclone::{CloneFlags, Command, SpawnError, Step};
+use xclone::{CloneFlags, Command, Step};
 
 fn ids() -> (u32, u32) {
     (
@@ -170,8 +170,10 @@ fn a_failing_step_names_operation_path_and_errno() {
         }])),
         ..Default::default()
     };
-    let err = sandboxed("true", s).status().unwrap_err();
-    let e = SpawnError::from_io(&err).expect("a SpawnError");
+    let mut cmd = sandboxed("true", s);
+    let err = cmd.status().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+    let e = cmd.last_spawn_error().expect("the failing step");
     assert_eq!(e.step(), Step::Filesystem);
     assert_eq!(e.errno().0, libc::EROFS);
     assert_eq!(e.detail(), "--dir /usr/new: mkdir /newroot/usr/new");

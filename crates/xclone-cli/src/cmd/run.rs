@@ -140,7 +140,7 @@ pub fn run(a: RunArgs) -> i32 {
     }
     let child = match spawned {
         Ok(c) => c,
-        Err(e) => return failed(&e, json.as_mut(), &cmd, a.no_fallback),
+        Err(e) => return failed(&e, json.as_mut(), &cmd),
     };
     a.sandbox.started(&child);
     follow(child, &sigfd, json)
@@ -348,34 +348,20 @@ pub(crate) fn enoexec_path(e: &io::Error, se: Option<&SpawnError>) -> Option<OsS
 
 /// Why nothing runs: the spawn's error on one line (see [`spawn_failed`]), and for a step
 /// of the child (the exec included) a JSON line on the status descriptor first.
-fn failed(e: &io::Error, json: Option<&mut File>, cmd: &Command, no_fallback: bool) -> i32 {
+fn failed(e: &io::Error, json: Option<&mut File>, cmd: &Command) -> i32 {
     if let Some(se) = cmd.last_spawn_error().or_else(|| SpawnError::from_io(e)) {
         if let Some(j) = json {
             json_spawn_error(j, se);
         }
         return spawn_failed(e, Some(cmd));
     }
-    // clone3 itself refused: nothing was created. The validator says why the kernel gave
-    // this errno (it agrees with the kernel, see the differential tests). Where the spawn
-    // fell back to clone(2), the error is clone(2)'s: the validator judges clone3 requests.
-    let fell_back = !no_fallback && !xclone::fallback::clone3_availability().usable();
-    match judge(cmd) {
-        Ok((v, _)) if !v.is_ok() && !fell_back => {
-            let p = &v.problems[0];
-            exit::fail(format!(
-                "clone3 failed with {}: {}; fix: {}",
-                p.errno.name(),
-                p.cause,
-                p.fix
-            ))
-        }
-        _ => {
-            let text = e.to_string();
-            match text.strip_prefix("clone3: ") {
-                Some(rest) => exit::fail(format!("clone3 failed with {rest}")),
-                None => exit::fail(text),
-            }
-        }
+    // Refused before the call (a request a spawn cannot make), or by clone3 itself: then
+    // nothing was created, and the library's error carries the validator's account of the
+    // errno. (Where the spawn fell back to clone(2), the error is clone(2)'s and says so.)
+    let text = e.to_string();
+    match text.strip_prefix("clone3: ") {
+        Some(rest) => exit::fail(format!("clone3 failed with {rest}")),
+        None => exit::fail(text),
     }
 }
 
