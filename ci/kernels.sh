@@ -124,10 +124,18 @@ args=$(cat /proc/cmdline)
 script=${args##*xclone.script=}; script=${script%% *}
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host ||
   { echo "XCLONE-GUEST: cannot mount the host's / over 9p"; poweroff -f; }
+repo=${args##*xclone.repo=}; repo=${repo%% *}
 # Keep the host's built probe program: the guest's /tmp is its own.
 cp -a /host/tmp/xclone-probe-* /saved/ 2>/dev/null
+# The work tree may itself lie under /tmp (a CI clone): keep it reachable under the guest's
+# own /tmp.
+mkdir -p /repo
+mount -o bind "/host$repo" /repo
 for d in tmp run var/tmp; do mount -t tmpfs -o mode=1777 tmpfs /host/$d; done
 cp -a /saved/. /host/tmp/ 2>/dev/null
+if [ ! -d "/host$repo/ci" ]; then
+  mkdir -p "/host$repo" && mount -o bind /repo "/host$repo"
+fi
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup 2>/dev/null
@@ -180,7 +188,7 @@ run_kernel() {
   timeout --foreground "${XCLONE_KERNEL_TIMEOUT:-5400}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "${XCLONE_KERNEL_CPUS:-2}" -m 2048 -nographic -no-reboot \
     -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests nowatchdog no_timer_check xclone.script=$repo/ci/kernels-guest.sh xclone.list=$list xclone.filter=${filter// /,}" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests nowatchdog no_timer_check xclone.script=$repo/ci/kernels-guest.sh xclone.repo=$repo xclone.list=$list xclone.filter=${filter// /,}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     </dev/null >"$log" 2>&1 || true
   summarize "$name" "$log"
