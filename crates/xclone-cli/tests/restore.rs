@@ -280,9 +280,30 @@ fn every_problem_of_a_manifest_is_on_the_line() {
     }
 }
 
+/// A process with no children of its own to describe with `tree` (the test process is no
+/// such target: other tests start and end children of it meanwhile). Killed when dropped.
+struct Quiet(std::process::Child);
+
+impl Quiet {
+    fn start() -> Quiet {
+        Quiet(Command::new("sleep").arg("600").spawn().expect("sleep"))
+    }
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn tree_into_a_closed_pipe_or_a_full_disk_is_no_panic() {
-    let me = std::process::id().to_string();
+    let target = Quiet::start();
+    let me = target.pid();
     // A reader that is gone before xclone writes: quiet, 141 like coreutils.
     let (r, w) = rustix::pipe::pipe().unwrap();
     drop(r);
@@ -320,12 +341,13 @@ fn tree_into_a_closed_pipe_or_a_full_disk_is_no_panic() {
 fn tree_with_no_descriptors_left_says_emfile() {
     // RLIMIT_NOFILE of 4 leaves xclone no descriptor to open /proc files with (0-2 are taken,
     // and the standard library needs one more): the error is EMFILE, not "no process".
+    let target = Quiet::start();
     let out = Command::new("/bin/sh")
         .arg("-c")
         .arg(format!(
             "ulimit -n 4; exec {} tree {}",
             env!("CARGO_BIN_EXE_xclone"),
-            std::process::id()
+            target.pid()
         ))
         .output()
         .unwrap();
