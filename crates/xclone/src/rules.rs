@@ -170,10 +170,7 @@ pub struct Rule {
 impl Rule {
     /// Whether the rule applies on kernel `v` (`None`: unknown kernel, assume the newest).
     pub fn applies_on(&self, v: Option<KernelVersion>) -> bool {
-        let Some(v) = v else {
-            return self.until.is_none();
-        };
-        self.since.is_none_or(|s| v >= s) && self.until.is_none_or(|u| v < u)
+        in_window(self.since, self.until, v)
     }
 
     /// The rule with this id.
@@ -226,6 +223,19 @@ pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Whether kernel `v` lies in `[since, until)` (`None`: unknown kernel, assume the newest),
+/// as every rules table (clone3's here, unshare/setns's in [`ns`]) dates its rows.
+fn in_window(
+    since: Option<KernelVersion>,
+    until: Option<KernelVersion>,
+    v: Option<KernelVersion>,
+) -> bool {
+    let Some(v) = v else {
+        return until.is_none();
+    };
+    since.is_none_or(|s| v >= s) && until.is_none_or(|u| v < u)
 }
 
 const fn v(major: u16, minor: u16) -> Option<KernelVersion> {

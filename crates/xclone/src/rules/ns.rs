@@ -114,10 +114,7 @@ pub struct NsRule {
 impl NsRule {
     /// Whether the rule applies on kernel `v` (`None`: unknown kernel, assume the newest).
     pub fn applies_on(&self, v: Option<KernelVersion>) -> bool {
-        let Some(v) = v else {
-            return self.until.is_none();
-        };
-        self.since.is_none_or(|s| v >= s) && self.until.is_none_or(|u| v < u)
+        super::in_window(self.since, self.until, v)
     }
 
     /// The rule with this id.
@@ -142,11 +139,7 @@ impl NsRule {
     }
 }
 
-const fn v(major: u16, minor: u16) -> Option<KernelVersion> {
-    Some(KernelVersion::new(major, minor))
-}
-
-const NONE: CloneFlags = CloneFlags::empty();
+use super::{v, NONE};
 
 macro_rules! rule {
     ($id:ident, $name:literal, $call:ident, $errno:ident, $order:literal, $func:literal,
