@@ -15,7 +15,7 @@ use xclone::isolate::{
     ClockOffset, IdMap, IdMaps, IdRange, Isolation, MountRequest, Propagation, RootMode, SetGroups,
     TimeOffsets,
 };
-use xclone::{CloneFlags, Features};
+use xclone::{probe::Features, CloneFlags};
 
 /// Isolation beyond the namespace flags.
 #[derive(Args, Debug, Clone, Default)]

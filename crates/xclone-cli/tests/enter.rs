@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::fd::OwnedFd;
-use xclone::{Command, Features, PidFd, Stdio};
+use xclone::{probe::Features, Command, PidFd, Stdio};
 use xclone_testsupport::{
     cgroup2_of, cgroup_and_target, cli_output, clocks, have_setpriv, is_root, need_probe,
     need_root, ns_link, own_ns, pipe, spawn_at_pid, TestCgroup, SETPRIV_NOBODY,

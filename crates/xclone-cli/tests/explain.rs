@@ -26,7 +26,7 @@ fn clone3_present() -> bool {
 
 /// Whether the caller may create namespaces; without that the kernel's EPERM comes first.
 fn may_create_namespaces() -> bool {
-    xclone::Caller::current()
+    xclone::caller::Caller::current()
         .unwrap()
         .has_cap(xclone::caller::CAP_SYS_ADMIN)
 }
@@ -219,7 +219,7 @@ fn verdict_follows_the_callers_privileges() {
         stdout(&o)
     );
     // The same request is fine for a caller holding CAP_SYS_ADMIN (uid 0 alone would not do).
-    let caller = xclone::Caller::current().unwrap();
+    let caller = xclone::caller::Caller::current().unwrap();
     if caller.has_cap(xclone::caller::CAP_SYS_ADMIN) && !std::path::Path::new("/proc/4242").exists()
     {
         let o = xclone(&["explain", "-U", "-p", "--set-tid", "1,4242"]);

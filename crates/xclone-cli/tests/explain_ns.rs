@@ -118,7 +118,7 @@ fn setns_targets() {
     let me = std::process::id().to_string();
     let o = xclone(&["explain", "--setns", &format!("pid:{me}"), "--json"]);
     let v = json(&o);
-    if xclone::Features::setns_pidfd_supported() {
+    if xclone::probe::Features::setns_pidfd_supported() {
         assert_eq!(v["problems"][0]["rule"], "setns-pidfd-no-flags", "{v}");
         assert_eq!(v["request"]["target"]["is"], "pidfd");
     }
@@ -143,9 +143,9 @@ fn usage_errors_are_125() {
 /// The CLI's verdict is the library's: the same rule for the same caller and request.
 #[test]
 fn same_verdict_as_the_library() {
-    let caller = xclone::Caller {
+    let caller = xclone::caller::Caller {
         sharing: xclone::caller::Sharing::ALONE,
-        ..xclone::Caller::current().unwrap()
+        ..xclone::caller::Caller::current().unwrap()
     };
     let features = xclone::validate::current_features();
     for flags in ["net", "user,net", "pid,time", "CLONE_VM", "CLONE_PIDFD"] {

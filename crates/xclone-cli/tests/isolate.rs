@@ -492,7 +492,7 @@ fn no_new_privs_one_way_or_another() {
         "{out}"
     );
     let out = run_ok(&["--dry-run", "--no-new-privs", "true"]);
-    if !xclone::Features::probe().clone3_accepts(xclone::CloneFlags::NNP) {
+    if !xclone::probe::Features::probe().clone3_accepts(xclone::CloneFlags::NNP) {
         assert!(out.contains("prctl(PR_SET_NO_NEW_PRIVS)"), "{out}");
         assert!(out.contains("needs 7.1"), "{out}");
     }
@@ -505,7 +505,7 @@ fn newest_flags_refused_where_missing() {
         ("--pidfd-autokill", xclone::CloneFlags::PIDFD_AUTOKILL),
         ("--empty-mount-ns", xclone::CloneFlags::EMPTY_MNTNS),
     ] {
-        if xclone::Features::probe().clone3_accepts(flag) {
+        if xclone::probe::Features::probe().clone3_accepts(flag) {
             eprintln!("skipped {opt}: this kernel has {}", flag.to_names_string());
             continue;
         }
@@ -530,7 +530,7 @@ fn into_cgroup_from_birth() {
         eprintln!("skipped: cannot create a test cgroup");
         return;
     };
-    let root = xclone::isolate::cgroup::cgroup2_mount().unwrap();
+    let root = xclone::isolate::cgroup2_mount().unwrap();
     let want = format!("0::/{}", cg.path().strip_prefix(root).unwrap().display());
     let probe = probe_program();
     let out = match probe {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use xclone::{Availability, Features, FLAG_INFO};
+use xclone::{probe::Availability, probe::Features, FLAG_INFO};
 
 fn xclone(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_xclone"))

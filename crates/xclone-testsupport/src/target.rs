@@ -5,7 +5,7 @@ use crate::privilege::is_root;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::path::PathBuf;
-use xclone::{CloneFlags, Command, Features, Stdio};
+use xclone::{probe::Features, CloneFlags, Command, Stdio};
 
 /// A cgroup2 directory for one test (`PREFIX-PID-NAME` at the root of the cgroup2 mount the
 /// library finds), removed on drop (once empty).

@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run -p xclone --example features
 //! ```
-use xclone::{Features, FLAG_INFO};
+use xclone::{probe::Features, FLAG_INFO};
 
 fn main() {
     let f = Features::probe();

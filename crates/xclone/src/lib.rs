@@ -1,19 +1,23 @@
 //! # xclone: the whole of `clone3(2)`, safely
 //!
-//! Layers, lowest first (each a module):
+//! Layers, lowest first:
 //!
 //! - `sys` (private): the kernel ABI (`struct clone_args`, the 64-bit flag word with per-flag
 //!   facts) and the raw system calls. All `unsafe` code of the crate lives there; the parts a
 //!   caller may want raw are re-exported, unstable, by `raw` (feature `raw`).
-//! - [`args`]: [`CloneArgs`], a typed request that encodes to the smallest struct size the
-//!   kernel needs.
+//! - [`CloneArgs`] and [`CloneFlags`]: a typed request that encodes to the smallest struct
+//!   size the kernel needs.
 //! - [`rules`]: the kernel's checks on a clone3 request, as data, in the kernel's order.
-//! - [`caller`]: [`Caller`], what those checks need to know about the calling thread.
+//! - [`caller`]: [`caller::Caller`], what those checks need to know about the calling thread.
 //! - [`validate`]: explains, before the call, why the kernel would refuse a request.
-//! - [`probe`]: [`Features`], what the running kernel offers, found without creating anything.
-//! - [`pidfd`]: [`PidFd`], an owned process descriptor: signal, wait, poll, `getfd`.
-//! - [`spawn`]: [`Command`] and [`Child`], `std::process` look-alikes that spawn with one
-//!   `clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`, fast in big and multithreaded parents.
+//! - [`probe`]: [`probe::Features`], what the running kernel offers, found without creating
+//!   anything.
+//! - [`PidFd`]: an owned process descriptor: signal, wait, poll, `getfd`.
+//! - [`Command`] and [`Child`] (module [`spawn`]): `std::process` look-alikes that spawn with
+//!   one `clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`, fast in big and multithreaded
+//!   parents.
+//! - [`isolate`]: what a new namespace needs besides its flag (id maps, time offsets, mounts,
+//!   cgroup), set on a [`Command`].
 //! - [`enter`]: [`enter::Enter`], a child of the caller created inside a running process's
 //!   namespaces and cgroup, the process pinned by a pidfd.
 //! - [`fallback`]: when and how a spawn uses `clone(2)` where clone3 is missing or filtered.
@@ -23,6 +27,25 @@
 //!   pidfds in tokio's reactor.
 //! - [`restore`]: process trees with chosen PIDs at every pid-namespace level, read from
 //!   `/proc` and created again from a JSON manifest.
+//!
+//! ## One path per item
+//!
+//! Every public type, function and constant has exactly one public path:
+//!
+//! - the types of a spawn and its process ([`Command`], [`Child`], [`PidFd`], [`ExitStatus`],
+//!   [`CloneArgs`], [`CloneFlags`], [`Error`], [`Errno`], ...) are at the crate root, and
+//!   only there;
+//! - a layer module ([`isolate`], [`enter`], [`restore`], [`probe`], [`validate`], [`rules`],
+//!   [`unshare`], [`setns`], [`caller`], [`fallback`], `tokio`, `raw`) holds the items of that
+//!   layer, including the one its own file defines (`probe::Features`, `validate::Verdict`,
+//!   `caller::Caller`), which the root does not repeat;
+//! - a module that is only a file boundary inside a layer is private, its items re-exported
+//!   once by the layer (`xclone::isolate::TimeOffsets`, never `isolate::timens::...`).
+//!
+//! Items with the same name in two places are different items: `tokio::Command` is the
+//! async command, `restore::Step` a step of a restore, `unshare::validate` and
+//! `setns::validate` check different calls. `ci/one-path.sh` checks this on the generated
+//! documentation.
 //!
 //! ```no_run
 //! use xclone::{Command, Stdio};
@@ -37,16 +60,16 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-pub mod args;
+pub(crate) mod args;
 pub mod caller;
 pub mod enter;
-pub mod errno;
-pub mod error;
+pub(crate) mod errno;
+pub(crate) mod error;
 pub mod fallback;
 pub mod isolate;
-pub mod kver;
+pub(crate) mod kver;
 mod nscheck;
-pub mod pidfd;
+pub(crate) mod pidfd;
 pub mod probe;
 pub mod restore;
 pub mod rules;
@@ -63,14 +86,18 @@ pub mod tokio;
 pub mod unshare;
 pub mod validate;
 
-pub use args::CloneArgs;
-pub use caller::Caller;
+pub use args::{CloneArgs, Encoded};
 pub use errno::Errno;
 pub use error::{Error, Result};
-pub use fallback::FallbackPolicy;
 pub use kver::KernelVersion;
 pub use pidfd::{ChildEvent, ExitStatus, PidFd, WaitOptions};
-pub use probe::{Availability, Features};
-pub use spawn::{Child, Command, CommandEnvs, Output, SpawnError, Stdio, Step};
+pub use spawn::child::{Child, Output};
+pub use spawn::command::{Command, CommandEnvs, Stdio};
+pub use spawn::report::{SpawnError, Step};
 pub use sys::flags::{CloneFlags, FlagInfo, FLAG_INFO};
-pub use validate::{Problem, Verdict};
+
+// Short paths inside the crate only: each of these types has its one public path in the
+// layer module whose file defines it (`caller::Caller`, `probe::Features`, ...).
+pub(crate) use caller::Caller;
+pub(crate) use fallback::FallbackPolicy;
+pub(crate) use probe::Features;

@@ -14,16 +14,16 @@
 //! if it has none yet, as every `pthread_create` does.
 //!
 //! ```
-//! let f = xclone::Features::probe();
+//! let f = xclone::probe::Features::probe();
 //! if f.clone3_accepts(xclone::CloneFlags::INTO_CGROUP) {
 //!     // clone3 with CLONE_INTO_CGROUP will not be refused for being unknown
 //! }
-//! assert!(std::ptr::eq(f, xclone::Features::probe())); // cached
+//! assert!(std::ptr::eq(f, xclone::probe::Features::probe())); // cached
 //! ```
 
 mod kernel;
 mod report;
-pub mod system;
+pub(crate) mod system;
 
 pub use report::{CapLine, Capabilities, FeatureLine, FlagLine, Report, REPORT_FORMAT};
 
@@ -77,7 +77,8 @@ pub struct UserNsLimits {
 /// docs), once per process:
 ///
 /// ```
-/// use xclone::{CloneFlags, Features};
+/// use xclone::probe::Features;
+/// use xclone::CloneFlags;
 /// let f = Features::probe();
 /// if f.clone3.usable() && f.set_tid {
 ///     // clone3 with set_tid: a chosen PID is possible here.

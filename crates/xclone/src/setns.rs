@@ -29,7 +29,7 @@ use crate::nscheck::{finding, plural, verdict, Finding};
 use crate::probe::Features;
 use crate::rules::ns::{Call, NsRuleId};
 use crate::sys::flags::CloneFlags;
-pub use crate::unshare::{Changed, Scope};
+use crate::unshare::Changed;
 use crate::validate::{Problem, Verdict};
 use std::os::fd::{AsFd, AsRawFd};
 

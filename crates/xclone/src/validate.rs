@@ -7,14 +7,16 @@
 //! judges). [`explain_errno`] picks the explanation for an errno a real call returned.
 //!
 //! ```
-//! use xclone::{validate, Caller, CloneArgs, CloneFlags, Features, KernelVersion};
+//! use xclone::caller::Caller;
+//! use xclone::probe::Features;
+//! use xclone::{validate, CloneArgs, CloneFlags, KernelVersion};
 //! let args = CloneArgs::new().flags(CloneFlags::THREAD).exit_signal(0);
 //! let v = validate::validate(&args, &Features::as_of(KernelVersion::new(6, 18)), &Caller::root());
 //! assert_eq!(v.errno(), Some(xclone::Errno::EINVAL));
 //! assert_eq!(v.problems[0].rule, "thread-needs-sighand");
 //! ```
 
-pub mod cgroup;
+pub(crate) mod cgroup;
 
 use crate::args::CloneArgs;
 use crate::caller::{Caller, NewPidNsBlock, NsOwner, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
@@ -26,7 +28,7 @@ use crate::sys::abi::{
     clone_args, CLONE_ARGS_SIZE_VER0, CLONE_ARGS_SIZE_VER1, CLONE_ARGS_SIZE_VER2, MAX_PID_NS_LEVEL,
 };
 use crate::sys::flags::{CloneFlags, CSIGNAL};
-pub use cgroup::{CgroupFacts, Target};
+pub use cgroup::{cgroup2_mount_of, common_ancestor, CgroupFacts, Target, THREADED_CONTROLLERS};
 
 /// One reason the kernel would refuse a request.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! reason) where qemu-x86_64 is not installed.
 
 use std::process::Command as StdCommand;
-use xclone::{Availability, Command, Stdio};
+use xclone::{probe::Availability, Command, Stdio};
 
 const INNER: &str = "XCLONE_EMULATED_INNER";
 

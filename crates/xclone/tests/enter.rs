@@ -2,7 +2,7 @@
 
 use std::io::Read;
 use xclone::enter::{Cgroup, Dir, Enter, JoinMethod, Namespaces, Target};
-use xclone::{CloneFlags, Command, Features, PidFd, Stdio};
+use xclone::{probe::Features, CloneFlags, Command, PidFd, Stdio};
 use xclone_testsupport::{
     assert_inner_passed, cgroup2_line, cgroup2_of, clocks, inner_done, is_inner, is_root,
     need_probe, need_root, ns_link, root_and_cgroup, run_inner, spawn_at_pid, start_target,

@@ -3,7 +3,7 @@
 //! spawns with and without clone3-only features.
 
 use std::os::fd::OwnedFd;
-use xclone::{Availability, CloneFlags, Command, Errno, FallbackPolicy};
+use xclone::{fallback::FallbackPolicy, probe::Availability, CloneFlags, Command, Errno};
 
 /// Makes clone3 return `errno` in this thread (which spawns) and what it creates.
 fn deny_clone3(errno: i32) {

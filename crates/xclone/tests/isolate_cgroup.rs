@@ -24,7 +24,7 @@ fn test_cgroup(tag: &str) -> Option<Cgroup> {
 
 /// The cgroup2 path of `cg` as /proc/PID/cgroup shows it (`0::/name`).
 fn v2_line(cg: &Cgroup) -> String {
-    let root = xclone::isolate::cgroup::cgroup2_mount().unwrap();
+    let root = xclone::isolate::cgroup2_mount().unwrap();
     format!("0::/{}", cg.path().strip_prefix(root).unwrap().display())
 }
 
@@ -121,7 +121,7 @@ fn domain_invalid_target_is_explained() {
 #[test]
 fn internal_process_rule_is_explained() {
     need_root!();
-    let root = xclone::isolate::cgroup::cgroup2_mount();
+    let root = xclone::isolate::cgroup2_mount();
     let controllers = root
         .and_then(|r| std::fs::read_to_string(r.join("cgroup.subtree_control")).ok())
         .unwrap_or_default();

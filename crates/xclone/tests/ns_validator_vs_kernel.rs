@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use xclone::raw::nscalls;
 use xclone::setns::Target;
-use xclone::{Caller, CloneFlags, Errno, Features};
+use xclone::{caller::Caller, probe::Features, CloneFlags, Errno};
 
 const ROLE_ENV: &str = "XCLONE_NSVVK";
 

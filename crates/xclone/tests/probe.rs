@@ -7,9 +7,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
-use xclone::probe::system::CGROUP2_SUPER_MAGIC;
+use xclone::isolate::CGROUP2_SUPER_MAGIC;
+use xclone::probe::{Availability, Features};
 use xclone::raw::probe_calls::{self, CloneOutcome};
-use xclone::{Availability, CloneFlags, Errno, Features, KernelVersion};
+use xclone::{CloneFlags, Errno, KernelVersion};
 use xclone_testsupport::is_root;
 
 const CHILD_ENV: &str = "XCLONE_PROBE_CHILD";
@@ -74,7 +75,7 @@ fn truth_on_this_machine() {
 
     let mount = f.cgroup2_mount.as_deref().expect("a cgroup2 mount");
     let st = rustix::fs::statfs(mount).expect("statfs of the cgroup2 mount");
-    assert_eq!(st.f_type as u64, CGROUP2_SUPER_MAGIC, "{}", mount.display());
+    assert_eq!(st.f_type as i64, CGROUP2_SUPER_MAGIC, "{}", mount.display());
     assert!(mount.join("cgroup.controllers").exists());
 }
 

@@ -59,7 +59,7 @@ fn parked_thread() -> (
 }
 
 fn may_admin() -> bool {
-    xclone::Caller::current()
+    xclone::caller::Caller::current()
         .map(|c| c.has_cap(xclone::caller::CAP_SYS_ADMIN))
         .unwrap_or(false)
 }
@@ -159,7 +159,7 @@ fn own_user_namespace_like_nsenter() {
 
 #[test]
 fn setns_into_a_pidfd_moves_one_thread() {
-    if !may_admin() || !xclone::Features::setns_pidfd_supported() {
+    if !may_admin() || !xclone::probe::Features::setns_pidfd_supported() {
         eprintln!("skipped: needs CAP_SYS_ADMIN and setns with a pidfd (Linux 5.8)");
         return;
     }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use xclone::raw::abi::clone_args;
 use xclone::raw::calls as raw;
 use xclone::validate::{self, RawRequest};
-use xclone::{Caller, CloneFlags, Features};
+use xclone::{caller::Caller, probe::Features, CloneFlags};
 use xclone_testsupport::pid_max;
 
 const ROLE_ENV: &str = "XCLONE_VVK_ROLE";

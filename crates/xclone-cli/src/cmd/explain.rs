@@ -9,7 +9,7 @@ use crate::options::{signal_name, CloneOpts};
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
 use xclone::validate::{self, CgroupFacts, RawRequest, Verdict};
-use xclone::{Caller, CloneArgs, CloneFlags, Features, KernelVersion};
+use xclone::{caller::Caller, probe::Features, CloneArgs, CloneFlags, KernelVersion};
 
 /// Exit status when the kernel would refuse the request.
 pub(crate) const REFUSED: i32 = 1;

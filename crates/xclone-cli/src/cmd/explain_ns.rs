@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use xclone::caller::Sharing;
 use xclone::setns::Target;
 use xclone::validate::{self, Verdict};
-use xclone::{Caller, CloneFlags, Features};
+use xclone::{caller::Caller, probe::Features, CloneFlags};
 
 /// Parses a flag list for unshare or setns: `CLONE_*` names (with or without the prefix),
 /// numbers, and the namespace names of `/proc/PID/ns` (`mnt`, `net`, `user`, …), separated by

@@ -3,8 +3,8 @@
 //! the JSON keys are documented there and in `docs/probe-json.md`.
 
 use std::fmt::Write as _;
+use xclone::probe::Features;
 use xclone::probe::Report;
-use xclone::Features;
 
 #[derive(clap::Args, Debug)]
 pub struct ProbeArgs {

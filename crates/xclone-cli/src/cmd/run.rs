@@ -12,7 +12,7 @@ use std::os::fd::RawFd;
 use std::path::PathBuf;
 use xclone::raw::fdnum::{dup_number, set_cloexec_number};
 use xclone::raw::signal::{self, SigSet, SignalFd, SI_KERNEL};
-use xclone::{Child, Command, ExitStatus, FallbackPolicy, SpawnError, Step};
+use xclone::{fallback::FallbackPolicy, Child, Command, ExitStatus, SpawnError, Step};
 
 /// The signals xclone passes on to the program.
 const FORWARDED: [i32; 6] = [
@@ -583,7 +583,7 @@ fn isolation_text(cmd: &Command, resolved: &Resolved, out: &mut String) {
             lines.push(format!(
                 "parent: persist the new {} namespace: bind-mount /proc/PID/ns/{} on {}",
                 kind.to_names_string(),
-                xclone::isolate::persist::ns_file_name(*kind).unwrap_or("?"),
+                xclone::isolate::ns_file_name(*kind).unwrap_or("?"),
                 file.display()
             ));
         }
@@ -626,9 +626,9 @@ fn cmd_asked_clear_sighand(cmd: &Command) -> bool {
 /// and this caller.
 fn judge(
     cmd: &Command,
-) -> Result<(xclone::validate::Verdict, &'static xclone::Features), xclone::Error> {
-    let caller = xclone::Caller::current()?;
-    let features = xclone::Features::probe();
+) -> Result<(xclone::validate::Verdict, &'static xclone::probe::Features), xclone::Error> {
+    let caller = xclone::caller::Caller::current()?;
+    let features = xclone::probe::Features::probe();
     Ok((cmd.validate(features, &caller), features))
 }
 

@@ -277,7 +277,7 @@ pub fn set_tid_and_time(path: &Path, pid: i32) -> Result<Vec<Contender<'static>>
 pub fn probe(batch: usize) -> Result<Vec<Contender<'static>>, Missing> {
     Ok(vec![Contender::new(PROBE_CACHED, move || {
         for _ in 0..batch {
-            std::hint::black_box(xclone::Features::probe());
+            std::hint::black_box(xclone::probe::Features::probe());
         }
         Ok(())
     })])
@@ -286,7 +286,7 @@ pub fn probe(batch: usize) -> Result<Vec<Contender<'static>>, Missing> {
 /// `Features::probe_uncached()`: the whole probe, one call per operation.
 pub fn probe_uncached() -> Result<Vec<Contender<'static>>, Missing> {
     Ok(vec![Contender::new(PROBE_UNCACHED, || {
-        std::hint::black_box(xclone::Features::probe_uncached());
+        std::hint::black_box(xclone::probe::Features::probe_uncached());
         Ok(())
     })])
 }
@@ -303,11 +303,11 @@ fn container_request() -> xclone::CloneArgs<'static> {
 /// Validation of a typical request (container set + pidfd) against the probed features and
 /// a caller read once; each operation runs `batch` calls.
 pub fn validate(batch: usize) -> Result<Vec<Contender<'static>>, Missing> {
-    let caller = xclone::Caller::current().map_err(|e| Missing {
+    let caller = xclone::caller::Caller::current().map_err(|e| Missing {
         labels: vec![VALIDATE.into()],
         why: format!("reading the caller: {e}"),
     })?;
-    let features = xclone::Features::probe();
+    let features = xclone::probe::Features::probe();
     let args = container_request();
     Ok(vec![Contender::new(VALIDATE, move || {
         for _ in 0..batch {

@@ -32,9 +32,9 @@
 //! and reads the target's clocks from its first instruction.
 
 pub(crate) mod child;
-pub mod target;
+pub(crate) mod target;
 
-pub use target::{NsId, Target, ALL_NAMESPACES, NAMESPACE_KINDS};
+pub use target::{ns_name, NsId, Target, ALL_NAMESPACES, NAMESPACE_KINDS};
 
 use crate::pidfd::PidFd;
 use crate::probe::Features;

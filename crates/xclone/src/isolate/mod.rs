@@ -8,12 +8,12 @@
 //!
 //! | what | who | when |
 //! |---|---|---|
-//! | uid/gid maps, `setgroups` ([`userns`]) | the parent (or `newuidmap`/`newgidmap`) | after the clone, while the child waits (handshake spawn) |
-//! | time offsets ([`timens`]) | the child, `/proc/self/timens_offsets` | before exec: a `CLONE_VM` child enters its new time namespace only at `execve` |
-//! | mount propagation, new root, `proc` ([`mounts`]) | the child | before exec |
+//! | uid/gid maps, `setgroups` ([`IdMaps`], [`MapPlan`]) | the parent (or `newuidmap`/`newgidmap`) | after the clone, while the child waits (handshake spawn) |
+//! | time offsets ([`TimeOffsets`]) | the child, `/proc/self/timens_offsets` | before exec: a `CLONE_VM` child enters its new time namespace only at `execve` |
+//! | mount propagation, new root, `proc` ([`Propagation`], [`RootMode`]) | the child | before exec |
 //! | host name | the child, `sethostname(2)` | before exec |
 //! | `no_new_privs` | the kernel (`CLONE_NNP`, Linux 7.1) or the child (`prctl`) | at clone / before exec |
-//! | cgroup ([`cgroup`]) | the kernel (`CLONE_INTO_CGROUP`) | at clone: the child is born in it |
+//! | cgroup ([`Cgroup`]) | the kernel (`CLONE_INTO_CGROUP`) | at clone: the child is born in it |
 //!
 //! The child's steps run in this order, after the handshake and before the spawn's usual
 //! setup (signals, descriptors, identity, working directory, `pre_exec` hooks): time
@@ -39,30 +39,33 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+// `init` and `sandbox` are sub-layers with public paths of their own; the other modules are
+// file boundaries whose public items have their one path here.
 mod caps;
-pub mod cgroup;
-pub mod error;
+pub(crate) mod cgroup;
+pub(crate) mod error;
 pub(crate) mod fs_child;
 mod fs_ops;
 pub(crate) mod fs_plan;
-pub mod idmap;
+pub(crate) mod idmap;
 pub mod init;
-pub mod mounts;
-pub mod persist;
+pub(crate) mod mounts;
+pub(crate) mod persist;
 mod rlimits;
 pub mod sandbox;
 mod seccomp;
-pub mod timens;
-pub mod userns;
+pub(crate) mod timens;
+pub(crate) mod userns;
 
-pub use cgroup::{open_cgroup2_dir, Cgroup};
+pub use cgroup::{cgroup2_mount, open_cgroup2_dir, Cgroup, CGROUP2_SUPER_MAGIC};
 pub use error::IsolationError;
-pub use idmap::{IdMap, IdMaps, IdRange, SetGroups};
+pub use idmap::{IdMap, IdMaps, IdRange, SetGroups, MAX_MAP_LINES};
 pub use mounts::{MountRequest, Propagation, RootMode};
+pub use persist::ns_file_name;
 pub use timens::{
     enter_new_time_namespace, vm_child_enters_time_ns_at_exec, ClockOffset, TimeOffsets,
 };
-pub use userns::MapPlan;
+pub use userns::{Environment, MapPlan, MapWrite, Writer};
 
 use crate::spawn::Step;
 use crate::sys::flags::CloneFlags;
@@ -90,7 +93,7 @@ pub struct Isolation {
     pub no_new_privs: bool,
     /// New namespaces to keep beyond the child's life: each of these types (one
     /// `CLONE_NEW*` flag, which the request must have) is bind-mounted by the parent on the
-    /// existing file given, before the child goes on (see [`persist`]).
+    /// existing file given, before the child goes on (see [`ns_file_name`]).
     pub persist: Vec<(CloneFlags, std::path::PathBuf)>,
 }
 

@@ -115,12 +115,6 @@ pub fn cgroup2_mount_noting(unreadable: &mut Vec<Unreadable>) -> Option<PathBuf>
         .flatten()
 }
 
-/// The cgroup2 mount point as the calling process sees it (`None` also when it cannot be
-/// read; see [`cgroup2_mount_checked`]).
-pub fn cgroup2_mount() -> Option<PathBuf> {
-    cgroup2_mount_checked().ok().flatten()
-}
-
 fn io_errno(e: std::io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(libc::EIO))
 }

@@ -20,19 +20,19 @@
 //! # }
 //! ```
 //!
-//! Layers: [`manifest`] (types, parsing with JSON paths), [`check`](mod@check) (whole-tree rules),
-//! [`reading`] (`/proc` → manifest), [`create`] (the restorer), with `prepare` (checks of the
+//! Layers: the manifest ([`Manifest`], parsing with JSON paths), [`check()`] (whole-tree rules),
+//! [`read_tree`] (`/proc` → manifest), [`restore()`] (the restorer), with `prepare` (checks of the
 //! system, data built before the first clone) and `tree_side` (what runs in the tree).
 
-pub mod check;
-pub mod create;
-pub mod manifest;
+pub(crate) mod check;
+pub(crate) mod create;
+pub(crate) mod manifest;
 mod prepare;
-pub mod reading;
+pub(crate) mod reading;
 mod sweep;
 mod tree_side;
 
-pub use check::{check, CheckedTree, Limits};
+pub use check::{check, CheckedProcess, CheckedTree, Join, Leader, Limits, Setup};
 pub use create::{restore, Restored, RootExit};
 pub use manifest::{Manifest, ManifestError, ProcessSpec, MANIFEST_VERSION, MAX_MANIFEST_BYTES};
 pub use reading::{read_tree, ReadOptions, ReadTree};

@@ -803,7 +803,7 @@ impl Command {
     /// mapped: the spawn becomes a *handshake spawn* — `CLONE_VM` without `CLONE_VFORK`, the
     /// child blocked on a socket until the parent has written `/proc/PID/setgroups`,
     /// `gid_map` and `uid_map` (or run `newuidmap`/`newgidmap` for ranges an unprivileged
-    /// caller may not write itself; see [`crate::isolate::userns`]) — and `spawn` returns
+    /// caller may not write itself; see [`MapPlan`](crate::isolate::MapPlan)) — and `spawn` returns
     /// once the child has exec'd. Like the vfork spawn it copies no memory.
     pub fn id_maps(&mut self, maps: IdMaps) -> &mut Self {
         self.isolation.id_maps = Some(maps);

@@ -7,17 +7,18 @@
 //! `CLONE_VM` alone and reaps the child before returning) → `child_side` sets up and execs,
 //! or fills in the `report` slot → the parent turns the slot into an `io::Error`.
 
-pub mod child;
+// File boundaries: the public types of these modules have their one path at the crate root.
+pub(crate) mod child;
 pub(crate) mod child_side;
-pub mod command;
+pub(crate) mod command;
 pub(crate) mod emulated;
 pub(crate) mod forked;
 pub(crate) mod plan;
-pub mod report;
+pub(crate) mod report;
 
-pub use child::{Child, Output};
-pub use command::{Command, CommandEnvs, Stdio};
-pub use report::{SpawnError, Step};
+pub(crate) use child::{Child, Output};
+pub(crate) use command::{Command, Stdio};
+pub(crate) use report::{SpawnError, Step};
 
 use crate::error::Error;
 use crate::fallback;
