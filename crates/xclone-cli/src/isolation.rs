@@ -309,20 +309,19 @@ impl IsolationOpts {
                     .into(),
             );
         }
-        let mounts = MountRequest {
-            propagation,
-            root: self.root.clone().map(|d| {
-                (
-                    d,
-                    if self.pivot_root {
-                        RootMode::PivotRoot
-                    } else {
-                        RootMode::Chroot
-                    },
-                )
-            }),
-            proc_dir: self.mount_proc.clone(),
-        };
+        let mut mounts = MountRequest::default();
+        mounts.propagation = propagation;
+        mounts.root = self.root.clone().map(|d| {
+            (
+                d,
+                if self.pivot_root {
+                    RootMode::PivotRoot
+                } else {
+                    RootMode::Chroot
+                },
+            )
+        });
+        mounts.proc_dir = self.mount_proc.clone();
 
         // UTS and time.
         if self.hostname.is_some() && !flags.contains(CloneFlags::NEWUTS) {
@@ -382,14 +381,12 @@ impl IsolationOpts {
             }
         }
 
-        let isolation = Isolation {
-            id_maps,
-            time_offsets,
-            mounts,
-            hostname: self.hostname.clone(),
-            no_new_privs: self.no_new_privs,
-            persist: Vec::new(),
-        };
+        let mut isolation = Isolation::default();
+        isolation.id_maps = id_maps;
+        isolation.time_offsets = time_offsets;
+        isolation.mounts = mounts;
+        isolation.hostname = self.hostname.clone();
+        isolation.no_new_privs = self.no_new_privs;
         isolation.check(flags)?;
         Ok(Resolved {
             flags,

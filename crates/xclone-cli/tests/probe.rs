@@ -52,6 +52,7 @@ fn json_passes_python_json_tool_and_matches_the_library() {
             Availability::Yes => "yes",
             Availability::Missing => "missing",
             Availability::Filtered(_) => "filtered",
+            other => panic!("a clone3 state this test does not know: {other:?}"),
         }
     );
     assert_eq!(j["features"]["set_tid"]["available"], f.set_tid);

@@ -18,15 +18,25 @@ use std::os::fd::AsFd;
 /// A capability number (`CAP_SYS_ADMIN` = 21, …), see capabilities(7).
 pub type Cap = u32;
 
+/// `CAP_DAC_OVERRIDE`: bypass file read, write and execute permission checks (capabilities(7)).
 pub const CAP_DAC_OVERRIDE: Cap = 1;
+/// `CAP_SETGID`: set group ids; write a gid map of more than the own gid (capabilities(7)).
 pub const CAP_SETGID: Cap = 6;
+/// `CAP_SETUID`: set user ids; write a uid map of more than the own uid (capabilities(7)).
 pub const CAP_SETUID: Cap = 7;
+/// `CAP_SYS_CHROOT`: `chroot(2)`; needed with `CAP_SYS_ADMIN` to join a mount namespace (capabilities(7)).
 pub const CAP_SYS_CHROOT: Cap = 18;
+/// `CAP_SYS_PTRACE`: trace any process; also what `pidfd_getfd(2)` and reading another process's namespaces need (capabilities(7)).
 pub const CAP_SYS_PTRACE: Cap = 19;
+/// `CAP_SYS_ADMIN`: the catch-all: creating most namespaces, `setns(2)`, `set_tid` (with `CAP_CHECKPOINT_RESTORE` as the narrower alternative) (capabilities(7)).
 pub const CAP_SYS_ADMIN: Cap = 21;
+/// `CAP_SYS_RESOURCE`: override resource limits (capabilities(7)).
 pub const CAP_SYS_RESOURCE: Cap = 24;
+/// `CAP_SYS_TIME`: set the clocks; needed to write `/proc/PID/timens_offsets` (capabilities(7)).
 pub const CAP_SYS_TIME: Cap = 25;
+/// `CAP_SETFCAP`: set file capabilities; mapping uid 0 of the parent into a new user namespace needs it (capabilities(7)).
 pub const CAP_SETFCAP: Cap = 31;
+/// `CAP_CHECKPOINT_RESTORE`: checkpoint/restore operations (Linux 5.9): choosing PIDs with `set_tid` (capabilities(7)).
 pub const CAP_CHECKPOINT_RESTORE: Cap = 40;
 
 /// The highest capability number Linux 7.1 knows (`CAP_LAST_CAP`).
@@ -64,8 +74,12 @@ pub enum NsOwner {
     Mine,
     /// A descendant of the caller's user namespace. The caller holds every capability there
     /// when it holds it in its own namespace, and all of them when it (its euid) created the
-    /// namespace directly below its own on the way down (`owned_by_me`).
-    Below { owned_by_me: bool },
+    /// namespace directly below its own on the way down.
+    Below {
+        /// Whether the caller's euid created the namespace directly below its own on the way
+        /// down (the kernel's "owner" check of `ns_capable()`).
+        owned_by_me: bool,
+    },
     /// An ancestor of (or unrelated to) the caller's user namespace: no capability counts.
     Above,
     /// Could not be determined from inside the caller's namespaces.
@@ -79,6 +93,7 @@ pub enum NsOwner {
     feature = "serde",
     serde(rename_all = "kebab-case", tag = "how", content = "pids")
 )]
+#[non_exhaustive]
 pub enum PidLookup {
     /// `/proc` belongs to the caller's pid namespace: `/proc/<pid>` exists exactly when the
     /// PID (of a process or a thread) is in use there. Looked up at validation time.
@@ -88,7 +103,12 @@ pub enum PidLookup {
     /// `/proc` belongs to an ancestor pid namespace: a PID of the caller's namespace is in use
     /// when some task's `NSpid:` has it at position `index` and that task's pid namespace is
     /// the caller's (`ns`, as `(st_dev, st_ino)`) or below it. Looked up at validation time.
-    AncestorProcfs { index: usize, ns: (u64, u64) },
+    AncestorProcfs {
+        /// Position of the caller's pid namespace level in an ancestor's `NSpid:` lines.
+        index: usize,
+        /// The caller's pid namespace, as the `(st_dev, st_ino)` of its `/proc/self/ns/pid`.
+        ns: (u64, u64),
+    },
     /// No way to tell (procfs of another pid namespace, or none).
     Unknown,
 }
@@ -111,14 +131,23 @@ impl PidLookup {
 /// creating that kind of namespace, see namespaces(7)).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NsLimits {
+    /// `user.max_mnt_namespaces`: mount namespaces the caller's user may create (`None`: unreadable).
     pub mnt: Option<u64>,
+    /// `user.max_uts_namespaces`: UTS namespaces the caller's user may create (`None`: unreadable).
     pub uts: Option<u64>,
+    /// `user.max_ipc_namespaces`: IPC namespaces the caller's user may create (`None`: unreadable).
     pub ipc: Option<u64>,
+    /// `user.max_pid_namespaces`: pid namespaces the caller's user may create (`None`: unreadable).
     pub pid: Option<u64>,
+    /// `user.max_net_namespaces`: network namespaces the caller's user may create (`None`: unreadable).
     pub net: Option<u64>,
+    /// `user.max_cgroup_namespaces`: cgroup namespaces the caller's user may create (`None`: unreadable).
     pub cgroup: Option<u64>,
+    /// `user.max_time_namespaces`: time namespaces the caller's user may create (`None`: unreadable).
     pub time: Option<u64>,
+    /// `user.max_user_namespaces`: user namespaces the caller's user may create (`None`: unreadable).
     pub user: Option<u64>,
 }
 
@@ -143,6 +172,7 @@ impl NsLimits {
 /// Why `copy_pid_ns()`/`create_pid_namespace()` would refuse a new pid namespace below the
 /// caller's pid namespace for children (clone3 and unshare share these checks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NewPidNsBlock {
     /// The pid namespace for children is no longer the caller's own (`EINVAL`).
     ForChildrenDiffers,
@@ -155,12 +185,18 @@ pub enum NewPidNsBlock {
 /// The caller as the kernel's checks see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Caller {
     /// PID in the caller's own pid namespace.
     pub pid: i32,
+    /// Real user id.
     pub uid: u32,
+    /// Effective user id: the identity the kernel checks, and the one that owns a new user
+    /// namespace.
     pub euid: u32,
+    /// Real group id.
     pub gid: u32,
+    /// Effective group id.
     pub egid: u32,
     /// `CapEff:` of the calling thread, one bit per capability.
     pub cap_effective: u64,
@@ -168,6 +204,7 @@ pub struct Caller {
     /// `pid_ns_level_exact` is false (procfs of a non-initial namespace shows only the levels
     /// from its own namespace down).
     pub pid_ns_level: u32,
+    /// Whether `pid_ns_level` is exact (procfs of the initial pid namespace) or a lower bound.
     pub pid_ns_level_exact: bool,
     /// Whether `pid_for_children` differs from the caller's pid namespace (after an
     /// `unshare(CLONE_NEWPID)` or `setns`).
@@ -210,11 +247,13 @@ pub struct Caller {
     /// Tasks (threads included) the caller can see whose real uid is the caller's, counted
     /// only when `rlimit_nproc` is finite.
     pub nproc_count: Option<u64>,
-    /// Tasks in the system and `kernel.threads-max`.
+    /// Tasks in the system (`/proc/loadavg`), counted against `threads_max`.
     pub threads: Option<u64>,
+    /// `kernel.threads-max`: the most tasks the system allows (`EAGAIN` beyond it).
     pub threads_max: Option<u64>,
     /// `kernel.pid_max` of the caller's pid namespace.
     pub pid_max: Option<u32>,
+    /// The `user.max_*_namespaces` limits as the caller's user namespace sees them.
     pub ns_limits: NsLimits,
     /// Whether a file descriptor number below `RLIMIT_NOFILE` is free (for the pidfd).
     pub fd_available: bool,

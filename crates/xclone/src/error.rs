@@ -6,6 +6,7 @@ use crate::validate::Problem;
 
 /// Errors of process creation and of the operations around it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A system call failed. `explanation` is the validator's account of it when it has one.
     #[error("{op}: {errno}{}", explain_suffix(.explanation))]

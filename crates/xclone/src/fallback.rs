@@ -33,6 +33,7 @@ use std::sync::OnceLock;
 
 /// When a spawn may use `clone(2)` instead of clone3.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FallbackPolicy {
     /// Fall back when clone3 answers `ENOSYS`, or `EPERM` while clone3 is shown to be
     /// filtered (see the module docs). The default.
@@ -46,6 +47,7 @@ pub enum FallbackPolicy {
 
 /// Which system call to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Route {
     /// `clone3(2)`.
     Clone3,

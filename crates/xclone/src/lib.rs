@@ -60,6 +60,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub(crate) mod args;
 pub mod caller;
 pub mod enter;

@@ -40,6 +40,7 @@ use std::sync::OnceLock;
     feature = "serde",
     serde(rename_all = "kebab-case", tag = "state", content = "errno")
 )]
+#[non_exhaustive]
 pub enum Availability {
     /// The call exists and is not filtered.
     Yes,
@@ -60,6 +61,7 @@ impl Availability {
 /// Limits that decide whether new user namespaces can be made.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct UserNsLimits {
     /// `/proc/sys/user/max_user_namespaces` (0 forbids them).
     pub max_user_namespaces: Option<u64>,
@@ -87,6 +89,7 @@ pub struct UserNsLimits {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Features {
     /// `uname -r`.
     pub kernel_release: String,
@@ -148,6 +151,7 @@ pub struct Features {
 /// The answers the probes received (`None`: the question was not asked), for explanations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Evidence {
     /// clone3 with an 8-byte struct: EINVAL from a kernel that has it.
     pub clone3_small: Option<Errno>,
@@ -182,8 +186,11 @@ pub struct Evidence {
 /// A file the probe could not read, and the errno that said so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Unreadable {
+    /// The file (`/proc/sys/user/max_user_namespaces`, ...).
     pub path: String,
+    /// Why it could not be read (`EACCES` under a restrictive LSM, `ENOENT` without procfs).
     pub errno: Errno,
 }
 

@@ -20,6 +20,7 @@ use crate::sys::flags::CloneFlags;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum Area {
     /// Is clone3 there at all (or filtered)?
     Syscall,
@@ -57,88 +58,243 @@ pub enum Area {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum RuleId {
+    /// `ENOSYS` (`clone3-missing`) from `sys_clone3()`: this kernel has no clone3 system call (it
+    /// came with Linux 5.3).
     Clone3Missing,
+    /// `ENOSYS` (`clone3-filtered`) from `seccomp`: a seccomp filter or similar policy answers
+    /// clone3 with *errno* although this kernel has it.
     Clone3Filtered,
+    /// `E2BIG` (`size-too-big`) from `copy_clone_args_from_user()`: the size argument is *size*
+    /// bytes, more than a page (*page* bytes).
     SizeTooBig,
+    /// `EINVAL` (`size-too-small`) from `copy_clone_args_from_user()`: the size argument is *size*
+    /// bytes, less than the first clone_args layout (64 bytes, CLONE_ARGS_SIZE_VER0).
     SizeTooSmall,
+    /// `E2BIG` (`unknown-struct-tail`) from `copy_struct_from_user()`: clone_args carries non-zero
+    /// *what* beyond the *known* bytes this kernel understands.
     UnknownStructTail,
+    /// `EINVAL` (`set-tid-size-over-max`) from `copy_clone_args_from_user()`: set_tid has *count*
+    /// entries, more than MAX_PID_NS_LEVEL (32).
     SetTidSizeOverMax,
+    /// `EINVAL` (`set-tid-size-without-array`) from `copy_clone_args_from_user()`: set_tid_size is
+    /// *count* but set_tid is NULL.
     SetTidSizeWithoutArray,
+    /// `EINVAL` (`set-tid-array-without-size`) from `copy_clone_args_from_user()`: set_tid points
+    /// at an array but set_tid_size is 0.
     SetTidArrayWithoutSize,
+    /// `EINVAL` (`exit-signal-invalid`) from `copy_clone_args_from_user()`: exit_signal is
+    /// *signal*, which is not a signal number: clone3 takes 0 to 64 and nothing in the upper bits.
     ExitSignalInvalid,
+    /// `EINVAL` (`cgroup-fd-out-of-range`) from `copy_clone_args_from_user()`: cgroup is *fd*,
+    /// larger than INT_MAX, so it cannot be a file descriptor.
     CgroupFdOutOfRange,
+    /// `EINVAL` (`cgroup-needs-ver2-size`) from `copy_clone_args_from_user()`: CLONE_INTO_CGROUP is
+    /// set but the size argument (*size* bytes) leaves out the cgroup field.
     CgroupNeedsVer2Size,
+    /// `EFAULT` (`set-tid-unreadable`) from `copy_clone_args_from_user()`: set_tid (*ptr*) does not
+    /// point at *count* readable PIDs.
     SetTidUnreadable,
+    /// `EINVAL` (`unknown-flags`) from `clone3_args_valid()`: this kernel's clone3 does not know
+    /// *flags*.
     UnknownFlags,
+    /// `EINVAL` (`exit-signal-in-flags`) from `clone3_args_valid()`: flags has *bits* in its low
+    /// byte, where clone(2) keeps the exit signal; clone3 refuses that.
     ExitSignalInFlags,
+    /// `EINVAL` (`detached`) from `clone3_args_valid()`: CLONE_DETACHED is obsolete and clone3
+    /// refuses it.
     Detached,
+    /// `EINVAL` (`newtime-before-6.3`) from `clone3_args_valid()`: CLONE_NEWTIME shares its bit
+    /// with the old exit-signal byte, and clone3 only takes it from Linux 6.3.
     NewtimeBefore63,
+    /// `EINVAL` (`sighand-with-clear-sighand`) from `clone3_args_valid()`: CLONE_SIGHAND shares the
+    /// caller's signal handlers, which CLONE_CLEAR_SIGHAND would reset.
     SighandWithClearSighand,
+    /// `EINVAL` (`exit-signal-with-thread-or-parent`) from `clone3_args_valid()`: *flag* is set and
+    /// exit_signal is *signal*, but clone3 needs exit_signal 0 with CLONE_THREAD or CLONE_PARENT.
     ExitSignalWithThreadOrParent,
+    /// `EINVAL` (`stack-incomplete`) from `clone3_stack_valid()`: stack is *stack* and stack_size
+    /// is *stack_size*: clone3 needs both or neither.
     StackIncomplete,
+    /// `EINVAL` (`stack-out-of-range`) from `clone3_stack_valid()`: the stack *stack*..*end* does
+    /// not lie in user address space.
     StackOutOfRange,
+    /// `EINVAL` (`pidfd-is-parent-tid`) from `kernel_clone()`: pidfd and parent_tid point at the
+    /// same address, so the pidfd and the child's TID would overwrite each other.
     PidfdIsParentTid,
+    /// `EINVAL` (`newns-with-fs`) from `copy_process()`: *newns* gives the child its own mount
+    /// namespace, but CLONE_FS would share root and working directory with the caller across
+    /// namespaces.
     NewnsWithFs,
+    /// `EINVAL` (`newuser-with-fs`) from `copy_process()`: CLONE_NEWUSER puts the child in another
+    /// user namespace, but CLONE_FS would share root and working directory with it.
     NewuserWithFs,
+    /// `EPERM` (`userns-clone-disabled`) from `copy_process()` (Debian):
+    /// kernel.unprivileged_userns_clone is 0, so only a caller with CAP_SYS_ADMIN may create user
+    /// namespaces, and the caller lacks it.
     UsernsCloneDisabled,
+    /// `EINVAL` (`thread-needs-sighand`) from `copy_process()`: CLONE_THREAD without CLONE_SIGHAND:
+    /// the threads of a process must share signal handlers.
     ThreadNeedsSighand,
+    /// `EINVAL` (`sighand-needs-vm`) from `copy_process()`: `CLONE_SIGHAND` without
+    /// `CLONE_VM`: shared signal handlers need a shared address space.
     SighandNeedsVm,
+    /// `EINVAL` (`parent-from-init`) from `copy_process()`: the caller is the init (PID 1) of its
+    /// pid namespace, and init may not create siblings with CLONE_PARENT.
     ParentFromInit,
+    /// `EINVAL` (`thread-into-other-pidns`) from `copy_process()`: `CLONE_THREAD` with a new
+    /// pid or user namespace, or after the caller changed the pid namespace of its future
+    /// children (`unshare(CLONE_NEWPID)`, `setns`): a thread cannot live in another namespace
+    /// than its process.
     ThreadIntoOtherPidns,
+    /// `EINVAL` (`vm-across-time-ns`) from `copy_process()`: the caller's time namespace for
+    /// children differs from its own (after unshare(CLONE_NEWTIME)), and a child sharing its memory
+    /// cannot change time namespace on this kernel.
     VmAcrossTimeNs,
+    /// `EINVAL` (`pidfd-with-thread`) from `copy_process()`: CLONE_PIDFD with CLONE_THREAD: pidfds
+    /// for threads came with Linux 6.9.
     PidfdWithThread,
+    /// `EINVAL` (`autoreap-conflict`) from `copy_process()`: `CLONE_AUTOREAP` with a non-zero
+    /// `exit_signal` (an auto-reaped child signals nobody) or with a flag it excludes.
     AutoreapConflict,
+    /// `EINVAL` (`parent-from-autoreap`) from `copy_process()`: the caller was itself created with
+    /// CLONE_AUTOREAP, and such a process may not use CLONE_PARENT.
     ParentFromAutoreap,
+    /// `EINVAL` (`nnp-with-thread`) from `copy_process()`: CLONE_NNP with CLONE_THREAD:
+    /// no_new_privs belongs to the whole process, which a thread shares.
     NnpWithThread,
+    /// `EINVAL` (`autokill-conflict`) from `copy_process()`: `CLONE_PIDFD_AUTOKILL` without
+    /// `CLONE_PIDFD` or `CLONE_AUTOREAP`, or with `CLONE_THREAD` (the child dies when its pidfd
+    /// is closed).
     AutokillConflict,
+    /// `EPERM` (`autokill-needs-nnp-or-admin`) from `copy_process()`: CLONE_PIDFD_AUTOKILL without
+    /// CLONE_NNP needs CAP_SYS_ADMIN in the caller's user namespace, which the caller lacks.
     AutokillNeedsNnpOrAdmin,
+    /// `ENOSPC` (`userns-too-deep`) from `create_user_ns()`: the caller's user namespace is at
+    /// level *level*, and user namespaces nest at most 33 deep below the initial one.
     UsernsTooDeep,
+    /// `ENOSPC` (`userns-limit`) from `create_user_ns()`: user.max_user_namespaces is 0, so no user
+    /// namespace can be created.
     UsernsLimit,
+    /// `EPERM` (`userns-chrooted`) from `create_user_ns()`: the caller is chrooted, and a chrooted
+    /// process may not create a user namespace.
     UsernsChrooted,
+    /// `EPERM` (`userns-unmapped-ids`) from `create_user_ns()`: the caller's effective uid *euid*
+    /// or gid *egid* has no mapping in its own user namespace, so the new namespace's owner could
+    /// not be named.
     UsernsUnmappedIds,
+    /// `EAGAIN` (`nproc-limit`) from `copy_process()`: RLIMIT_NPROC is *limit* and uid *uid*
+    /// already runs *count* tasks.
     NprocLimit,
+    /// `EAGAIN` (`threads-max`) from `copy_process()`: the system runs *threads* tasks and
+    /// kernel.threads-max is *max*.
     ThreadsMax,
+    /// `EPERM` (`namespaces-need-cap`) from `copy_namespaces()`: creating *flags* needs
+    /// CAP_SYS_ADMIN in the caller's user namespace, which the caller lacks.
     NamespacesNeedCap,
+    /// `EINVAL` (`newipc-with-sysvsem`) from `copy_namespaces()`: CLONE_SYSVSEM shares System V
+    /// semaphore undo state that CLONE_NEWIPC makes unreachable.
     NewipcWithSysvsem,
+    /// `ENOSPC` (`namespace-limit`) from `create_new_namespaces()`: user.max_*kind*_namespaces is
+    /// 0, so no *kind* namespace can be created.
     NamespaceLimit,
+    /// `EINVAL` (`newpid-after-unshare`) from `copy_pid_ns()`: CLONE_NEWPID after the caller
+    /// changed its pid namespace for children (unshare or setns): a new pid namespace can only be
+    /// made below the caller's own.
     NewpidAfterUnshare,
+    /// `EINVAL` (`pidns-owner-not-ancestor`) from `create_pid_namespace()`: the caller's pid
+    /// namespace belongs to a user namespace below the caller's own, and a new pid namespace must
+    /// belong to that user namespace or one below it.
     PidnsOwnerNotAncestor,
+    /// `ENOSPC` (`pidns-too-deep`) from `create_pid_namespace()`: the new pid namespace would be at
+    /// level *level*, and pid namespaces nest at most 32 deep.
     PidnsTooDeep,
+    /// `EPERM` (`settls-out-of-range`) from `copy_thread()`: tls is *tls*, which is not a user
+    /// address and cannot be the thread pointer (x86_64).
     SettlsOutOfRange,
+    /// `EINVAL` (`set-tid-too-long`) from `alloc_pid()`: set_tid has *count* entries, but the
+    /// child's pid namespace is at level *level*, so only *max* levels exist.
     SetTidTooLong,
+    /// `EINVAL` (`set-tid-out-of-range`) from `alloc_pid()`: set_tid\[*index*\] = *tid* is not a
+    /// PID *where*: it must be at least 1 and below pid_max (*pid_max*).
     SetTidOutOfRange,
+    /// `EINVAL` (`set-tid-needs-init`) from `alloc_pid()`: set_tid\[*index*\] = *tid*, but *where*
+    /// has no init yet, so its first PID must be 1.
     SetTidNeedsInit,
+    /// `EPERM` (`set-tid-needs-cap`) from `alloc_pid()`: choosing PID *tid* (set_tid\[*index*\])
+    /// *where* needs *caps* over the user namespace owning it, and the caller has *lacks* there.
     SetTidNeedsCap,
+    /// `EEXIST` (`set-tid-in-use`) from `alloc_pid()`: PID *tid* (set_tid\[*index*\]) is already in
+    /// use *where*.
     SetTidInUse,
+    /// `EMFILE` (`pidfd-no-fd`) from `pidfd_prepare()`: every file descriptor number below
+    /// RLIMIT_NOFILE (*limit*) is taken, so there is none for the pidfd.
     PidfdNoFd,
+    /// `EFAULT` (`pidfd-fault`) from `copy_process()`: pidfd is *ptr*, which is not writable memory
+    /// for the new descriptor.
     PidfdFault,
+    /// `EBADF` (`cgroup-fd-not-open`) from `cgroup_css_set_fork()`: cgroup is *fd**meant*, which is
+    /// not an open file descriptor.
     CgroupFdNotOpen,
+    /// `EBADF` (`cgroup-not-cgroup2-dir`) from `cgroup_get_from_file()`: cgroup descriptor *fd*
+    /// (*path*) is *what*, not a cgroup2 directory.
     CgroupNotCgroup2Dir,
+    /// `ENOENT` (`cgroup-removed`) from `css_tryget_online_from_dir()`: the cgroup *path* behind
+    /// descriptor *fd* has been removed.
     CgroupRemoved,
+    /// `ENODEV` (`cgroup-dying`) from `cgroup_css_set_fork()`: the target cgroup was being removed
+    /// during the call.
     CgroupDying,
+    /// `EACCES` (`cgroup-not-writable`) from `cgroup_may_write()`: the caller (euid *euid*) may not
+    /// write *path*/cgroup.procs, so it may not put processes into that cgroup.
     CgroupNotWritable,
+    /// `EACCES` (`cgroup-ancestor-not-writable`) from `cgroup_procs_write_permission()`: moving
+    /// from the caller's cgroup *own* to *target* passes through their common ancestor *ancestor*,
+    /// whose cgroup.procs the caller (euid *euid*) may not write.
     CgroupAncestorNotWritable,
+    /// `ENOENT` (`cgroup-outside-ns`) from `cgroup_procs_write_permission()`: the hierarchy is
+    /// mounted with nsdelegate and the caller's or the target cgroup lies outside the caller's
+    /// cgroup namespace.
     CgroupOutsideNs,
+    /// `EOPNOTSUPP` (`cgroup-domain-invalid`) from `cgroup_migrate_vet_dst()`: *path* is a "domain
+    /// invalid" cgroup (a non-threaded cgroup inside a threaded subtree) and cannot hold processes.
     CgroupDomainInvalid,
+    /// `EBUSY` (`cgroup-internal-process`) from `cgroup_migrate_vet_dst()`: *path* distributes
+    /// controllers to its children (*why*), and such a cgroup may not hold processes itself (the
+    /// "no internal processes" rule).
     CgroupInternalProcess,
+    /// `EOPNOTSUPP` (`cgroup-thread-other-domain`) from `cgroup_attach_permissions()`: CLONE_THREAD
+    /// would put a thread into *path*, which belongs to another threaded domain (*dst_dom*) than
+    /// the caller's cgroup (*src_dom*).
     CgroupThreadOtherDomain,
+    /// `EAGAIN` (`cgroup-pids-max`) from `pids_can_fork()`: *path* allows *max* tasks (pids.max)
+    /// and already has *current*.
     CgroupPidsMax,
+    /// `ENOMEM` (`pidns-no-init`) from `copy_process()`: the pid namespace the child would join no
+    /// longer accepts processes: its init has exited.
     PidnsNoInit,
+    /// `ENOMEM` (`out-of-memory`) from `copy_process()`: the kernel could not allocate memory for
+    /// the new process (or a memory cgroup limit was hit).
     OutOfMemory,
+    /// `EINTR` (`fatal-signal`) from `copy_process()`: a fatal signal arrived for the caller during
+    /// the call.
     FatalSignal,
 }
 
 /// One check the kernel makes on a clone3 request.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Rule {
+    /// Which rule this is (the enum form of [`name`](Self::name)).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub id: RuleId,
     /// Stable kebab-case identifier (`"thread-needs-sighand"`).
     pub name: &'static str,
     /// What the kernel returns when the check fails.
     pub errno: Errno,
+    /// The part of the kernel that makes the check.
     pub area: Area,
     /// Position in the kernel's sequence (row of docs/clone3.md × 10). Rules evaluated inside
     /// one loop (per `set_tid` level, per namespace type) share a value; the loop position

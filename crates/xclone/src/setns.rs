@@ -37,13 +37,25 @@ bitflags::bitflags! {
     /// The namespaces setns(2) joins (`nstype`): empty for "whatever this namespace file is".
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
     pub struct Namespaces: u64 {
+        /// `CLONE_NEWUSER`: a user namespace (user_namespaces(7)); needs a single-threaded
+        /// caller.
         const USER = CloneFlags::NEWUSER.bits();
+        /// `CLONE_NEWNS`: a mount namespace (mount_namespaces(7)); needs an unshared
+        /// `CLONE_FS`.
         const MNT = CloneFlags::NEWNS.bits();
+        /// `CLONE_NEWUTS`: a UTS namespace (uts_namespaces(7)).
         const UTS = CloneFlags::NEWUTS.bits();
+        /// `CLONE_NEWIPC`: an IPC namespace (ipc_namespaces(7)).
         const IPC = CloneFlags::NEWIPC.bits();
+        /// `CLONE_NEWPID`: a pid namespace (pid_namespaces(7)); only the caller's later
+        /// children are created in it.
         const PID = CloneFlags::NEWPID.bits();
+        /// `CLONE_NEWCGROUP`: a cgroup namespace (cgroup_namespaces(7)).
         const CGROUP = CloneFlags::NEWCGROUP.bits();
+        /// `CLONE_NEWNET`: a network namespace (network_namespaces(7)).
         const NET = CloneFlags::NEWNET.bits();
+        /// `CLONE_NEWTIME`: a time namespace (time_namespaces(7), Linux 5.6); needs memory
+        /// not shared with another process.
         const TIME = CloneFlags::NEWTIME.bits();
     }
 }

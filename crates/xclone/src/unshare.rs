@@ -39,16 +39,34 @@ bitflags::bitflags! {
     /// The flags unshare(2) takes (the `CLONE_*` values of `<linux/sched.h>`).
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
     pub struct UnshareFlags: u64 {
+        /// `CLONE_FILES`: a private copy of the descriptor table.
         const FILES = CloneFlags::FILES.bits();
+        /// `CLONE_FS`: a private copy of the root, working directory and umask.
         const FS = CloneFlags::FS.bits();
+        /// `CLONE_NEWCGROUP`: a new cgroup namespace (cgroup_namespaces(7)), rooted at the
+        /// caller's cgroup.
         const NEWCGROUP = CloneFlags::NEWCGROUP.bits();
+        /// `CLONE_NEWIPC`: a new IPC namespace (ipc_namespaces(7)); implies `SYSVSEM`.
         const NEWIPC = CloneFlags::NEWIPC.bits();
+        /// `CLONE_NEWNET`: a new network namespace (network_namespaces(7)), with only a
+        /// loopback device, down.
         const NEWNET = CloneFlags::NEWNET.bits();
+        /// `CLONE_NEWNS`: a new mount namespace (mount_namespaces(7)), a copy of the caller's;
+        /// implies `FS`.
         const NEWNS = CloneFlags::NEWNS.bits();
+        /// `CLONE_NEWPID`: a new pid namespace (pid_namespaces(7)) for the caller's *children*;
+        /// the first child created afterwards is its PID 1.
         const NEWPID = CloneFlags::NEWPID.bits();
+        /// `CLONE_NEWTIME`: a new time namespace (time_namespaces(7), Linux 5.6) for the
+        /// caller's children.
         const NEWTIME = CloneFlags::NEWTIME.bits();
+        /// `CLONE_NEWUSER`: a new user namespace (user_namespaces(7)), owned by the caller's
+        /// euid; implies `THREAD` and `FS`.
         const NEWUSER = CloneFlags::NEWUSER.bits();
+        /// `CLONE_NEWUTS`: a new UTS namespace (uts_namespaces(7)), a copy of the host and
+        /// domain names.
         const NEWUTS = CloneFlags::NEWUTS.bits();
+        /// `CLONE_SYSVSEM`: leave the System V semaphore undo list the caller shares.
         const SYSVSEM = CloneFlags::SYSVSEM.bits();
         /// Accepted only in a single-threaded process, where it changes nothing.
         const THREAD = CloneFlags::THREAD.bits();
@@ -75,12 +93,16 @@ pub enum Scope {
     WholeProcess,
     /// Only the calling thread changed; `other_threads` threads of the process kept their
     /// namespaces, descriptor table and filesystem information.
-    ThisThread { other_threads: u32 },
+    ThisThread {
+        /// How many other threads the process has.
+        other_threads: u32,
+    },
 }
 
 /// What a successful [`unshare`] or [`crate::setns::setns`] changed.
 #[must_use = "in a multi-threaded process only the calling thread changed: check `scope`"]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Changed {
     /// Whether the process or only the calling thread changed (counted just before the call).
     pub scope: Scope,

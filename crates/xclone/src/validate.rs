@@ -33,6 +33,7 @@ pub use cgroup::{cgroup2_mount_of, common_ancestor, CgroupFacts, Target, THREADE
 /// One reason the kernel would refuse a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Problem {
     /// Stable identifier of the rule (`"thread-needs-sighand"`), see [`crate::rules`].
     pub rule: &'static str,
@@ -85,6 +86,7 @@ impl std::fmt::Display for Problem {
 /// returns), and notes about what could not be determined.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Verdict {
     /// Every problem, in the kernel's order of checking: the first is the errno the kernel gives.
     pub problems: Vec<Problem>,

@@ -69,20 +69,18 @@ fn the_child_builds_the_root() {
     if !have_userns() {
         return;
     }
-    let s = Sandbox {
-        filesystem: Some(layout(vec![
-            FsOp::Tmpfs {
-                dest: "/tmp".into(),
-                perms: Some(0o1777),
-                size: None,
-            },
-            FsOp::Dir {
-                dest: "/a/b".into(),
-                perms: None,
-            },
-        ])),
-        ..Default::default()
-    };
+    let mut s = Sandbox::default();
+    s.filesystem = Some(layout(vec![
+        FsOp::Tmpfs {
+            dest: "/tmp".into(),
+            perms: Some(0o1777),
+            size: None,
+        },
+        FsOp::Dir {
+            dest: "/a/b".into(),
+            perms: None,
+        },
+    ]));
     let out = sandboxed(
         "ls /; stat -c %a /tmp; echo x > /usr/f 2>/dev/null || echo erofs",
         s,
@@ -132,17 +130,15 @@ fn limits_caps_and_seccomp_reach_the_program() {
         f(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
     ];
     let keep = CapSet::EMPTY.apply(CapChange::Add(Cap::One(13))); // CAP_NET_RAW
-    let s = Sandbox {
-        filesystem: Some(layout(vec![FsOp::Tmpfs {
-            dest: "/tmp".into(),
-            perms: None,
-            size: None,
-        }])),
-        rlimits: vec!["NOFILE=77:88".parse::<Rlimit>().unwrap()],
-        capabilities: Some(keep),
-        seccomp: vec![SeccompProgram::from_filter(&prog).unwrap()],
-        ..Default::default()
-    };
+    let mut s = Sandbox::default();
+    s.filesystem = Some(layout(vec![FsOp::Tmpfs {
+        dest: "/tmp".into(),
+        perms: None,
+        size: None,
+    }]));
+    s.rlimits = vec!["NOFILE=77:88".parse::<Rlimit>().unwrap()];
+    s.capabilities = Some(keep);
+    s.seccomp = vec![SeccompProgram::from_filter(&prog).unwrap()];
     let out = sandboxed(
         "ulimit -Sn; ulimit -Hn; grep -E '^Cap(Eff|Bnd|Amb)|NoNewPrivs' /proc/self/status; \
          mkdir /tmp/d 2>&1",
@@ -163,13 +159,11 @@ fn a_failing_step_names_operation_path_and_errno() {
     if !have_userns() {
         return;
     }
-    let s = Sandbox {
-        filesystem: Some(layout(vec![FsOp::Dir {
-            dest: "/usr/new".into(),
-            perms: None,
-        }])),
-        ..Default::default()
-    };
+    let mut s = Sandbox::default();
+    s.filesystem = Some(layout(vec![FsOp::Dir {
+        dest: "/usr/new".into(),
+        perms: None,
+    }]));
     let mut cmd = sandboxed("true", s);
     let err = cmd.status().unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EROFS));
@@ -179,10 +173,9 @@ fn a_failing_step_names_operation_path_and_errno() {
     assert_eq!(e.detail(), "--dir /usr/new: mkdir /newroot/usr/new");
     // Without a mount namespace the request is refused before the clone.
     let mut c = Command::new("/bin/true");
-    c.sandbox(Sandbox {
-        filesystem: Some(Filesystem::default()),
-        ..Default::default()
-    });
+    let mut s = Sandbox::default();
+    s.filesystem = Some(Filesystem::default());
+    c.sandbox(s);
     let err = c.status().unwrap_err();
     assert!(err.to_string().contains("CLONE_NEWNS"), "{err}");
 }

@@ -23,7 +23,9 @@ pub struct TreeArgs {
 }
 
 pub fn run(args: TreeArgs) -> i32 {
-    let read = match read_tree(args.pid, &ReadOptions { env: args.env }) {
+    let mut options = ReadOptions::default();
+    options.env = args.env;
+    let read = match read_tree(args.pid, &options) {
         Ok(r) => r,
         Err(e) => return exit::fail(format!("tree: {e}")),
     };

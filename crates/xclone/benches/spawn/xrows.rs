@@ -150,30 +150,29 @@ pub fn sandbox(target: &Path) -> xclone::isolate::sandbox::Sandbox {
         target: t.into(),
         dest: d.into(),
     };
-    xclone::isolate::sandbox::Sandbox {
-        filesystem: Some(Filesystem {
-            base: None,
-            ops: vec![
-                bind(Path::new("/usr")),
-                link("usr/lib", "/lib"),
-                link("usr/lib64", "/lib64"),
-                link("usr/bin", "/bin"),
-                FsOp::Proc {
-                    dest: "/proc".into(),
-                },
-                FsOp::Dev {
-                    dest: "/dev".into(),
-                },
-                FsOp::Tmpfs {
-                    dest: "/tmp".into(),
-                    perms: None,
-                    size: None,
-                },
-                bind(target),
-            ],
-        }),
-        ..Default::default()
-    }
+    let mut sandbox = xclone::isolate::sandbox::Sandbox::default();
+    sandbox.filesystem = Some(Filesystem {
+        base: None,
+        ops: vec![
+            bind(Path::new("/usr")),
+            link("usr/lib", "/lib"),
+            link("usr/lib64", "/lib64"),
+            link("usr/bin", "/bin"),
+            FsOp::Proc {
+                dest: "/proc".into(),
+            },
+            FsOp::Dev {
+                dest: "/dev".into(),
+            },
+            FsOp::Tmpfs {
+                dest: "/tmp".into(),
+                perms: None,
+                size: None,
+            },
+            bind(target),
+        ],
+    });
+    sandbox
 }
 
 /// The throughput operation: one status() spawn.

@@ -12,6 +12,7 @@ use crate::sys::nscalls::{kcmp_same, KcmpType};
 /// The sharing facts of the calling thread; each `None` where it cannot be told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Sharing {
     /// Tasks in the caller's thread group, the caller included (`Threads:`).
     pub thread_count: u32,

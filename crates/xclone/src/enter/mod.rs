@@ -50,6 +50,7 @@ use std::path::{Path, PathBuf};
 
 /// Which namespaces to join.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Namespaces {
     /// Every namespace of the target that differs from the caller's (nsenter `--all`).
     AllDiffering,
@@ -61,6 +62,7 @@ pub enum Namespaces {
 
 /// Where the payload is created in the cgroup2 hierarchy.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Cgroup {
     /// The target's cgroup where the payload can be created there — the system has a
     /// cgroup2 hierarchy, the kernel `CLONE_INTO_CGROUP` (5.7), and the caller write access
@@ -80,6 +82,7 @@ pub enum Cgroup {
 
 /// A directory for the payload's root or working directory.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Dir {
     /// Unchanged (after joining a mount namespace: that namespace's root).
     Keep,
@@ -91,6 +94,7 @@ pub enum Dir {
 
 /// How namespaces are joined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JoinMethod {
     /// `setns(pidfd)` where the kernel has it (probed), else namespace files.
     Auto,

@@ -70,7 +70,10 @@ pub(crate) fn same_as_ours(kind: CloneFlags, fd: std::os::fd::BorrowedFd<'_>) ->
 /// Which namespace it is: device and inode of its nsfs file (as `stat -L` shows them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NsId {
+    /// `st_dev` of the nsfs file (the nsfs superblock; the same for every namespace).
     pub dev: u64,
+    /// `st_ino`: the namespace's number, the one `readlink /proc/PID/ns/*` shows
+    /// (`net:[4026531840]`).
     pub ino: u64,
 }
 
@@ -175,6 +178,8 @@ impl Target {
         self.pid
     }
 
+    /// The pidfd that pins the process: its PID cannot be reused while this is open, and
+    /// joining through it fails once the process has exited (pidfd_open(2)).
     pub fn pidfd(&self) -> &PidFd {
         &self.pidfd
     }

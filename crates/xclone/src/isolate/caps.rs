@@ -61,6 +61,7 @@ pub const CAP_NAMES: [&str; 41] = [
 pub struct CapSet(pub u64);
 
 impl CapSet {
+    /// No capability at all.
     pub const EMPTY: CapSet = CapSet(0);
 
     /// Every capability this kernel knows (`/proc/sys/kernel/cap_last_cap`; the names'
@@ -74,6 +75,7 @@ impl CapSet {
         })
     }
 
+    /// Whether capability number `cap` (capabilities(7)) is in the set.
     pub fn contains(self, cap: u32) -> bool {
         cap < 64 && self.0 & (1 << cap) != 0
     }
@@ -119,7 +121,9 @@ pub fn last_cap() -> u32 {
 /// One capability, or all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cap {
+    /// The capability of this number (`CAP_SYS_ADMIN` = 21, capabilities(7)).
     One(u32),
+    /// Every capability the kernel knows (`ALL`).
     All,
 }
 
@@ -147,7 +151,9 @@ impl FromStr for Cap {
 /// `--cap-add` or `--cap-drop`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CapChange {
+    /// `--cap-add`: the program keeps it (or them).
     Add(Cap),
+    /// `--cap-drop`: the program loses it (or them).
     Drop(Cap),
 }
 

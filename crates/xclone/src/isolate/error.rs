@@ -8,6 +8,7 @@ use std::io;
 /// An isolation failure, explained. Travels inside the [`io::Error`] that
 /// [`Command::spawn`](crate::Command::spawn) returns ([`IsolationError::from_io`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IsolationError {
     /// What was being done (`write /proc/1234/uid_map`, `newuidmap`, `open cgroup /x`).
     pub op: String,

@@ -25,53 +25,96 @@ pub struct BindKind {
 /// One operation on the new root, as bubblewrap names it. Destinations are absolute paths
 /// inside the new root (a relative one is taken from its `/`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FsOp {
     /// `--bind`, `--ro-bind`, `--dev-bind` and their `-try` forms: `src` of the parent's
     /// tree, recursively (`MS_BIND | MS_REC`), always `nosuid`.
     Bind {
+        /// The path bound, in the parent's tree.
         src: PathBuf,
+        /// Where it appears in the new root.
         dest: PathBuf,
+        /// Read-only, with devices, optional.
         kind: BindKind,
     },
     /// `--remount-ro DEST`: that mount only (not the ones below it).
-    RemountRo { dest: PathBuf },
+    RemountRo {
+        /// The mount point in the new root.
+        dest: PathBuf,
+    },
     /// `--tmpfs DEST` with `--perms` (default 0755) and `--size` (bytes).
     Tmpfs {
+        /// The mount point in the new root.
         dest: PathBuf,
+        /// Mode of its root directory (`mode=` of tmpfs(5)); `None`: 0755.
         perms: Option<u32>,
+        /// Size limit in bytes (`size=` of tmpfs(5)); `None`: the kernel's default, half of
+        /// the RAM.
         size: Option<u64>,
     },
     /// `--dev DEST`: a `tmpfs` with `null zero full random urandom tty` bound from the
     /// parent's `/dev`, `console` (the parent's terminal, if its stdin is one), a new `devpts`
     /// instance on `pts` with `ptmx` linked to it, `shm`, and the `fd`, `stdin`, `stdout`,
     /// `stderr` and `core` links.
-    Dev { dest: PathBuf },
+    Dev {
+        /// The mount point in the new root (usually `/dev`).
+        dest: PathBuf,
+    },
     /// `--proc DEST`: a new `proc`, with `sys`, `sysrq-trigger`, `irq` and `bus` made
     /// read-only where they are writable.
-    Proc { dest: PathBuf },
-    /// `--mqueue DEST`.
-    Mqueue { dest: PathBuf },
+    Proc {
+        /// The mount point in the new root (usually `/proc`).
+        dest: PathBuf,
+    },
+    /// `--mqueue DEST`: a new `mqueue` file system (mq_overview(7)), which shows the POSIX
+    /// message queues of the child's IPC namespace.
+    Mqueue {
+        /// The mount point in the new root (usually `/dev/mqueue`).
+        dest: PathBuf,
+    },
     /// `--dir DEST` (with `--perms`, default 0755); parents are created 0755.
-    Dir { dest: PathBuf, perms: Option<u32> },
+    Dir {
+        /// The directory in the new root.
+        dest: PathBuf,
+        /// Its mode; `None`: 0755.
+        perms: Option<u32>,
+    },
     /// `--symlink TARGET DEST`: an existing identical link is accepted.
-    Symlink { target: OsString, dest: PathBuf },
+    Symlink {
+        /// What the link points at (not resolved; may be relative).
+        target: OsString,
+        /// The link in the new root.
+        dest: PathBuf,
+    },
     /// `--file FD DEST` (with `--perms`, default 0666): a file with what `fd` yields; `fd`
     /// is closed in the child afterwards.
     File {
+        /// The descriptor read to its end (in the child, before exec).
         fd: RawFd,
+        /// The file created in the new root.
         dest: PathBuf,
+        /// Its mode; `None`: 0666.
         perms: Option<u32>,
     },
     /// `--bind-data FD DEST` / `--ro-bind-data` (with `--perms`, default 0600): what `fd`
     /// yields, in a file outside the new root bind-mounted on `dest`.
     BindData {
+        /// The descriptor read to its end.
         fd: RawFd,
+        /// Where the file is bound in the new root.
         dest: PathBuf,
+        /// `--ro-bind-data`: the bind is read-only.
         read_only: bool,
+        /// The file's mode; `None`: 0600.
         perms: Option<u32>,
     },
     /// `--chmod OCTAL PATH`.
-    Chmod { perms: u32, path: PathBuf },
+    Chmod {
+        /// The new mode (chmod(2)).
+        perms: u32,
+        /// The path in the new root.
+        path: PathBuf,
+    },
 }
 
 impl FsOp {
@@ -131,6 +174,7 @@ pub struct Filesystem {
     /// `None`: an empty `tmpfs` (bubblewrap's default). `Some(dir)`: `dir` of the parent's
     /// tree, bound recursively (`--root DIR`, pivot_root onto it).
     pub base: Option<PathBuf>,
+    /// The operations, applied in this order (as bubblewrap applies its options).
     pub ops: Vec<FsOp>,
 }
 

@@ -79,6 +79,7 @@ pub const HOST_NAME_MAX: usize = 64;
 
 /// What a [`Command`](crate::Command) asks for beyond the clone flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Isolation {
     /// Maps of the new user namespace (needs `CLONE_NEWUSER`).
     pub id_maps: Option<IdMaps>,

@@ -96,6 +96,7 @@ pub enum RootMode {
 
 /// The mount-related parts of a spawn, as recorded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MountRequest {
     /// `None`: unchanged.
     pub propagation: Option<Propagation>,

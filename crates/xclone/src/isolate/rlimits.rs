@@ -32,8 +32,11 @@ pub const INFINITY: u64 = u64::MAX;
 /// `SOFT:` and `:HARD`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rlimit {
+    /// The resource (`RLIMIT_NOFILE` = 7, ..., getrlimit(2)).
     pub resource: u32,
+    /// The soft limit, the one the kernel enforces (`u64::MAX`: `RLIM_INFINITY`).
     pub soft: Option<u64>,
+    /// The ceiling of the soft limit; only a privileged process may raise it.
     pub hard: Option<u64>,
 }
 
@@ -92,6 +95,7 @@ impl FromStr for Rlimit {
 }
 
 impl Rlimit {
+    /// The resource's name as prlimit(1) spells it (`NOFILE`, `NPROC`, ...).
     pub fn name(&self) -> &'static str {
         RLIMIT_NAMES
             .iter()

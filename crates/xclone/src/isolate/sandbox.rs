@@ -22,20 +22,18 @@
 //! use xclone::{CloneFlags, Command};
 //! let (euid, egid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
 //! let ro = BindKind { read_only: true, ..Default::default() };
-//! let sandbox = Sandbox {
-//!     filesystem: Some(Filesystem {
-//!         base: None,
-//!         ops: vec![
-//!             FsOp::Bind { src: "/usr".into(), dest: "/usr".into(), kind: ro },
-//!             FsOp::Symlink { target: "usr/bin".into(), dest: "/bin".into() },
-//!             FsOp::Symlink { target: "usr/lib".into(), dest: "/lib".into() },
-//!             FsOp::Symlink { target: "usr/lib64".into(), dest: "/lib64".into() },
-//!             FsOp::Proc { dest: "/proc".into() },
-//!             FsOp::Dev { dest: "/dev".into() },
-//!         ],
-//!     }),
-//!     ..Default::default()
-//! };
+//! let mut sandbox = Sandbox::default(); // `Sandbox` may grow: set the fields you need
+//! sandbox.filesystem = Some(Filesystem {
+//!     base: None,
+//!     ops: vec![
+//!         FsOp::Bind { src: "/usr".into(), dest: "/usr".into(), kind: ro },
+//!         FsOp::Symlink { target: "usr/bin".into(), dest: "/bin".into() },
+//!         FsOp::Symlink { target: "usr/lib".into(), dest: "/lib".into() },
+//!         FsOp::Symlink { target: "usr/lib64".into(), dest: "/lib64".into() },
+//!         FsOp::Proc { dest: "/proc".into() },
+//!         FsOp::Dev { dest: "/dev".into() },
+//!     ],
+//! });
 //! let out = Command::new("/bin/ls")
 //!     .arg("/")
 //!     .flags(CloneFlags::NEWUSER | CloneFlags::NEWNS | CloneFlags::NEWPID)
@@ -84,11 +82,13 @@ pub fn join_before_spawn(
 
 /// What a sandbox adds to a spawn. Empty by default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Sandbox {
     /// A new root built from operations (needs `CLONE_NEWNS`).
     pub filesystem: Option<Filesystem>,
     /// The capabilities the program keeps; `None` leaves them as the kernel makes them.
     pub capabilities: Option<CapSet>,
+    /// Resource limits set in the child before exec (setrlimit(2)), in this order.
     pub rlimits: Vec<Rlimit>,
     /// Filters installed in this order right before exec.
     pub seccomp: Vec<SeccompProgram>,
@@ -103,6 +103,7 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Whether it asks for nothing (then a spawn ignores it).
     pub fn is_empty(&self) -> bool {
         *self == Sandbox::default()
     }

@@ -67,10 +67,12 @@ impl SeccompProgram {
         Self::from_bytes(&bytes)
     }
 
+    /// The number of BPF instructions (`struct sock_filter`, 8 bytes each).
     pub fn len(&self) -> usize {
         self.insns.len()
     }
 
+    /// Whether the program has no instruction (the kernel refuses such a filter).
     pub fn is_empty(&self) -> bool {
         self.insns.is_empty()
     }

@@ -58,6 +58,7 @@ impl Writer {
 
 /// How one map is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MapWrite {
     /// By the parent: this text into `/proc/PID/{uid,gid}_map`.
     Direct(String),

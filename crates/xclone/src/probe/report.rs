@@ -39,6 +39,7 @@ pub const REPORT_FORMAT: u32 = 1;
 /// | `notes` | array of strings | anything unusual about how answers were obtained |
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Report {
     /// The report format's version (the JSON contract of docs/probe-json.md).
     pub format: u32,
@@ -84,6 +85,7 @@ pub struct Report {
 /// | `why` | string | the evidence, in words |
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FeatureLine {
     #[cfg_attr(feature = "serde", serde(skip))]
     /// The key in the JSON `features` object.
@@ -116,6 +118,7 @@ pub struct FeatureLine {
 /// | `answer` | string or null | the errno the flag probe got (EINVAL = unknown bit) |
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FlagLine {
     /// The bit number, 0..63.
     pub bit: u32,
@@ -139,6 +142,7 @@ pub struct FlagLine {
 /// and `relevant`, one [`CapLine`] per capability that process creation cares about.
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Capabilities {
     /// The effective set as `0x…`.
     pub effective: String,
@@ -151,6 +155,7 @@ pub struct Capabilities {
 /// `name` (`CAP_SYS_ADMIN`), `number`, `effective`, `permitted`, `needed_for` (words).
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CapLine {
     /// `CAP_SYS_ADMIN`, …
     pub name: &'static str,

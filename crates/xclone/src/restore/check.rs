@@ -57,6 +57,7 @@ pub enum Leader {
 
 /// What a process does to itself right after it was created, before it creates children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Setup {
     /// Keeps the session and group it inherits at fork.
     Inherit,
@@ -71,7 +72,9 @@ pub enum Setup {
 /// are as seen in the parent's pid namespace, where `setpgid` interprets them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Join {
+    /// The process moved, by its PID in the parent's pid namespace.
     pub child_pid: i32,
+    /// The group it joins: its leader's PID in the parent's pid namespace.
     pub pgid: i32,
     /// Index of the group leader.
     pub leader: usize,
@@ -79,22 +82,31 @@ pub struct Join {
 
 /// A checked process: indices refer to `Manifest::processes`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckedProcess {
+    /// Index of the parent; `None` for the root.
     pub parent: Option<usize>,
     /// In manifest order, which is the order of creation.
     pub children: Vec<usize>,
     /// Number of pid namespaces between the restorer's and the process's own.
     pub depth: usize,
+    /// Who leads the process's session.
     pub session: Leader,
+    /// Who leads the process's group.
     pub group: Leader,
+    /// What the process does to itself once created (`setsid`, `setpgid`).
     pub setup: Setup,
+    /// The `setpgid` its parent performs on it once every process exists, if any.
     pub join: Option<Join>,
 }
 
 /// A manifest that passed every rule, with what the restorer has to do for each process.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckedTree {
+    /// Index of the root (the one process without a parent).
     pub root: usize,
+    /// One entry per process of the manifest, in manifest order.
     pub processes: Vec<CheckedProcess>,
     /// Parents before children (depth-first, children in manifest order): creation order.
     pub order: Vec<usize>,

@@ -25,6 +25,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 /// dropping this without [`Restored::wait`] leaves the root a zombie once it ends, until the
 /// caller exits.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Restored {
     /// The root's PID in the restorer's namespace.
     pub root_pid: i32,
@@ -37,7 +38,9 @@ pub struct Restored {
 /// How the root process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RootExit {
+    /// It called `exit` with this status (0-255).
     Exited(i32),
+    /// A signal of this number killed it.
     Signaled(i32),
 }
 

@@ -23,6 +23,7 @@ pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
 pub struct Manifest {
     /// Always [`MANIFEST_VERSION`].
     pub version: u32,
+    /// Every process of the tree, each naming its parent by `id`; exactly one has none.
     pub processes: Vec<ProcessSpec>,
 }
 
@@ -72,16 +73,19 @@ fn is_false(b: &bool) -> bool {
 /// A problem in a manifest, located by JSON path or, for syntax errors, by line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ManifestError {
     /// JSON path of the offending value (`$` for the document, `$.processes[3].pids[1]`).
     pub path: String,
     /// Line and column (1-based) for syntax errors.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub line_column: Option<(usize, usize)>,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 impl ManifestError {
+    /// An error about the value at JSON path `path` (no line and column).
     pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
         ManifestError {
             path: path.into(),

@@ -45,6 +45,7 @@ use std::fmt;
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum Step {
     /// Checking the system before creating anything.
     Precheck = 1,
@@ -56,7 +57,9 @@ pub enum Step {
     Setpgid = 4,
     /// The parent's `setpgid(child, pgid)`.
     Join = 5,
+    /// The process's `chdir()` to its working directory.
     Chdir = 6,
+    /// The process's `execve()` of its program.
     Exec = 7,
     /// The process ended before its program started.
     Died = 8,
@@ -85,7 +88,9 @@ impl Step {
 /// A process of the manifest, as errors name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ProcessRef {
+    /// The process's `id` in the manifest.
     pub id: String,
     /// Index in `processes`.
     pub index: usize,
@@ -109,11 +114,15 @@ impl fmt::Display for ProcessRef {
 /// What went wrong, where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Failure {
+    /// The process that failed; `None` for a failure of the restorer or of the system.
     pub process: Option<ProcessRef>,
     /// The pid-namespace level (0 = the restorer's) the failure concerns, when known.
     pub level: Option<usize>,
+    /// What was being done.
     pub step: Step,
+    /// The errno of the failed call, when a system call failed.
     pub errno: Option<Errno>,
     /// Cause and fix, in words.
     pub message: String,
@@ -146,6 +155,7 @@ impl fmt::Display for Failure {
 
 /// Why a restore did not happen.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RestoreError {
     /// The manifest is malformed or breaks a rule; every problem is listed, with its JSON path.
     #[error("{}", manifest_summary(.0))]

@@ -20,6 +20,7 @@ use std::path::Path;
 
 /// What [`read_tree`] includes besides the defaults.
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct ReadOptions {
     /// Include each process's environment (`/proc/PID/environ`). Off by default: environments
     /// often hold credentials. Without it, restored processes get the restorer's environment.
@@ -28,7 +29,9 @@ pub struct ReadOptions {
 
 /// A manifest read from `/proc`, and what the reader noticed on the way.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ReadTree {
+    /// The tree as a manifest that [`restore()`](super::restore()) takes.
     pub manifest: Manifest,
     /// Things the manifest does not capture exactly (a deleted executable, a group outside the
     /// tree, a zombie left out, a rule `restore` would refuse), one sentence each.

@@ -27,8 +27,11 @@ use crate::sys::flags::CloneFlags;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum Call {
+    /// `unshare(2)`: the calling thread leaves namespaces for new ones.
     Unshare,
+    /// `setns(2)`: the calling thread joins an existing namespace.
     Setns,
 }
 
@@ -44,70 +47,164 @@ impl Call {
 
 /// Identifies a rule of [`NS_RULES`]; [`NsRule::name`] is its stable kebab-case name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NsRuleId {
+    /// `EINVAL` (`unshare-unknown-flags`) from `check_unshare_flags()`: unshare(2) does not take
+    /// *flags*.
     UnshareUnknownFlags,
+    /// `EPERM` (`unshare-userns-clone-disabled`) from `ksys_unshare()` (Debian):
+    /// kernel.unprivileged_userns_clone is 0 (a Debian kernel setting), so only a caller with
+    /// CAP_SYS_ADMIN may create user namespaces.
     UnshareUsernsCloneDisabled,
+    /// `EINVAL` (`unshare-newuser-threaded`) from `check_unshare_flags()`: CLONE_NEWUSER implies
+    /// CLONE_THREAD, and the calling process has *others* other threads: all threads of a process
+    /// must share one user namespace.
     UnshareNewuserThreaded,
+    /// `EINVAL` (`unshare-thread-threaded`) from `check_unshare_flags()`: *flag* asks to leave the
+    /// thread group, and the calling process has *others* other threads; unshare cannot split a
+    /// process.
     UnshareThreadThreaded,
+    /// `EINVAL` (`unshare-sighand-shared`) from `check_unshare_flags()`: *flag* asks for signal
+    /// handlers of its own, but the caller shares them with another process (created with
+    /// CLONE_SIGHAND), and unshare cannot copy them.
     UnshareSighandShared,
+    /// `EINVAL` (`unshare-vm-shared`) from `check_unshare_flags()`: CLONE_VM asks for an address
+    /// space of its own, but another process shares the caller's memory (CLONE_VM), and unshare
+    /// cannot copy it.
     UnshareVmShared,
+    /// `ENOMEM` (`unshare-copy-failed`) from `unshare_fs/unshare_fd`: the kernel could not allocate
+    /// the private copy of the filesystem information or the descriptor table.
     UnshareCopyFailed,
+    /// `ENOSPC` (`unshare-userns-too-deep`) from `create_user_ns()`: the caller's user namespace is
+    /// at level *level*, and a new one may be at most at level 33.
     UnshareUsernsTooDeep,
+    /// `ENOSPC` (`unshare-userns-limit`) from `inc_user_namespaces()`: user.max_user_namespaces is
+    /// 0 here, so no user namespace can be created.
     UnshareUsernsLimit,
+    /// `EPERM` (`unshare-userns-chrooted`) from `create_user_ns()`: the caller is chrooted, and a
+    /// chrooted process may not create a user namespace (it would gain the power to escape the
+    /// chroot).
     UnshareUsernsChrooted,
+    /// `EPERM` (`unshare-userns-unmapped-ids`) from `create_user_ns()`: the caller's euid *euid* or
+    /// egid *egid* has no mapping in its own user namespace, so the new namespace's owner could not
+    /// be named.
     UnshareUsernsUnmappedIds,
+    /// `EPERM` (`unshare-userns-lsm`) from `security_create_user_ns()`: a security module
+    /// (AppArmor, SELinux or a BPF LSM) refused the new user namespace.
     UnshareUsernsLsm,
+    /// `EPERM` (`unshare-needs-cap`) from `unshare_nsproxy_namespaces()`: *flags* needs
+    /// CAP_SYS_ADMIN in the caller's user namespace, which the caller lacks.
     UnshareNeedsCap,
+    /// `EINVAL` (`unshare-newpid-twice`) from `copy_pid_ns()`: the caller's pid namespace for
+    /// children is no longer its own (an earlier unshare(CLONE_NEWPID) or setns), and a new pid
+    /// namespace can only be made below the caller's own.
     UnshareNewpidTwice,
+    /// `EINVAL` (`unshare-pidns-owner-not-ancestor`) from `create_pid_namespace()`: the caller's
+    /// pid namespace belongs to a user namespace below the caller's own, and a new pid namespace
+    /// must belong to that user namespace or one below it.
     UnsharePidnsOwnerNotAncestor,
+    /// `ENOSPC` (`unshare-pidns-too-deep`) from `create_pid_namespace()`: the new pid namespace
+    /// would be at level *level*, and pid namespaces nest at most 32 deep.
     UnsharePidnsTooDeep,
+    /// `ENOSPC` (`unshare-namespace-limit`) from `create_new_namespaces()`:
+    /// user.max_*kind*_namespaces is 0 here, so no *kind* namespace can be created.
     UnshareNamespaceLimit,
+    /// `EINVAL` (`unshare-no-timens`) from `copy_time_ns()`: this kernel is built without time
+    /// namespaces (CONFIG_TIME_NS).
     UnshareNoTimens,
+    /// `EBADF` (`setns-bad-fd`) from `setns()`: descriptor *fd* is not open.
     SetnsBadFd,
+    /// `EINVAL` (`setns-type-mismatch`) from `setns()`: descriptor *fd* is a *kind* namespace, but
+    /// nstype asks for *flags*.
     SetnsTypeMismatch,
+    /// `EINVAL` (`setns-pidfd-before-5.8`) from `setns()`: descriptor *fd* is a pidfd, and this
+    /// kernel's setns only takes namespace files (pidfds from Linux 5.8).
     SetnsPidfdBefore58,
+    /// `EINVAL` (`setns-pidfd-no-flags`) from `check_setns_flags()`: with a pidfd, nstype must name
+    /// the namespaces to join, and it is 0.
     SetnsPidfdNoFlags,
+    /// `EINVAL` (`setns-pidfd-unknown-flags`) from `check_setns_flags()`: with a pidfd, nstype may
+    /// only hold namespace flags, and it has *flags*.
     SetnsPidfdUnknownFlags,
+    /// `EINVAL` (`setns-not-namespace`) from `setns()`: descriptor *fd* (*what*) is neither a
+    /// namespace file nor a pidfd.
     SetnsNotNamespace,
+    /// `ENOMEM` (`setns-out-of-memory`) from `prepare_nsset()`: the kernel could not allocate the
+    /// new set of namespaces or credentials.
     SetnsOutOfMemory,
+    /// `ESRCH` (`setns-target-gone`) from `validate_nsset()`: the process behind pidfd *fd*
+    /// *state*, so it has no namespaces left to join.
     SetnsTargetGone,
+    /// `EPERM` (`setns-target-ptrace`) from `validate_nsset()`: the caller may not inspect process
+    /// *pid* (ptrace read access: *why*).
     SetnsTargetPtrace,
+    /// `EINVAL` (`setns-user-same`) from `userns_install()`: the target user namespace is the
+    /// caller's own; re-entering it would hand out its capabilities again, so the kernel refuses.
     SetnsUserSame,
+    /// `EINVAL` (`setns-user-threaded`) from `userns_install()`: the calling process has *others*
+    /// other threads, and all threads of a process must share one user namespace.
     SetnsUserThreaded,
+    /// `EINVAL` (`setns-user-fs-shared`) from `userns_install()`: the caller shares its root and
+    /// working directory with *with* (CLONE_FS), which would then straddle two user namespaces.
     SetnsUserFsShared,
+    /// `EPERM` (`setns-user-needs-cap`) from `userns_install()`: joining user namespace *ns* needs
+    /// CAP_SYS_ADMIN in it, and the caller has none there (*why*).
     SetnsUserNeedsCap,
+    /// `EPERM` (`setns-mnt-needs-cap`) from `mntns_install()`: joining mount namespace *ns* needs
+    /// CAP_SYS_ADMIN over its owner and CAP_SYS_ADMIN and CAP_SYS_CHROOT in *userns*; the caller
+    /// lacks *lacks*.
     SetnsMntNeedsCap,
+    /// `EINVAL` (`setns-mnt-anon`) from `mntns_install()`: the mount namespace is an anonymous one
+    /// (of a detached mount tree from open_tree/fsmount), which cannot be joined.
     SetnsMntAnon,
+    /// `EINVAL` (`setns-mnt-fs-shared`) from `mntns_install()`: the caller shares its root and
+    /// working directory with *with* (CLONE_FS), and joining a mount namespace replaces them.
     SetnsMntFsShared,
+    /// `EPERM` (`setns-needs-cap`) from `{kind}ns_install`: joining *kind* namespace *ns* needs
+    /// CAP_SYS_ADMIN over its owner and in *userns*; the caller lacks *lacks*.
     SetnsNeedsCap,
+    /// `EINVAL` (`setns-pid-not-descendant`) from `pidns_install()`: pid namespace *ns* is *rel*; a
+    /// process may only move its children into its own pid namespace or one below it.
     SetnsPidNotDescendant,
+    /// `EUSERS` (`setns-time-shared`) from `timens_install()`: the caller's memory is shared with
+    /// *with*, and a time namespace changes the clocks the whole address space reads (vDSO).
     SetnsTimeShared,
 }
 
 /// One check the kernel makes on an unshare or setns request.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NsRule {
+    /// Which rule this is (the enum form of [`name`](Self::name)).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub id: NsRuleId,
     /// Stable kebab-case identifier (`"setns-user-threaded"`).
     pub name: &'static str,
+    /// The system call that makes the check.
     pub call: Call,
+    /// What the kernel returns when the check fails.
     pub errno: Errno,
     /// Position in the kernel's sequence. Checks made once per namespace type share a value;
     /// the type's place in the kernel's loop orders them.
     pub order: u16,
+    /// The kernel function that makes the check (`check_unshare_flags`, `userns_install`, ...).
     pub function: &'static str,
+    /// The namespace flags (`CLONE_NEW*`, `CLONE_FS`, ...) the rule is about.
     #[cfg_attr(
         feature = "serde",
         serde(serialize_with = "crate::validate::ser_flags")
     )]
     pub flags: CloneFlags,
+    /// The first release that makes this check (`None`: every release the validator knows).
     pub since: Option<KernelVersion>,
+    /// The first release that no longer makes it (`None`: still made).
     pub until: Option<KernelVersion>,
     /// Whether the validator predicts it; the others only explain a real failure.
     pub predicted: bool,
+    /// One line, plain words; `{placeholders}` are filled in per request.
     pub cause: &'static str,
+    /// How to fix it; may use the same placeholders.
     pub fix: &'static str,
 }
 

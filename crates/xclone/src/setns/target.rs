@@ -14,14 +14,23 @@ use std::os::fd::{AsFd, OwnedFd};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
 pub enum NsKind {
+    /// A user namespace (user_namespaces(7)): ids and capabilities.
     User,
+    /// A mount namespace (mount_namespaces(7)).
     Mnt,
+    /// A UTS namespace (uts_namespaces(7)): host and domain name.
     Uts,
+    /// An IPC namespace (ipc_namespaces(7)): System V IPC and POSIX message queues.
     Ipc,
+    /// A pid namespace (pid_namespaces(7)).
     Pid,
+    /// A cgroup namespace (cgroup_namespaces(7)).
     Cgroup,
+    /// A network namespace (network_namespaces(7)).
     Net,
+    /// A time namespace (time_namespaces(7), Linux 5.6).
     Time,
 }
 
@@ -77,17 +86,23 @@ impl NsKind {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum PidNsPlace {
+    /// The caller's own pid namespace.
     Same,
+    /// A descendant of the caller's pid namespace: the only other place setns(2) may join
+    /// (pid_namespaces(7)).
     Below,
     /// An ancestor, or another branch of the tree.
     Elsewhere,
+    /// Could not be told from inside the caller's namespaces.
     Unknown,
 }
 
 /// One namespace as setns would join it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NsFacts {
+    /// The namespace's type.
     pub kind: NsKind,
     /// `net:[4026531840]`.
     pub name: String,
@@ -103,11 +118,14 @@ pub struct NsFacts {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum TaskState {
+    /// Alive: its namespaces can be joined.
     Running,
     /// Exited, not yet reaped: it has no namespaces any more.
     Zombie,
     /// Exited and reaped.
     Gone,
+    /// Could not be told (the process is not visible in the caller's pid namespace, or its
+    /// `stat` could not be read).
     Unknown,
 }
 
@@ -115,18 +133,27 @@ pub enum TaskState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case", tag = "is"))]
+#[non_exhaustive]
 pub enum Target {
+    /// The number is not an open descriptor (setns fails with `EBADF`).
     NotOpen {
+        /// The descriptor number.
         fd: i32,
     },
+    /// A namespace file (`/proc/PID/ns/*`, or a bind mount of one).
     Namespace {
+        /// The descriptor number.
         fd: i32,
+        /// The namespace it refers to.
         ns: NsFacts,
     },
+    /// A pidfd (Linux 5.8 joins several namespaces of its process at once).
     Pidfd {
+        /// The descriptor number.
         fd: i32,
         /// The PID in the caller's pid namespace (`None`: not visible there, or gone).
         pid: Option<i32>,
+        /// Whether the process is alive.
         state: TaskState,
         /// Whether the caller may read the process's namespaces (ptrace read access);
         /// `None` when it could not be told.
@@ -134,7 +161,9 @@ pub enum Target {
         /// The process's namespaces that could be read, in install order.
         namespaces: Vec<NsFacts>,
     },
+    /// Any other file (setns fails with `EINVAL`).
     Other {
+        /// The descriptor number.
         fd: i32,
         /// What `/proc/self/fd/N` names (`/proc/1234`, `pipe:[…]`).
         what: String,

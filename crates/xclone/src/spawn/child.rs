@@ -51,8 +51,11 @@ impl Drop for Handle {
 /// What [`Command::output`](super::Command::output) and [`Child::wait_with_output`] return.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Output {
+    /// How the process ended.
     pub status: ExitStatus,
+    /// Everything it wrote on its standard output (empty unless the output was piped).
     pub stdout: Vec<u8>,
+    /// Everything it wrote on its standard error (empty unless the output was piped).
     pub stderr: Vec<u8>,
 }
 

@@ -908,6 +908,8 @@ impl Command {
 
     // --- getters ---
 
+    /// The program as given to [`Command::new`] (looked up in `PATH` at spawn when it has
+    /// no `/`).
     pub fn get_program(&self) -> &OsStr {
         &self.program
     }
@@ -930,6 +932,8 @@ impl Command {
         self.flags
     }
 
+    /// The working directory set by [`current_dir`](Command::current_dir); `None`: the
+    /// caller's.
     pub fn get_current_dir(&self) -> Option<&Path> {
         self.cwd.as_deref()
     }

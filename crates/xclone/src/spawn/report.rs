@@ -210,6 +210,7 @@ impl SpawnError {
         self.hint
     }
 
+    /// The step of the child's setup that failed.
     pub fn step(&self) -> Step {
         self.step
     }
@@ -220,6 +221,7 @@ impl SpawnError {
         &self.detail
     }
 
+    /// The errno of the failed system call.
     pub fn errno(&self) -> Errno {
         self.errno
     }

@@ -21,16 +21,30 @@ pub const MAX_PID_NS_LEVEL: usize = 32;
 #[repr(C, align(8))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct clone_args {
+    /// The `CLONE_*` flags, without the exit signal (clone3 takes that separately).
     pub flags: u64,
+    /// With `CLONE_PIDFD`: where the kernel stores the child's pidfd (an `int *`).
     pub pidfd: u64,
+    /// With `CLONE_CHILD_SETTID`/`CLONE_CHILD_CLEARTID`: the child's TID word (a `pid_t *`).
     pub child_tid: u64,
+    /// With `CLONE_PARENT_SETTID`: where the child's TID is stored in the parent (a
+    /// `pid_t *`).
     pub parent_tid: u64,
+    /// The signal the parent gets when the child ends (`SIGCHLD` = 17, or 0 for none).
     pub exit_signal: u64,
+    /// Lowest address of the child's stack (the kernel adds `stack_size`), or 0 to keep the
+    /// caller's stack pointer.
     pub stack: u64,
+    /// Size of that stack in bytes.
     pub stack_size: u64,
+    /// With `CLONE_SETTLS`: the child's thread pointer.
     pub tls: u64,
+    /// The PIDs to give the child, innermost pid namespace first (a `pid_t *`; Linux 5.5).
     pub set_tid: u64,
+    /// Number of entries of `set_tid` (at most [`MAX_PID_NS_LEVEL`]).
     pub set_tid_size: u64,
+    /// With `CLONE_INTO_CGROUP`: a descriptor of the cgroup2 directory the child starts in
+    /// (Linux 5.7).
     pub cgroup: u64,
 }
 

@@ -166,6 +166,7 @@ fn parse_number(s: &str) -> Option<u64> {
 
 /// Facts about one flag bit.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct FlagInfo {
     /// The flag.
     pub flag: CloneFlags,

@@ -43,22 +43,26 @@ impl SigSet {
         s
     }
 
+    /// Adds `sig` (ignored outside 1..=64).
     pub fn add(&mut self, sig: i32) {
         if (1..=NSIG).contains(&sig) {
             self.0 |= 1u64 << (sig - 1);
         }
     }
 
+    /// Removes `sig`.
     pub fn remove(&mut self, sig: i32) {
         if (1..=NSIG).contains(&sig) {
             self.0 &= !(1u64 << (sig - 1));
         }
     }
 
+    /// Whether `sig` is in the set.
     pub fn contains(&self, sig: i32) -> bool {
         (1..=NSIG).contains(&sig) && self.0 & (1u64 << (sig - 1)) != 0
     }
 
+    /// Whether no signal is in the set.
     pub fn is_empty(&self) -> bool {
         self.0 == 0
     }
@@ -73,6 +77,8 @@ impl SigSet {
         self.0
     }
 
+    /// The set of these kernel bits (bit N-1 for signal N, as in `/proc/PID/status`'s
+    /// `SigBlk:`).
     pub const fn from_bits(bits: u64) -> Self {
         SigSet(bits)
     }
@@ -124,6 +130,7 @@ pub struct BlockAll {
 }
 
 impl BlockAll {
+    /// Blocks every signal now (rt_sigprocmask(2)); fails only if the kernel refuses the call.
     pub fn new() -> Result<Self, RawErrno> {
         Ok(BlockAll {
             old: set_mask(&SigSet::full())?,
@@ -195,11 +202,15 @@ pub fn set_ignored(sig: i32) -> Result<(), RawErrno> {
 /// How `sig` is currently handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Disposition {
+    /// `SIG_DFL`: the default action of signal(7) (terminate, core, stop or ignore).
     Default,
+    /// `SIG_IGN`: ignored; survives execve(2).
     Ignore,
+    /// A handler function; execve(2) resets it to the default.
     Handler,
 }
 
+/// How `sig` is currently handled in the calling process (sigaction(2), nothing changed).
 pub fn disposition(sig: i32) -> Result<Disposition, RawErrno> {
     Ok(match sigaction(sig, None)? {
         SIG_DFL => Disposition::Default,
@@ -273,6 +284,7 @@ pub struct SignalFd {
 /// One signal read from a [`SignalFd`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignalInfo {
+    /// The signal's number.
     pub signo: i32,
     /// `si_code`: `SI_USER` (0) from kill(2), `SI_KERNEL` (0x80) from the kernel (e.g. a
     /// terminal's Ctrl-C), and so on.

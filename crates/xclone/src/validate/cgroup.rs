@@ -25,6 +25,7 @@ pub const THREADED_CONTROLLERS: &[&str] = &["cpu", "cpuset", "perf_event", "pids
     feature = "serde",
     serde(rename_all = "kebab-case", tag = "kind", content = "detail")
 )]
+#[non_exhaustive]
 pub enum Target {
     /// Not an open descriptor.
     NotOpen,
@@ -45,6 +46,7 @@ pub enum Target {
 /// could not be determined.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CgroupFacts {
     /// The descriptor number from `clone_args.cgroup`.
     pub fd: u64,
