@@ -18,6 +18,29 @@ use std::time::{Duration, Instant};
 const WALL: u32 = 0x4000_0000;
 
 /// An owned pidfd. Closing it (drop) does not affect the process.
+///
+/// A pidfd names one process for as long as it is open: unlike a PID, it cannot come to
+/// name another process after this one is reaped (pidfd_open(2)). It becomes readable when
+/// the process exits, so it fits in `poll`/`epoll` sets and async reactors.
+///
+/// ```
+/// use xclone::{Command, PidFd};
+///
+/// let child = Command::new("sleep").arg("60").spawn()?;
+/// let pid = child.id();
+/// let pidfd: PidFd = child.into_pidfd(); // the child is neither killed nor reaped
+/// assert_eq!(pidfd.pid()?, Some(pid));
+/// assert!(!pidfd.poll_exit(Some(std::time::Duration::ZERO))?); // still running
+///
+/// pidfd.send_signal(libc::SIGTERM)?; // pidfd_send_signal(2): cannot hit a reused PID
+/// let status = pidfd.wait()?; // waitid(P_PIDFD): reaps our child
+/// assert_eq!(status.signal(), Some(libc::SIGTERM));
+///
+/// // Any process can be pinned, not only children (but only children can be waited for).
+/// let me = PidFd::open(std::process::id())?;
+/// assert_eq!(me.pid()?, Some(std::process::id()));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct PidFd(OwnedFd);
 
@@ -30,6 +53,25 @@ pub struct PidFd(OwnedFd);
 /// [`std::process::ExitStatus`]. Every accessor, `Display` and `Debug` answer as std's do
 /// for the same raw value (`std::os::unix::process::ExitStatusExt`, whose methods are
 /// inherent here: std's trait is sealed).
+///
+/// ```
+/// use xclone::{Command, ExitStatus};
+///
+/// let status = Command::new("sh").args(["-c", "exit 3"]).status()?;
+/// assert!(!status.success());
+/// assert_eq!((status.code(), status.signal()), (Some(3), None));
+/// assert_eq!(status.to_string(), "exit status: 3"); // as std prints it
+///
+/// let killed = ExitStatus::from_signal(libc::SIGKILL, false);
+/// assert_eq!((killed.code(), killed.signal()), (None, Some(9)));
+/// assert_eq!(killed.shell_code(), 137); // what a shell's `$?` would say
+/// assert_eq!(killed.to_string(), "signal: 9 (SIGKILL)");
+///
+/// // Lossless both ways with std's type.
+/// let std_status: std::process::ExitStatus = status.into();
+/// assert_eq!(ExitStatus::from(std_status), status);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ExitStatus(i32);
 

@@ -115,6 +115,28 @@ enum TargetSpec {
 
 /// Builder for creating a process inside a running one's context. See the module docs.
 ///
+/// ```
+/// use xclone::enter::Enter;
+/// use xclone::{CloneFlags, Command, Stdio};
+/// if rustix::process::geteuid().is_root() { // setns(2) needs CAP_SYS_ADMIN
+///     // A target: a process with a UTS namespace of its own, named "box" before its exec.
+///     let mut target = Command::new("sleep").arg("60")
+///         .flags(CloneFlags::NEWUTS)
+///         .hostname("box")
+///         .spawn()?;
+///     // A child of ours, created in the target's namespaces (those that differ from ours).
+///     let out = Enter::new(target.pidfd().try_clone()?)
+///         .spawn(Command::new("hostname").stdout(Stdio::piped()))?
+///         .wait_with_output()?;
+///     assert_eq!(out.stdout, b"box\n");
+///     target.kill()?;
+///     target.wait()?;
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// Entering a container by its PID, with its root and working directory:
+///
 /// ```no_run
 /// use xclone::enter::{Enter, Dir};
 /// use xclone::{Command, PidFd};

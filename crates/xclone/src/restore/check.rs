@@ -117,6 +117,29 @@ fn at(i: usize) -> String {
 }
 
 /// Checks every whole-tree rule; returns all problems found, each with its JSON path.
+///
+/// Pure: it looks only at the manifest and `limits`, so it can check a manifest for another
+/// machine.
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use xclone::restore::{check, Limits, Manifest};
+/// let limits = Limits { pid_max: 32768, restorer_level: 0 };
+/// let m = Manifest::parse(r#"{"version": 1, "processes": [
+///     {"id": "a", "pids": [500], "argv": ["sleep", "60"]},
+///     {"id": "b", "parent": "a", "pids": [500], "argv": ["true"]}
+/// ]}"#).unwrap();
+/// let errors = check(&m, &limits).unwrap_err();
+/// assert_eq!(errors[0].path, "$.processes[1].pids[0]"); // the same PID twice
+///
+/// let m = Manifest::parse(r#"{"version": 1, "processes": [
+///     {"id": "a", "pids": [500], "argv": ["sleep", "60"]},
+///     {"id": "b", "parent": "a", "pids": [501], "argv": ["true"]}
+/// ]}"#).unwrap();
+/// let tree = check(&m, &limits).unwrap();
+/// assert_eq!(tree.order, [0, 1]); // creation order: parents first
+/// # }
+/// ```
 pub fn check(m: &Manifest, limits: &Limits) -> Result<CheckedTree, Vec<ManifestError>> {
     let mut errs = Vec::new();
     let n = m.processes.len();

@@ -105,6 +105,28 @@ fn wait_pidfd(fd: BorrowedFd<'_>) -> Result<RootExit, Errno> {
 /// root with the calling thread): a restorer that is killed leaves nothing half-built. Should
 /// an `execve` fail after other programs started, those programs and everything they started
 /// are frozen, collected and killed before this returns.
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use xclone::restore::{restore, Manifest, RootExit};
+/// // A pid namespace whose init has PID 1 inside and a free PID of ours outside, and a
+/// // child with PID 2 inside. Parsing JSON needs the `serde` feature.
+/// let outer = (30000..32000)
+///     .find(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+///     .unwrap();
+/// let m = Manifest::parse(&format!(r#"{{"version": 1, "processes": [
+///     {{"id": "init", "pids": [{outer}, 1], "new_pid_ns": true,
+///      "argv": ["sh", "-c", "wait; exit 7"]}},
+///     {{"id": "worker", "parent": "init", "pids": [{}, 2], "argv": ["true"]}}
+/// ]}}"#, outer + 1)).unwrap();
+/// if rustix::process::geteuid().is_root() { // set_tid and CLONE_NEWPID need privileges
+///     let tree = restore(&m)?;
+///     assert_eq!(tree.pids("worker"), Some(&[outer + 1, 2][..]));
+///     assert_eq!(tree.wait()?, RootExit::Exited(7));
+/// }
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn restore(manifest: &Manifest) -> Result<Restored, RestoreError> {
     let limits = Limits::current().map_err(|e| {
         RestoreError::Refused(Failure::general(

@@ -146,6 +146,23 @@ fn link(pid: i32, name: &str, warnings: &mut Vec<String>) -> Option<String> {
 }
 
 /// Reads the tree rooted at `root` (a PID in the reader's pid namespace).
+///
+/// Reading needs no privileges beyond access to the processes' `/proc` files (those of the
+/// caller's own uid, or all of them with `CAP_SYS_PTRACE`).
+///
+/// ```
+/// use xclone::restore::{read_tree, ReadOptions};
+/// use xclone::Command;
+///
+/// let mut child = Command::new("sleep").arg("60").spawn()?;
+/// let read = read_tree(child.id() as i32, &ReadOptions::default()).unwrap();
+/// let root = &read.manifest.processes[0];
+/// assert_eq!(root.argv, ["sleep", "60"]);
+/// assert_eq!(root.pids.first(), Some(&(child.id() as i32)));
+/// child.kill()?;
+/// child.wait()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn read_tree(root: i32, opts: &ReadOptions) -> Result<ReadTree> {
     let me = rustix::process::getpid().as_raw_nonzero().get();
     if std::fs::read_link("/proc/self").ok().as_deref() != Some(Path::new(&me.to_string())) {

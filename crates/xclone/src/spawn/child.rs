@@ -15,6 +15,29 @@ use std::time::Duration;
 /// `Child` itself has no `Drop` (as std's): its public fields can be moved out of an owned
 /// `Child` (`let out = child.stdout.unwrap();`). Kill-on-drop lives in the inner process
 /// handle, which goes when the last part of the `Child` that holds it goes.
+///
+/// ```
+/// use std::io::Write;
+/// use std::time::Duration;
+/// use xclone::{Command, Stdio};
+///
+/// // Feed a child through a pipe and collect what it writes.
+/// let mut child = Command::new("tr").arg("a-z").arg("A-Z")
+///     .stdin(Stdio::piped())
+///     .stdout(Stdio::piped())
+///     .spawn()?;
+/// child.stdin.take().unwrap().write_all(b"hello")?; // dropped here: tr sees end of file
+/// let out = child.wait_with_output()?;
+/// assert_eq!(out.stdout, b"HELLO");
+/// assert!(out.status.success());
+///
+/// // Wait with a deadline (on the pidfd: no SIGCHLD handler, no polling), then kill.
+/// let mut child = Command::new("sleep").arg("60").spawn()?;
+/// assert_eq!(child.wait_timeout(Duration::from_millis(10))?, None);
+/// child.kill()?;
+/// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Child {
     handle: Handle,

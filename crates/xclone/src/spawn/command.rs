@@ -174,10 +174,21 @@ pub(crate) struct EnvChanges {
 /// Where clone3 is missing or filtered, the `clone(2)` fallback applies (see
 /// [`FallbackPolicy`]).
 ///
-/// ```no_run
+/// As with std, `output` captures stdout and stderr, `status` lets the child use the caller's,
+/// and `spawn` returns a [`Child`](crate::Child) at once:
+///
+/// ```
 /// use xclone::Command;
 /// let out = Command::new("echo").arg("hello").output()?;
 /// assert_eq!(out.stdout, b"hello\n");
+///
+/// let status = Command::new("sh").args(["-c", "exit 3"]).env("LC_ALL", "C").status()?;
+/// assert_eq!(status.code(), Some(3));
+///
+/// // A program that cannot be started is an error of the spawn, with the kernel's errno
+/// // (the child's execve failed), not an exit status.
+/// let err = Command::new("/nonexistent/program").status().unwrap_err();
+/// assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Command {
