@@ -14,8 +14,12 @@ use xclone::{caller::Caller, probe::Features, CloneArgs, CloneFlags, KernelVersi
 /// Exit status when the kernel would refuse the request.
 pub(crate) const REFUSED: i32 = 1;
 
+/// What `xclone explain` does, in the subcommand list and its help.
+pub(crate) const ABOUT: &str =
+    "Say whether the kernel would accept a clone request, and why not (creates nothing)";
+
 #[derive(clap::Args, Debug)]
-#[command(after_help = "\
+#[command(about = ABOUT, after_help = "\
 The exit signal defaults to SIGCHLD, or to 0 with CLONE_THREAD or CLONE_PARENT (clone3 demands
 0 there). Exit status: 0 when the kernel would accept the request, 1 when it would refuse it (one
 block per problem, the first being the errno clone3 returns), 125 when the options are unusable.

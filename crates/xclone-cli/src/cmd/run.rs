@@ -24,8 +24,12 @@ const FORWARDED: [i32; 6] = [
     libc::SIGUSR2,
 ];
 
+/// What `xclone run` does, in the subcommand list and its help.
+pub(crate) const ABOUT: &str = "Run a program as a child made with clone3 and exit with its status";
+
 #[derive(clap::Args, Debug)]
 #[command(
+    about = ABOUT,
     after_help = "Exit status: the program's; 128+N if it was killed by signal N (xclone \
     then kills itself with the same signal where it can); 125 if xclone failed, 126 if the \
     program could not be executed, 127 if it was not found.\n\nForwards SIGINT, SIGTERM, SIGHUP, \

@@ -183,6 +183,7 @@ pub fn sandbox_args(target: &Path) -> Vec<OsString> {
 /// The labels of the sandbox comparison.
 pub const BWRAP_SANDBOX: &str = "bwrap: sandbox";
 pub const XCLONE_SANDBOX: &str = "xclone run: sandbox";
+pub const FLOOR_SANDBOX: &str = "kernel steps in C (floor): sandbox";
 
 /// `xclone run` against `bwrap` building the same sandbox (`--unshare-all`, /usr read-only,
 /// proc, dev, tmpfs, new session), whole command.
@@ -210,6 +211,25 @@ pub fn run_vs_bwrap(xclone: Option<&Path>, target: &Path, cfg: Rounds) -> Table 
     table
         .pairs
         .push((BWRAP_SANDBOX.into(), XCLONE_SANDBOX.into()));
+    // What the same kernel steps cost with nothing around them (see floor.rs): the bound
+    // below which no rewrite of `xclone run` can go.
+    table
+        .pairs
+        .push((BWRAP_SANDBOX.into(), FLOOR_SANDBOX.into()));
+    match crate::floor::build() {
+        Err(e) => table
+            .missing
+            .push((FLOOR_SANDBOX.into(), format!("not built ({e})"))),
+        Ok(floor) => {
+            let fa = crate::floor::args(target);
+            match run(&floor, &fa) {
+                Ok(()) => cs.push(Contender::new(FLOOR_SANDBOX, move || run(&floor, &fa))),
+                Err(e) => table
+                    .missing
+                    .push((FLOOR_SANDBOX.into(), format!("not available ({e})"))),
+            }
+        }
+    }
     match xclone {
         None => table.missing.push((
             XCLONE_SANDBOX.into(),

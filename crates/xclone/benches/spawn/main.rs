@@ -23,6 +23,7 @@
 mod asyncwait;
 mod cgroup;
 mod commands;
+mod floor;
 mod isolation;
 mod levels;
 mod machine;

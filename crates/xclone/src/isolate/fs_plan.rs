@@ -14,9 +14,11 @@
 //!    under `/oldroot` and the new root under `/newroot` (a bind of itself, or of `--root
 //!    DIR`);
 //! 3. the operations, in order: sources under `/oldroot`, destinations under `/newroot`;
-//! 4. the old root is detached, `/newroot` becomes `/` (`pivot_root(".", ".")` and a lazy
-//!    unmount of what is stacked under it), and the working directory is the parent's if it
-//!    exists in the new root, else `/`.
+//! 4. `/newroot` becomes `/` (`pivot_root(".", ".")`) and what is stacked under it, the
+//!    building root with the old root still on `/oldroot`, is detached by one lazy unmount
+//!    (bubblewrap detaches the old root first, then the building root: two unmounts, each
+//!    waiting for an RCU grace period); the working directory is the parent's if it exists
+//!    in the new root, else `/`.
 
 use super::fs_child::{run, Act, ATTR_NODEV, ATTR_NOSUID, ATTR_RDONLY};
 use super::fs_ops::{BindKind, Filesystem, FsOp};
@@ -229,11 +231,10 @@ impl FsPlan {
             compile(&mut b, op, &mut data_files).map_err(ctx)?;
         }
 
-        // 4: detach the old root, make /newroot the root.
+        // 4: make /newroot the root and detach what is stacked under it: the building
+        // tmpfs with the old root still mounted on /oldroot, one lazy unmount for both (each
+        // unmount waits for an RCU grace period, see the bench's FINDINGS).
         b.op = None;
-        b.push(Act::Umount {
-            path: cstr(OLDROOT.as_bytes())?,
-        });
         b.push(Act::Chdir {
             path: newroot.clone(),
         });
