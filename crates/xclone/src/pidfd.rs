@@ -1,10 +1,5 @@
 //! [`PidFd`]: an owned process file descriptor (pidfd_open(2)), and [`ExitStatus`], what
 //! waiting on one yields.
-//!
-//! A pidfd names one process for good: unlike a PID it cannot be recycled to mean another
-//! process. It becomes readable (`POLLIN`) when the process exits, so it can be polled,
-//! put in an epoll set, or awaited under the `tokio` feature — no `SIGCHLD` handler and no
-//! thread per child.
 
 use crate::sys::pidfd::pidfd_send_signal;
 use std::fmt;
@@ -20,8 +15,9 @@ const WALL: u32 = 0x4000_0000;
 /// An owned pidfd. Closing it (drop) does not affect the process.
 ///
 /// A pidfd names one process for as long as it is open: unlike a PID, it cannot come to
-/// name another process after this one is reaped (pidfd_open(2)). It becomes readable when
-/// the process exits, so it fits in `poll`/`epoll` sets and async reactors.
+/// name another process after this one is reaped (pidfd_open(2)). It becomes readable
+/// (`POLLIN`) when the process exits, so it can be polled, put in an epoll set, or awaited
+/// under the `tokio` feature: no `SIGCHLD` handler and no thread per child.
 ///
 /// ```
 /// use xclone::{Command, PidFd};

@@ -1,11 +1,4 @@
 //! [`Target`]: a running process pinned by its pidfd, and what `enter` reads about it.
-//!
-//! The pidfd comes first. Everything else is read through a descriptor of its `/proc/PID`
-//! directory, opened after the pidfd and checked against it: a `/proc/PID` directory stays
-//! bound to the process it was opened for (reads fail once that process is gone), and the
-//! check — the pidfd's process is still alive after the directory was opened — proves that
-//! the PID had not been reused in between. So nothing about another process that inherited
-//! the PID is ever read or entered.
 
 use crate::pidfd::PidFd;
 use crate::sys::flags::CloneFlags;
@@ -78,6 +71,13 @@ pub struct NsId {
 }
 
 /// A running process, pinned: its pidfd plus a checked `/proc/PID` directory descriptor.
+///
+/// The pidfd comes first. Everything else is read through a descriptor of its `/proc/PID`
+/// directory, opened after the pidfd and checked against it: a `/proc/PID` directory stays
+/// bound to the process it was opened for (reads fail once that process is gone), and the
+/// check — the pidfd's process is still alive after the directory was opened — proves that
+/// the PID had not been reused in between. So nothing about another process that inherited
+/// the PID is ever read or entered.
 #[derive(Debug)]
 pub struct Target {
     pidfd: PidFd,

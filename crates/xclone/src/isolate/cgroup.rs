@@ -1,15 +1,4 @@
-//! cgroup2 directories for `CLONE_INTO_CGROUP` (clone(2), cgroups(7)): opening one the way
-//! the kernel wants it, checked to really be cgroup2, and creating or removing cgroups.
-//!
-//! The hierarchy is found in `/proc/self/mountinfo` (by [`Features::probe`]), never assumed:
-//! pure cgroup2 systems mount it on `/sys/fs/cgroup`, hybrid ones on
-//! `/sys/fs/cgroup/unified`, containers anywhere.
-//!
-//! Why the kernel may still refuse a cgroup that opens fine — a threaded or
-//! "domain invalid" target (`EOPNOTSUPP`), controllers enabled in its `subtree_control`
-//! (`EBUSY`, "no internal processes"), no write access to its `cgroup.procs` or to that of
-//! the common ancestor (`EACCES`) — is explained by the validator
-//! ([`crate::validate::CgroupFacts`]), which `spawn` consults when clone3 fails.
+//! cgroup2 directories for `CLONE_INTO_CGROUP` (documented in the `isolate` layer).
 
 use super::error::IsolationError;
 use crate::errno::Errno;

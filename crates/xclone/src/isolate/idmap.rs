@@ -1,10 +1,4 @@
-//! User and group id maps of a new user namespace (user_namespaces(7)).
-//!
-//! The parent writes them while the child waits: `/proc/PID/setgroups` first (an unprivileged
-//! writer must deny setgroups before it may write a gid map), then `gid_map`, then `uid_map`,
-//! each whole map in one `write()`. Without `CAP_SETUID`/`CAP_SETGID` only a single line mapping
-//! the writer's own effective id is allowed; anything else goes through the setuid helpers
-//! `newuidmap`/`newgidmap` of shadow-utils, which consult `/etc/subuid` and `/etc/subgid`.
+//! User and group id maps of a new user namespace (documented in the `isolate` layer).
 
 use std::fmt;
 use std::str::FromStr;

@@ -38,6 +38,89 @@
 //! assert!(String::from_utf8_lossy(&out.stdout).lines().count() == 2); // header and ps, PID 1
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! ## Id maps
+//!
+//! The user and group id maps of a new user namespace ([`IdMaps`], user_namespaces(7)) are
+//! written by the parent while the child waits: `/proc/PID/setgroups` first (an unprivileged
+//! writer must deny setgroups before it may write a gid map), then `gid_map`, then `uid_map`,
+//! each whole map in one `write()`.
+//!
+//! Which writer is used is decided *before* the clone ([`MapPlan::prepare`]), so that a
+//! missing helper or subordinate-id range is reported without creating anything:
+//!
+//! - with `CAP_SETUID` (uid map) / `CAP_SETGID` (gid map) in the caller's user namespace, or
+//!   for the one line an unprivileged process may write (its own effective id, count 1), the
+//!   parent writes `/proc/PID/uid_map` and `gid_map` itself, each in one `write()`;
+//! - anything else goes through the setuid helpers `newuidmap(1)`/`newgidmap(1)` of
+//!   shadow-utils (found on `PATH`), which check the ranges against `/etc/subuid` and
+//!   `/etc/subgid` — checked here first, for a clear message.
+//!
+//! ## Time offsets
+//!
+//! Clock offsets of a new time namespace ([`TimeOffsets`], time_namespaces(7)) live in `/proc/PID/timens_offsets` of a process whose *for-children* time namespace
+//! is new and not yet entered. With a `CLONE_VM` spawn on Linux 6.2 and later the child
+//! switches to its new time namespace only at `execve`, so the child itself writes the
+//! offsets just before exec and the program's first instruction already sees them (see
+//! `docs/clone3.md` §7.4 of the project).
+//!
+//! Before 6.2 a `CLONE_VM` child created with `CLONE_NEWTIME` is in the new namespace from
+//! its first instruction, its offsets frozen before it could write them (`timens_on_fork()`
+//! in `copy_namespaces()`, kernel/nsproxy.c). There the offsets must be written before any
+//! task enters the namespace: [`enter_new_time_namespace`] does it in the calling process,
+//! whose children are then born in the namespace without `CLONE_NEWTIME`.
+//! [`vm_child_enters_time_ns_at_exec`] asks the kernel which of the two it does.
+//!
+//! ## Mounts
+//!
+//! The mount side of isolation: propagation of the new mount namespace, a new root
+//! (`chroot` or `pivot_root`), and a fresh `proc` for the new pid namespace.
+//!
+//! [`MountRequest`] is what a [`Command`](crate::Command) records; the crate-private
+//! `MountPlan` is the same prepared for the child (every path a `CString`, every flag word
+//! computed), and `MountPlan::apply` is what the child runs between clone and exec, in this
+//! order:
+//!
+//! 1. propagation of every mount (mount(2) `MS_REC | MS_PRIVATE` and friends on `/`), so
+//!    that nothing the child mounts reaches the parent's namespace;
+//! 2. the new root: `chroot(2)` into the directory, or `pivot_root(2)` onto it (bind-mounted
+//!    onto itself first, the old root detached afterwards), then `chdir("/")`;
+//! 3. `proc` mounted (`nosuid,nodev,noexec`) on the requested directory — *inside* the new
+//!    root when there is one, as util-linux `unshare --root --mount-proc` does (with
+//!    `pivot_root`, before the old root is detached: see `MountPlan::prepare`). `proc` shows
+//!    the pid namespace the child is in, so with `CLONE_NEWPID` only the child's tree.
+//!
+//! ## Cgroups
+//!
+//! cgroup2 directories for `CLONE_INTO_CGROUP` (clone(2), cgroups(7)): opening one the way
+//! the kernel wants it, checked to really be cgroup2 ([`open_cgroup2_dir`]), and creating or
+//! removing cgroups ([`Cgroup`]).
+//!
+//! The hierarchy is found in `/proc/self/mountinfo` (by [`Features::probe`](crate::probe::Features::probe)), never assumed:
+//! pure cgroup2 systems mount it on `/sys/fs/cgroup`, hybrid ones on
+//! `/sys/fs/cgroup/unified`, containers anywhere.
+//!
+//! Why the kernel may still refuse a cgroup that opens fine — a threaded or
+//! "domain invalid" target (`EOPNOTSUPP`), controllers enabled in its `subtree_control`
+//! (`EBUSY`, "no internal processes"), no write access to its `cgroup.procs` or to that of
+//! the common ancestor (`EACCES`) — is explained by the validator
+//! ([`crate::validate::CgroupFacts`]), which `spawn` consults when clone3 fails.
+//!
+//! ## Persistent namespaces
+//!
+//! A new namespace of the child can be bind-mounted on a file ([`Isolation::persist`]), so
+//! that it
+//! outlives the child (as `unshare --net=/run/netns/NAME` and `ip netns add` make them) and
+//! can be joined later through that file (`xclone enter --net=FILE`, `nsenter --net=FILE`,
+//! `ip netns exec`).
+//!
+//! The parent does it during the handshake spawn, while the child waits before its own
+//! steps and the exec: `/proc/PID/ns/TYPE` of the child exists for sure then (a child that
+//! already exited would have no namespace left to keep). The bind mount is made in the
+//! parent's mount namespace, on a file that must exist. The kernel refuses to bind a mount
+//! namespace file where that could make a reference loop (`mnt_ns_loop` in fs/namespace.c),
+//! and a bind on a mount with shared propagation would be copied to its peers: like
+//! unshare, persist a mount namespace on a file of a private mount.
 
 // `init` and `sandbox` are sub-layers with public paths of their own; the other modules are
 // file boundaries whose public items have their one path here.

@@ -1,19 +1,4 @@
-//! The mount side of isolation: propagation of the new mount namespace, a new root
-//! (`chroot` or `pivot_root`), and a fresh `proc` for the new pid namespace.
-//!
-//! [`MountRequest`] is what a [`Command`](crate::Command) records; the crate-private
-//! `MountPlan` is the same prepared for the child (every path a `CString`, every flag word
-//! computed), and `MountPlan::apply` is what the child runs between clone and exec, in this
-//! order:
-//!
-//! 1. propagation of every mount (mount(2) `MS_REC | MS_PRIVATE` and friends on `/`), so
-//!    that nothing the child mounts reaches the parent's namespace;
-//! 2. the new root: `chroot(2)` into the directory, or `pivot_root(2)` onto it (bind-mounted
-//!    onto itself first, the old root detached afterwards), then `chdir("/")`;
-//! 3. `proc` mounted (`nosuid,nodev,noexec`) on the requested directory — *inside* the new
-//!    root when there is one, as util-linux `unshare --root --mount-proc` does (with
-//!    `pivot_root`, before the old root is detached: see `MountPlan::prepare`). `proc` shows
-//!    the pid namespace the child is in, so with `CLONE_NEWPID` only the child's tree.
+//! The mount side of isolation (documented in the `isolate` layer).
 
 use crate::spawn::Step;
 use crate::sys::isolate as si;

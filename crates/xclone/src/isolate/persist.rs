@@ -1,15 +1,4 @@
-//! Persistent namespaces: a new namespace of the child bind-mounted on a file, so that it
-//! outlives the child (as `unshare --net=/run/netns/NAME` and `ip netns add` make them) and
-//! can be joined later through that file (`xclone enter --net=FILE`, `nsenter --net=FILE`,
-//! `ip netns exec`).
-//!
-//! The parent does it during the handshake spawn, while the child waits before its own
-//! steps and the exec: `/proc/PID/ns/TYPE` of the child exists for sure then (a child that
-//! already exited would have no namespace left to keep). The bind mount is made in the
-//! parent's mount namespace, on a file that must exist. The kernel refuses to bind a mount
-//! namespace file where that could make a reference loop (`mnt_ns_loop` in fs/namespace.c),
-//! and a bind on a mount with shared propagation would be copied to its peers: like
-//! unshare, persist a mount namespace on a file of a private mount.
+//! Persistent namespaces (documented in the `isolate` layer).
 
 use crate::sys::flags::CloneFlags;
 use std::io;

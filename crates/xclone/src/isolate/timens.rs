@@ -1,18 +1,4 @@
-//! Time-namespace clock offsets (time_namespaces(7)).
-//!
-//! Offsets live in `/proc/PID/timens_offsets` of a process whose *for-children* time namespace
-//! is new and not yet entered. With a `CLONE_VM` spawn on Linux 6.2 and later the child
-//! switches to its new time namespace only at `execve`, so the child itself writes the
-//! offsets just before exec and the program's first instruction already sees them (see
-//! `docs/clone3.md` §7.4 of the project).
-//!
-//! Before 6.2 a `CLONE_VM` child created with `CLONE_NEWTIME` is in the new namespace from
-//! its first instruction, its offsets frozen before it could write them (`timens_on_fork()`
-//! in `copy_namespaces()`, kernel/nsproxy.c). There the offsets must be written before any
-//! task enters the namespace: [`enter_new_time_namespace`] does it in the calling process,
-//! whose children are then born in the namespace without `CLONE_NEWTIME`.
-//! [`vm_child_enters_time_ns_at_exec`]
-//! asks the kernel which of the two it does.
+//! Time-namespace clock offsets (documented in the `isolate` layer).
 
 use super::error::IsolationError;
 use crate::errno::Errno;

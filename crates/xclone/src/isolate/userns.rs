@@ -1,18 +1,4 @@
-//! The parent's side of a new user namespace: writing the child's id maps while it waits
-//! (user_namespaces(7)).
-//!
-//! Which writer is used is decided *before* the clone ([`MapPlan::prepare`]), so that a
-//! missing helper or subordinate-id range is reported without creating anything:
-//!
-//! - with `CAP_SETUID` (uid map) / `CAP_SETGID` (gid map) in the caller's user namespace, or
-//!   for the one line an unprivileged process may write (its own effective id, count 1), the
-//!   parent writes `/proc/PID/uid_map` and `gid_map` itself, each in one `write()`;
-//! - anything else goes through the setuid helpers `newuidmap(1)`/`newgidmap(1)` of
-//!   shadow-utils (found on `PATH`), which check the ranges against `/etc/subuid` and
-//!   `/etc/subgid` — checked here first, for a clear message.
-//!
-//! Order of writes: `setgroups` first (an unprivileged gid map needs `deny` there), then
-//! `gid_map`, then `uid_map`.
+//! The parent's side of a new user namespace (documented in the `isolate` layer).
 
 use super::error::IsolationError;
 use super::idmap::{IdMap, IdMaps, SetGroups};

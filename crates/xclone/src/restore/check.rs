@@ -1,12 +1,4 @@
-//! Whole-tree rules of a manifest, checked before anything is created: one tree (unique ids,
-//! known parents, one root, no cycles), PIDs that the kernel's `set_tid` can give (one per
-//! pid-namespace level, in range, PID 1 for a namespace's first process, unique per namespace,
-//! nesting within `MAX_PID_NS_LEVEL`), and sessions and process groups that `setsid(2)` and
-//! `setpgid(2)` can produce.
-//!
-//! The result, [`CheckedTree`], says for every process what the restorer has to do: its
-//! namespace depth, whether it calls `setsid` or becomes a group leader, and which `setpgid`
-//! its parent performs on it.
+//! Whole-tree rules of a manifest, checked before anything is created (see [`check`]).
 
 use super::manifest::{Manifest, ManifestError};
 use crate::sys::abi::MAX_PID_NS_LEVEL;
@@ -117,6 +109,15 @@ fn at(i: usize) -> String {
 }
 
 /// Checks every whole-tree rule; returns all problems found, each with its JSON path.
+///
+/// The rules: one tree (unique ids, known parents, one root, no cycles), PIDs that the
+/// kernel's `set_tid` can give (one per pid-namespace level, in range, PID 1 for a
+/// namespace's first process, unique per namespace, nesting within `MAX_PID_NS_LEVEL`), and
+/// sessions and process groups that `setsid(2)` and `setpgid(2)` can produce.
+///
+/// The result, [`CheckedTree`], says for every process what the restorer has to do: its
+/// namespace depth, whether it calls `setsid` or becomes a group leader, and which `setpgid`
+/// its parent performs on it.
 ///
 /// Pure: it looks only at the manifest and `limits`, so it can check a manifest for another
 /// machine.

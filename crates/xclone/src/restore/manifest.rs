@@ -1,9 +1,4 @@
-//! The restore manifest: a versioned JSON description of a process tree (schema:
-//! `docs/restore-manifest.schema.json`, semantics: `docs/restore.md`).
-//!
-//! Parsing reports every problem with where it is: syntax errors by line and column (from
-//! serde_json), everything else by JSON path (`$.processes[3].pids[1]`), because the document is
-//! first read as a `serde_json::Value` and then converted field by field.
+//! The restore manifest: a versioned JSON description of a process tree (see [`Manifest`]).
 
 #[cfg(feature = "serde")]
 use serde_json::{Map, Value};
@@ -17,7 +12,13 @@ pub const MANIFEST_VERSION: u32 = 1;
 /// refused instead of read until memory runs out.
 pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
 
-/// A process tree to create: exactly one process has no parent.
+/// A process tree to create: exactly one process has no parent. In JSON, a versioned
+/// document (schema: `docs/restore-manifest.schema.json` of the project, semantics:
+/// `docs/restore.md`).
+///
+/// Parsing reports every problem with where it is: syntax errors by line and column (from
+/// serde_json), everything else by JSON path (`$.processes[3].pids[1]`), because the document is
+/// first read as a `serde_json::Value` and then converted field by field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Manifest {

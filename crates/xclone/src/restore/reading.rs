@@ -1,16 +1,4 @@
 //! Reading a running process tree into a manifest, from `/proc` (proc(5)).
-//!
-//! For a process and all its descendants: PIDs at every level from `NSpid:` of
-//! `/proc/PID/status`, the parent from `PPid`, process group and session from
-//! `/proc/PID/stat`, `argv` from `cmdline`, the program from the `exe` link, the working
-//! directory from the `cwd` link, the environment from `environ` only when asked (it often holds
-//! secrets), and where pid namespaces begin by comparing `/proc/PID/ns/pid` with the parent's.
-//!
-//! PIDs are those of `/proc`'s pid namespace, which must be the reader's: `pids[0]` is the PID
-//! in the reader's namespace, and a manifest restored elsewhere is read relative to the
-//! restorer's namespace. The reading is a snapshot, not atomic: a tree that forks or exits
-//! meanwhile may be read half old, half new. Zombies are left out (they cannot run again),
-//! threads are not processes (the program creates them again).
 
 use super::check::{check, Limits};
 use super::manifest::{Manifest, ProcessSpec, MANIFEST_VERSION};
@@ -145,10 +133,21 @@ fn link(pid: i32, name: &str, warnings: &mut Vec<String>) -> Option<String> {
     Some(s)
 }
 
-/// Reads the tree rooted at `root` (a PID in the reader's pid namespace).
+/// Reads the tree rooted at `root` (a PID in the reader's pid namespace) into a manifest, from
+/// `/proc` (proc(5)). Reading needs no privileges beyond access to the processes' `/proc`
+/// files (those of the caller's own uid, or all of them with `CAP_SYS_PTRACE`).
 ///
-/// Reading needs no privileges beyond access to the processes' `/proc` files (those of the
-/// caller's own uid, or all of them with `CAP_SYS_PTRACE`).
+/// For a process and all its descendants: PIDs at every level from `NSpid:` of
+/// `/proc/PID/status`, the parent from `PPid`, process group and session from
+/// `/proc/PID/stat`, `argv` from `cmdline`, the program from the `exe` link, the working
+/// directory from the `cwd` link, the environment from `environ` only when asked (it often holds
+/// secrets), and where pid namespaces begin by comparing `/proc/PID/ns/pid` with the parent's.
+///
+/// PIDs are those of `/proc`'s pid namespace, which must be the reader's: `pids[0]` is the PID
+/// in the reader's namespace, and a manifest restored elsewhere is read relative to the
+/// restorer's namespace. The reading is a snapshot, not atomic: a tree that forks or exits
+/// meanwhile may be read half old, half new. Zombies are left out (they cannot run again),
+/// threads are not processes (the program creates them again).
 ///
 /// ```
 /// use xclone::restore::{read_tree, ReadOptions};

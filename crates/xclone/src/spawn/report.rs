@@ -1,13 +1,4 @@
-//! How the child tells the parent which setup step failed and with which errno.
-//!
-//! A spawn clones with `CLONE_VM | CLONE_VFORK`: the child writes into the parent's memory,
-//! and the parent resumes only after the child exec'd or exited. So the report is a slot in
-//! the plan — no pipe, no extra system call. The child fills it in just before it exits;
-//! after a successful exec it stays empty.
-//!
-//! In the handshake variant (the parent writes user-namespace id maps while the child waits)
-//! the parent runs on, and learns that the child exec'd or exited from the end of file on a
-//! close-on-exec socket; the slot stays the place where the failure is described.
+//! How the child tells the parent which setup step failed (see [`SpawnError`]).
 
 use crate::errno::Errno;
 use std::fmt;
@@ -181,6 +172,15 @@ impl Report {
 /// ([`Command::last_spawn_error`](super::Command::last_spawn_error)); [`Enter::spawn`](crate::enter::Enter::spawn) carries it
 /// inside the [`io::Error`] it returns (`err.get_ref()` and downcast, or
 /// [`SpawnError::from_io`]).
+///
+/// A spawn clones with `CLONE_VM | CLONE_VFORK`: the child writes into the parent's memory,
+/// and the parent resumes only after the child exec'd or exited. So the report is a slot in
+/// the plan — no pipe, no extra system call. The child fills it in just before it exits;
+/// after a successful exec it stays empty.
+///
+/// In the handshake variant (the parent writes user-namespace id maps while the child waits)
+/// the parent runs on, and learns that the child exec'd or exited from the end of file on a
+/// close-on-exec socket; the slot stays the place where the failure is described.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpawnError {
     step: Step,

@@ -1,11 +1,4 @@
-//! What `CLONE_INTO_CGROUP` will meet: the state of the target cgroup behind a descriptor
-//! number, read without changing anything (cgroups(7), Documentation/admin-guide/cgroup-v2.rst).
-//!
-//! The descriptor is reached through `/proc/self/fd/<n>`, so any number can be inspected
-//! without unsafe code; the kernel's own checks run in `cgroup_css_set_fork()` in this order:
-//! the descriptor, a cgroup2 directory, alive, write permission on its `cgroup.procs`, the same
-//! on the common ancestor with the caller's cgroup, the "domain invalid" and "no internal
-//! processes" rules, and for threads the threaded domain.
+//! What `CLONE_INTO_CGROUP` will meet (see [`CgroupFacts`]).
 
 use crate::caller::Caller;
 use rustix::fs::{Access, AtFlags, Mode, OFlags};
@@ -43,7 +36,14 @@ pub enum Target {
 }
 
 /// The state of a `CLONE_INTO_CGROUP` target, as far as the caller can read it. `None` fields
-/// could not be determined.
+/// could not be determined. Read without changing anything (cgroups(7), the kernel's
+/// Documentation/admin-guide/cgroup-v2.rst).
+///
+/// The descriptor is reached through `/proc/self/fd/<n>`, so any number can be inspected
+/// without unsafe code; the kernel's own checks run in `cgroup_css_set_fork()` in this order:
+/// the descriptor, a cgroup2 directory, alive, write permission on its `cgroup.procs`, the same
+/// on the common ancestor with the caller's cgroup, the "domain invalid" and "no internal
+/// processes" rules, and for threads the threaded domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
