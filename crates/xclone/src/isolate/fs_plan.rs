@@ -19,10 +19,22 @@
 //!    (bubblewrap detaches the old root first, then the building root: two unmounts, each
 //!    waiting for an RCU grace period); the working directory is the parent's if it exists
 //!    in the new root, else `/`.
+//!
+//! The first `pivot_root` uncovers the parent's `/tmp`, which the building root hides, and
+//! makes absolute links met while building resolve in the building root (where the
+//! parent's paths do not exist) rather than in the parent's tree. When neither can matter
+//! (no source in `/tmp` nor an ancestor of it, as `/` is; no operation at or below a bind,
+//! a link, `--dev`, `--proc`, `--mqueue` of another; no `--root`: see [`Layout::choose`]),
+//! the plan skips it ([`Layout::Direct`]): the building root stays on `/tmp`, sources are
+//! the parent's paths as they are, the new root is `/tmp/newroot`, and the one
+//! `pivot_root(".", ".")` and lazy unmount at the end detach the whole old tree, building
+//! root included. Same result, one `pivot_root` fewer: it walks every thread of the
+//! machine (`chroot_fs_refs`, fs/fs_struct.c), a cost that grows with the machine's load.
 
 use super::fs_child::{run, Act, ATTR_NODEV, ATTR_NOSUID, ATTR_RDONLY};
 use super::fs_ops::{BindKind, Filesystem, FsOp};
 use crate::spawn::Step;
+use std::ffi::OsStr;
 use std::ffi::{CStr, CString};
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -33,6 +45,101 @@ use std::path::{Component, Path, PathBuf};
 const BASE: &CStr = c"/tmp";
 const NEWROOT: &str = "/newroot";
 const OLDROOT: &str = "/oldroot";
+/// The new root in the direct layout: `/newroot` in the building root left on `/tmp`.
+const DIRECT_NEWROOT: &str = "/tmp/newroot";
+
+/// How the new root is built (see the module's documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// bubblewrap's: a first `pivot_root` into the building root, sources under `/oldroot`.
+    Pivoted,
+    /// No source in the parent's `/tmp`: the building root stays there, sources are read
+    /// where they are.
+    Direct,
+}
+
+impl Layout {
+    /// The prefix of sources (the old root).
+    fn old(self) -> &'static str {
+        match self {
+            Layout::Pivoted => OLDROOT,
+            Layout::Direct => "",
+        }
+    }
+
+    /// The new root while it is built.
+    fn new_root(self) -> &'static str {
+        match self {
+            Layout::Pivoted => NEWROOT,
+            Layout::Direct => DIRECT_NEWROOT,
+        }
+    }
+
+    /// Where data files are written before their bind: in the building root, outside the
+    /// new root, gone with it at the end.
+    fn scratch(self) -> &'static str {
+        match self {
+            Layout::Pivoted => "",
+            Layout::Direct => "/tmp",
+        }
+    }
+
+    /// `Direct` only when it acts exactly as `Pivoted`:
+    ///
+    /// - no source (canonical) is the building root's mount point, lies under it, or is an
+    ///   ancestor of it (a bind of `/` takes its submounts along);
+    /// - no operation works at or below what another one put in the new root that may hold
+    ///   symbolic links: a bind, a link, `--dev`, `--proc`, `--mqueue`, or `--root`'s tree.
+    ///   Resolving such a link while building follows it from the building process's root:
+    ///   in bubblewrap's layout that is the building root, where the host's paths do not
+    ///   exist (the step fails), in the direct one it is the host's root (`--symlink /etc
+    ///   /x --file 3 /x/passwd` would write the host's file).
+    fn choose<'a>(
+        sources: impl IntoIterator<Item = &'a Path>,
+        fs: &Filesystem,
+    ) -> Result<Layout, String> {
+        if fs.base.is_some() {
+            return Ok(Layout::Pivoted);
+        }
+        let base = Path::new(OsStr::from_bytes(BASE.to_bytes()));
+        let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+        let clash = |s: &Path| s.starts_with(&base) || base.starts_with(s);
+        if sources.into_iter().any(clash) {
+            return Ok(Layout::Pivoted);
+        }
+        let norm = |p: &Path| under("", p).map(|b| PathBuf::from(OsStr::from_bytes(&b)));
+        let mut opaque = Vec::new();
+        let mut paths = Vec::new();
+        for (i, op) in fs.ops.iter().enumerate() {
+            let path = match op {
+                FsOp::Bind { dest, .. }
+                | FsOp::Symlink { dest, .. }
+                | FsOp::Dev { dest }
+                | FsOp::Proc { dest }
+                | FsOp::Mqueue { dest } => {
+                    let d = norm(dest)?;
+                    opaque.push((i, d.clone()));
+                    d
+                }
+                FsOp::RemountRo { dest }
+                | FsOp::Tmpfs { dest, .. }
+                | FsOp::Dir { dest, .. }
+                | FsOp::File { dest, .. }
+                | FsOp::BindData { dest, .. } => norm(dest)?,
+                FsOp::Chmod { path, .. } => norm(path)?,
+            };
+            paths.push((i, path));
+        }
+        let inside = paths
+            .iter()
+            .any(|(j, p)| opaque.iter().any(|(i, o)| i != j && p.starts_with(o)));
+        Ok(if inside {
+            Layout::Pivoted
+        } else {
+            Layout::Direct
+        })
+    }
+}
 
 /// The device nodes `--dev` binds from the parent's `/dev`.
 const DEV_NODES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -57,7 +164,7 @@ pub(crate) struct Action {
 }
 
 /// The prepared file tree.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct FsPlan {
     pub actions: Vec<Action>,
     /// The operations, as options, for messages.
@@ -95,6 +202,7 @@ fn under(prefix: &str, p: &Path) -> Result<Vec<u8>, String> {
 struct Builder {
     actions: Vec<Action>,
     op: Option<usize>,
+    layout: Layout,
 }
 
 impl Builder {
@@ -122,7 +230,7 @@ impl Builder {
         for c in comps.iter().take(comps.len().saturating_sub(1)) {
             acc.push(c);
             if acc != Path::new("/") {
-                let path = cstr(&under(NEWROOT, &acc)?)?;
+                let path = cstr(&under(self.layout.new_root(), &acc)?)?;
                 self.push(Act::Mkdir { path, mode });
             }
         }
@@ -180,12 +288,39 @@ fn stdin_tty() -> Option<PathBuf> {
 impl FsPlan {
     /// Compiles `fs`. Errors name the operation and the cause.
     pub(crate) fn prepare(fs: &Filesystem) -> Result<FsPlan, String> {
+        // The sources, resolved once: they decide the layout and are bound as resolved.
+        let base = match &fs.base {
+            Some(dir) => Some(
+                std::fs::canonicalize(dir).map_err(|e| format!("--root {}: {e}", dir.display()))?,
+            ),
+            None => None,
+        };
+        let mut canon: Vec<Option<std::io::Result<PathBuf>>> = fs
+            .ops
+            .iter()
+            .map(|op| match op {
+                FsOp::Bind { src, .. } => Some(std::fs::canonicalize(src)),
+                _ => None,
+            })
+            .collect();
+        let uses_dev = fs.ops.iter().any(|op| matches!(op, FsOp::Dev { .. }));
+        let tty = uses_dev.then(stdin_tty).flatten();
+        let dev = Path::new("/dev");
+        let sources = base
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(canon.iter().filter_map(|c| c.as_ref()?.as_deref().ok()))
+            .chain(uses_dev.then_some(dev))
+            .chain(tty.as_deref());
+        let layout = Layout::choose(sources, fs)?;
         let mut b = Builder {
             actions: Vec::new(),
             op: None,
+            layout,
         };
-        let old = |p: &Path| -> Result<Vec<u8>, String> { under(OLDROOT, p) };
-        // 1-2: slave propagation, the building root, the pivot into it.
+        let new_root = layout.new_root();
+        let newroot = cstr(new_root.as_bytes())?;
+        // 1-2: slave propagation, the building root (and the pivot into it).
         b.mount(None, b"/", None, libc::MS_REC | libc::MS_SLAVE);
         b.mount(
             Some(b"tmpfs"),
@@ -193,28 +328,31 @@ impl FsPlan {
             Some(c"tmpfs"),
             libc::MS_NOSUID | libc::MS_NODEV,
         );
-        b.push(Act::Chdir { path: BASE.into() });
-        b.push(Act::Mkdir {
-            path: c"newroot".into(),
-            mode: 0o755,
-        });
-        b.push(Act::Mkdir {
-            path: c"oldroot".into(),
-            mode: 0o755,
-        });
-        b.push(Act::Pivot {
-            new_root: c".".into(),
-            put_old: c"oldroot".into(),
-        });
-        b.push(Act::Chdir { path: c"/".into() });
-        let newroot = cstr(NEWROOT.as_bytes())?;
-        let base_src = match &fs.base {
-            Some(dir) => {
-                let canon = std::fs::canonicalize(dir)
-                    .map_err(|e| format!("--root {}: {e}", dir.display()))?;
-                old(&canon)?
+        match layout {
+            Layout::Pivoted => {
+                b.push(Act::Chdir { path: BASE.into() });
+                b.push(Act::Mkdir {
+                    path: c"newroot".into(),
+                    mode: 0o755,
+                });
+                b.push(Act::Mkdir {
+                    path: c"oldroot".into(),
+                    mode: 0o755,
+                });
+                b.push(Act::Pivot {
+                    new_root: c".".into(),
+                    put_old: c"oldroot".into(),
+                });
+                b.push(Act::Chdir { path: c"/".into() });
             }
-            None => NEWROOT.as_bytes().to_vec(),
+            Layout::Direct => b.push(Act::Mkdir {
+                path: newroot.clone(),
+                mode: 0o755,
+            }),
+        }
+        let base_src = match &base {
+            Some(canon) => under(layout.old(), canon)?,
+            None => new_root.as_bytes().to_vec(),
         };
         b.mount(
             Some(&base_src),
@@ -228,12 +366,14 @@ impl FsPlan {
         for (i, op) in fs.ops.iter().enumerate() {
             b.op = Some(i);
             let ctx = |e: String| format!("{op}: {e}");
-            compile(&mut b, op, &mut data_files).map_err(ctx)?;
+            let src = canon.get_mut(i).and_then(Option::take);
+            compile(&mut b, op, src, tty.as_deref(), &mut data_files).map_err(ctx)?;
         }
 
-        // 4: make /newroot the root and detach what is stacked under it: the building
-        // tmpfs with the old root still mounted on /oldroot, one lazy unmount for both (each
-        // unmount waits for an RCU grace period, see the bench's FINDINGS).
+        // 4: make the new root the root and detach what is stacked under it with one lazy
+        // unmount (each unmount waits for an RCU grace period, see the bench's FINDINGS):
+        // the building root with the old root on /oldroot, or (direct) the old root with
+        // the building root on /tmp.
         b.op = None;
         b.push(Act::Chdir {
             path: newroot.clone(),
@@ -282,11 +422,20 @@ impl FsPlan {
     }
 }
 
-fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), String> {
-    let dest_of = |p: &Path| -> Result<CString, String> { cstr(&under(NEWROOT, p)?) };
+/// One operation's actions. `canon` is a bind's source as `prepare` resolved it, `tty` the
+/// terminal `--dev` binds as its console.
+fn compile(
+    b: &mut Builder,
+    op: &FsOp,
+    canon: Option<std::io::Result<PathBuf>>,
+    tty: Option<&Path>,
+    data_files: &mut usize,
+) -> Result<(), String> {
+    let layout = b.layout;
+    let dest_of = |p: &Path| -> Result<CString, String> { cstr(&under(layout.new_root(), p)?) };
     match op {
         FsOp::Bind { src, dest, kind } => {
-            let canon = match std::fs::canonicalize(src) {
+            let canon = match canon.unwrap_or_else(|| std::fs::canonicalize(src)) {
                 Ok(c) => c,
                 Err(e) if kind.try_ && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(format!("{}: {e}", src.display())),
@@ -302,7 +451,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
             } else {
                 b.push(Act::Touch { path: d.clone() });
             }
-            let src = cstr(&under(OLDROOT, &canon)?)?;
+            let src = cstr(&under(layout.old(), &canon)?)?;
             b.bind(src.as_bytes(), &d, bind_attrs(*kind));
         }
         FsOp::RemountRo { dest } => b.push(Act::SetAttr {
@@ -347,7 +496,7 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
             for node in DEV_NODES {
                 let n = sub(node)?;
                 b.push(Act::Touch { path: n.clone() });
-                let src = format!("{OLDROOT}/dev/{node}");
+                let src = format!("{}/dev/{node}", layout.old());
                 b.bind(src.as_bytes(), &n, ATTR_NOSUID);
             }
             for (name, target) in DEV_LINKS {
@@ -376,12 +525,12 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
                 target: c"pts/ptmx".into(),
                 link: sub("ptmx")?,
             });
-            if let Some(tty) = stdin_tty() {
+            if let Some(tty) = tty {
                 let console = sub("console")?;
                 b.push(Act::Touch {
                     path: console.clone(),
                 });
-                b.bind(&under(OLDROOT, &tty)?, &console, ATTR_NOSUID);
+                b.bind(&under(layout.old(), tty)?, &console, ATTR_NOSUID);
             }
         }
         FsOp::Proc { dest } => {
@@ -444,8 +593,8 @@ fn compile(b: &mut Builder, op: &FsOp, data_files: &mut usize) -> Result<(), Str
         } => {
             check_fd(*fd)?;
             *data_files += 1;
-            // In the building root, outside /newroot: gone with it at the end.
-            let tmp = cstr(format!("/bind-data-{}", *data_files).as_bytes())?;
+            // In the building root, outside the new root: gone with it at the end.
+            let tmp = cstr(format!("{}/bind-data-{}", layout.scratch(), *data_files).as_bytes())?;
             b.push(Act::WriteFd {
                 fd: *fd,
                 path: tmp.clone(),
@@ -505,8 +654,17 @@ fn check_fd(fd: RawFd) -> Result<(), String> {
     Ok(())
 }
 
+/// A path for messages. The new root is named `/newroot` in both layouts (bubblewrap's
+/// name, which the messages have always used): `/tmp/newroot/x` reads `/newroot/x`.
 fn lossy(c: &CStr) -> String {
-    String::from_utf8_lossy(c.to_bytes()).into_owned()
+    let b = c.to_bytes();
+    let direct = DIRECT_NEWROOT.as_bytes();
+    match b.strip_prefix(direct) {
+        Some(rest) if rest.is_empty() || rest.starts_with(b"/") => {
+            format!("{NEWROOT}{}", String::from_utf8_lossy(rest))
+        }
+        _ => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 fn describe_act(act: &Act) -> String {
@@ -624,6 +782,8 @@ mod tests {
         let p = FsPlan::prepare(&fs).unwrap();
         let text: Vec<String> = (0..p.actions.len()).map(|i| p.describe(i)).collect();
         let at = |needle: &str| text.iter().position(|t| t.contains(needle)).unwrap();
+        // No source at all: the direct layout.
+        // (Messages name the new root /newroot in both layouts; the action holds the real path.)
         assert!(at("mkdir /newroot/a") < at("mount tmpfs on /newroot/a/b"));
         assert!(at("mount tmpfs on /newroot/a/b") < at("symlink /newroot/bin -> usr/bin"));
         assert!(
@@ -632,7 +792,7 @@ mod tests {
         );
         assert!(text.iter().any(|t| t.starts_with("--tmpfs /a/b: mkdir")));
         let Some(Act::Mount { data, .. }) = p.actions.iter().map(|a| &a.act).find(
-            |a| matches!(a, Act::Mount { target, .. } if target.as_bytes() == b"/newroot/a/b"),
+            |a| matches!(a, Act::Mount { target, .. } if target.as_bytes() == b"/tmp/newroot/a/b"),
         ) else {
             panic!("no tmpfs mount")
         };
@@ -650,6 +810,119 @@ mod tests {
             e.starts_with("--bind /nonexistent-xclone /x: /nonexistent-xclone: No such file"),
             "{e}"
         );
+    }
+
+    /// The texts of a plan's actions.
+    fn texts(fs: &Filesystem) -> Vec<String> {
+        let p = FsPlan::prepare(fs).unwrap();
+        (0..p.actions.len()).map(|i| p.describe(i)).collect()
+    }
+
+    fn bind(src: &str, dest: &str) -> FsOp {
+        FsOp::Bind {
+            src: src.into(),
+            dest: dest.into(),
+            kind: BindKind::default(),
+        }
+    }
+
+    #[test]
+    fn layout_follows_the_sources() {
+        let with = |ops| Filesystem { base: None, ops };
+        // Sources outside /tmp: one pivot_root, sources where they are.
+        let t = texts(&with(vec![
+            bind("/usr", "/usr"),
+            FsOp::Dev {
+                dest: "/dev".into(),
+            },
+        ]));
+        assert_eq!(
+            t.iter().filter(|t| t.contains("pivot_root")).count(),
+            1,
+            "{t:?}"
+        );
+        assert!(
+            t.iter()
+                .any(|t| t.contains("bind-mount /usr on /newroot/usr")),
+            "{t:?}"
+        );
+        assert!(t
+            .iter()
+            .any(|t| t.contains("bind-mount /dev/null on /newroot/dev/null")));
+        assert_eq!(t.iter().filter(|t| t.contains("detaching")).count(), 1);
+        // A source in /tmp, or / (which takes /tmp along): bubblewrap's two pivots, sources
+        // under /oldroot.
+        let tmp = std::env::temp_dir().canonicalize().unwrap();
+        let tmp_src = if tmp.starts_with("/tmp") {
+            tmp
+        } else {
+            PathBuf::from("/tmp")
+        };
+        for src in [tmp_src.to_str().unwrap(), "/"] {
+            let t = texts(&with(vec![bind(src, "/x"), bind("/usr", "/usr")]));
+            assert_eq!(
+                t.iter().filter(|t| t.contains("pivot_root")).count(),
+                2,
+                "{t:?}"
+            );
+            assert!(t
+                .iter()
+                .any(|t| t.contains("bind-mount /oldroot/usr on /newroot/usr")));
+            assert_eq!(t.iter().filter(|t| t.contains("detaching")).count(), 1);
+        }
+        // --root / is an ancestor of /tmp as well.
+        let t = texts(&Filesystem {
+            base: Some("/".into()),
+            ops: vec![],
+        });
+        assert!(
+            t.iter()
+                .any(|t| t.contains("bind-mount /oldroot on /newroot")),
+            "{t:?}"
+        );
+        // Any --root: its tree may hold links.
+        let t = texts(&Filesystem {
+            base: Some("/usr".into()),
+            ops: vec![],
+        });
+        assert!(
+            t.iter()
+                .any(|t| t.contains("bind-mount /oldroot/usr on /newroot")),
+            "{t:?}"
+        );
+        // Something made inside a link or a bind of another operation: bubblewrap's layout,
+        // where an absolute link resolves in the building root, never in the host's tree.
+        let two = |t: &[String]| t.iter().filter(|t| t.contains("pivot_root")).count() == 2;
+        let link = FsOp::Symlink {
+            target: "/etc".into(),
+            dest: "/x".into(),
+        };
+        let dir = FsOp::Dir {
+            dest: "/x/y".into(),
+            perms: None,
+        };
+        assert!(two(&texts(&with(vec![link, dir]))));
+        let dir = FsOp::Dir {
+            dest: "/usr/y".into(),
+            perms: None,
+        };
+        assert!(two(&texts(&with(vec![bind("/usr", "/usr"), dir]))));
+        let chmod = FsOp::Chmod {
+            perms: 0o755,
+            path: "/dev/shm".into(),
+        };
+        assert!(two(&texts(&with(vec![
+            FsOp::Dev {
+                dest: "/dev".into()
+            },
+            chmod
+        ]))));
+        // Side by side is fine.
+        let dir = FsOp::Dir {
+            dest: "/usr2/y".into(),
+            perms: None,
+        };
+        assert!(!two(&texts(&with(vec![bind("/usr", "/usr"), dir]))));
     }
 
     #[test]
