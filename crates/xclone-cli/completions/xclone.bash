@@ -119,7 +119,7 @@ _xclone() {
             return 0
             ;;
         xclone__subcmd__enter)
-            opts="-t -a -m -u -i -n -p -U -C -T -c -S -G -r -w -W -e -F -h --target --target-pidfd --all --mount --uts --ipc --net --pid --user --cgroup --time --user-parent --join-cgroup --cgroup-of-target --into-cgroup --cgroup-of-caller --setuid --setgid --preserve-credentials --root --wd --wdns --env-of-target --env --env-set --no-fork --kill-child --json-status-fd --help"
+            opts="-t -a -m -u -i -n -p -U -C -T -c -S -G -r -w -W -e -F -h --target --target-pidfd --all --mount --uts --ipc --net --pid --user --cgroup --time --user-parent --join-cgroup --cgroup-of-target --into-cgroup --cgroup-of-caller --setuid --setgid --preserve-credentials --keep-caps --root --wd --wdns --env-of-target --env --env-set --no-fork --kill-child --json-status-fd --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -547,7 +547,7 @@ _xclone() {
             return 0
             ;;
         xclone__subcmd__run)
-            opts="-U -m -u -i -n -p -C -T -r -c -R -w -S -G -f -h --flags --exit-signal --set-tid --into-cgroup --clear-sighand --user --mount --uts --ipc --net --pid --cgroup --time --map-root-user --map-current-user --map-user --map-group --map-users --map-groups --map-auto --map-subids --setgroups --mount-proc --propagation --root --pivot-root --hostname --monotonic --boottime --init --no-new-privs --autoreap --pidfd-autokill --empty-mount-ns --bind --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --remount-ro --tmpfs --dev --proc --mqueue --dir --symlink --file --bind-data --ro-bind-data --chmod --perms --size --setenv --unsetenv --clearenv --cap-add --cap-drop --unshare-all --share-net --unshare-user --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup --new-session --die-with-parent --uid --gid --chdir --argv0 --rlimit --seccomp --add-seccomp-fd --userns --userns2 --pidns --info-fd --block-fd --userns-block-fd --sync-fd --kill-child --wd --setuid --setgid --fork --env --fd-map --json-status-fd --no-fallback --dry-run --help"
+            opts="-U -m -u -i -n -p -C -T -r -c -R -w -S -G -f -h --flags --exit-signal --set-tid --into-cgroup --clear-sighand --user --mount --uts --ipc --net --pid --cgroup --time --map-root-user --map-current-user --map-user --map-group --map-users --map-groups --map-auto --map-subids --setgroups --keep-caps --mount-proc --propagation --root --pivot-root --hostname --monotonic --boottime --init --no-new-privs --autoreap --pidfd-autokill --empty-mount-ns --bind --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --remount-ro --tmpfs --dev --proc --mqueue --dir --symlink --file --bind-data --ro-bind-data --chmod --perms --size --setenv --unsetenv --clearenv --cap-add --cap-drop --unshare-all --share-net --unshare-user --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup --new-session --die-with-parent --uid --gid --chdir --argv0 --rlimit --seccomp --add-seccomp-fd --userns --userns2 --pidns --info-fd --block-fd --userns-block-fd --sync-fd --kill-child --wd --setuid --setgid --fork --env --fd-map --json-status-fd --no-fallback --dry-run --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

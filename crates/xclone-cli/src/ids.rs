@@ -45,21 +45,27 @@ fn name_by_id(text: &str, id: u32) -> Option<String> {
 }
 
 /// The first subordinate range (`START`, `COUNT`) of the user `uid` in `/etc/subuid`
-/// (`subgid = false`) or of the group `gid` in `/etc/subgid`: lines `NAME_OR_ID:START:COUNT`,
-/// as newuidmap(1) reads them.
-pub fn first_subid_range(id: u32, subgid: bool) -> Result<(u32, u32), String> {
-    let (file, db) = if subgid {
-        ("/etc/subgid", "/etc/group")
-    } else {
-        ("/etc/subuid", "/etc/passwd")
-    };
-    let text =
-        std::fs::read_to_string(file).map_err(|e| format!("{file}: {e} (it lists the ranges)"))?;
-    let name = std::fs::read_to_string(db)
+/// (`subgid = false`) or `/etc/subgid`: lines `NAME_OR_UID:START:COUNT`. Both files are
+/// keyed by the *user* (name from `/etc/passwd`, or uid), as newuidmap(1), newgidmap(1) and
+/// unshare read them — `/etc/subgid` too lists the gids a user may map.
+pub fn first_subid_range(uid: u32, subgid: bool) -> Result<(u32, u32), String> {
+    let file = if subgid { "/etc/subgid" } else { "/etc/subuid" };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("{file}: {e} (it lists the subordinate ranges)"))?;
+    let name = std::fs::read_to_string("/etc/passwd")
         .ok()
-        .and_then(|t| name_by_id(&t, id));
-    first_range(&text, id, name.as_deref())
-        .ok_or_else(|| format!("{file} has no range for {}", name.unwrap_or(id.to_string())))
+        .and_then(|t| name_by_id(&t, uid));
+    let who = match &name {
+        Some(n) => format!("user {n} (uid {uid})"),
+        None => format!("uid {uid}"),
+    };
+    first_range(&text, uid, name.as_deref()).ok_or_else(|| {
+        format!(
+            "{file} has no range for {who}: --map-auto, --map-subids and the auto/subids \
+             maps need a line NAME:START:COUNT there ({man})",
+            man = if subgid { "subgid(5)" } else { "subuid(5)" }
+        )
+    })
 }
 
 fn first_range(text: &str, id: u32, name: Option<&str>) -> Option<(u32, u32)> {

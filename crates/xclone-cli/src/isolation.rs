@@ -54,6 +54,12 @@ pub struct IsolationOpts {
     /// Allow or deny setgroups(2) in the new user namespace.
     #[arg(long, value_name = "allow|deny", value_parser = parse_setgroups, help_heading = "User namespace")]
     pub setgroups: Option<SetGroups>,
+    /// Keep the capabilities the program holds in its new user namespace across exec, as
+    /// unshare --keep-caps: last before exec the inheritable set takes the permitted set and
+    /// every effective capability is raised into the ambient set. Without a new user
+    /// namespace it does nothing (as unshare).
+    #[arg(long, help_heading = "User namespace")]
+    pub keep_caps: bool,
 
     /// Mount a fresh proc on DIR (default /proc; inside --root if given) in a new mount
     /// namespace (implies -m; add -p to see only the program's processes).
@@ -133,10 +139,11 @@ fn parse_map_spec(s: &str) -> Result<MapSpec, String> {
 }
 
 impl MapSpec {
-    /// The range this stands for, reading /etc/subuid or /etc/subgid for the caller `id`.
-    fn range(self, id: u32, subgid: bool) -> Result<IdRange, String> {
+    /// The range this stands for, reading /etc/subuid or /etc/subgid for the user `uid` (both
+    /// files list a *user's* ranges).
+    fn range(self, uid: u32, subgid: bool) -> Result<IdRange, String> {
         let sub = |inside_from_zero: bool| {
-            let (start, count) = crate::ids::first_subid_range(id, subgid)?;
+            let (start, count) = crate::ids::first_subid_range(uid, subgid)?;
             Ok(IdRange {
                 inside: if inside_from_zero { 0 } else { start },
                 outside: start,
@@ -150,6 +157,60 @@ impl MapSpec {
         }
     }
 }
+/// `range` without the ids of the one-id line `single`, as unshare(1) maps a range next to
+/// `-r`/`-c`/`--map-user`: inside ids from `range.inside` upwards (skipping the single's
+/// inside id) are paired in order with outside ids from `range.outside` upwards (skipping its
+/// outside id); when the single line falls within the range on either side, the range gives
+/// up one id (its top one). At most three lines.
+fn around_single(range: IdRange, single: Option<IdRange>) -> Vec<IdRange> {
+    let Some(one) = single else {
+        return vec![range];
+    };
+    let (i0, o0, n) = (
+        u64::from(range.inside),
+        u64::from(range.outside),
+        u64::from(range.count),
+    );
+    let (si, so) = (u64::from(one.inside), u64::from(one.outside));
+    let within = |x: u64, start: u64| x >= start && x < start + n;
+    let mut left = if within(si, i0) || within(so, o0) {
+        n.saturating_sub(1)
+    } else {
+        n
+    };
+    let (mut inside, mut outside) = (i0, o0);
+    let mut out = Vec::new();
+    while left > 0 {
+        if inside == si {
+            inside += 1;
+            continue;
+        }
+        if outside == so {
+            outside += 1;
+            continue;
+        }
+        let to_skip = |at: u64, skip: u64| if skip > at { skip - at } else { u64::MAX };
+        let len = left.min(to_skip(inside, si)).min(to_skip(outside, so));
+        // Ids above u32::MAX cannot be mapped; the kernel would refuse such a line anyway.
+        let (Ok(i), Ok(o), Ok(c)) = (
+            u32::try_from(inside),
+            u32::try_from(outside),
+            u32::try_from(len),
+        ) else {
+            break;
+        };
+        out.push(IdRange {
+            inside: i,
+            outside: o,
+            count: c,
+        });
+        inside += len;
+        outside += len;
+        left -= len;
+    }
+    out
+}
+
 fn parse_setgroups(s: &str) -> Result<SetGroups, String> {
     s.parse()
 }
@@ -260,11 +321,17 @@ impl IsolationOpts {
                 setgroups = Some(SetGroups::Allow);
             }
         }
+        // As unshare: a range next to a single line (-r, -c, --map-user/--map-group) leaves
+        // out that line's ids on both sides.
+        let single_uid = uid.0.first().copied();
+        let single_gid = gid.0.first().copied();
         for s in uspecs {
-            uid.push(s.range(ids.euid, false)?);
+            let r = s.range(ids.euid, false)?;
+            uid.0.extend(around_single(r, single_uid));
         }
         for s in gspecs {
-            gid.push(s.range(ids.egid, true)?);
+            let r = s.range(ids.euid, true)?;
+            gid.0.extend(around_single(r, single_gid));
         }
         if self.setgroups.is_some() {
             setgroups = self.setgroups;
@@ -487,6 +554,36 @@ mod tests {
         );
         assert!(resolve(&["--map-users", "1,2"], false).is_err());
         assert!(resolve(&["-r", "--map-user", "5"], false).is_err());
+    }
+
+    #[test]
+    fn ranges_leave_out_the_single_line_as_unshare() {
+        let r = |i, o, c| IdRange {
+            inside: i,
+            outside: o,
+            count: c,
+        };
+        // unshare -r --map-auto as root with root:100000:65536.
+        assert_eq!(
+            around_single(r(0, 100000, 65536), Some(IdRange::single(0, 0))),
+            [r(1, 100000, 65535)]
+        );
+        // The single's outside id in the middle of the range, its inside id below it.
+        assert_eq!(
+            around_single(r(10, 100, 10), Some(IdRange::single(0, 103))),
+            [r(10, 100, 3), r(13, 104, 6)]
+        );
+        // Both inside: three lines.
+        assert_eq!(
+            around_single(r(0, 100, 10), Some(IdRange::single(7, 102))),
+            [r(0, 100, 2), r(2, 103, 5), r(8, 108, 2)]
+        );
+        // Apart: unchanged.
+        assert_eq!(
+            around_single(r(1000, 5000, 10), Some(IdRange::single(0, 1))),
+            [r(1000, 5000, 10)]
+        );
+        assert_eq!(around_single(r(0, 5, 3), None), [r(0, 5, 3)]);
     }
 
     #[test]

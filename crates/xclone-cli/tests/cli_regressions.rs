@@ -249,3 +249,167 @@ fn persisted_and_joined_namespaces() {
     assert!(text.starts_with("1: lo:"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `sh -c SCRIPT` (with `$1`/`$2` the test's subuid and subgid files) in a private
+/// mount namespace where they are bound over /etc/subuid and /etc/subgid; the machine's
+/// files are not touched.
+fn with_subid_files(subuid: &Path, subgid: &Path, script: &str) -> Output {
+    Command::new("unshare")
+        .args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg(format!(
+            "mount --bind \"$1\" /etc/subuid && mount --bind \"$2\" /etc/subgid && {script}"
+        ))
+        .arg("sh")
+        .arg(subuid)
+        .arg(subgid)
+        .output()
+        .unwrap()
+}
+
+/// `--map-auto` and `--map-subids` refuse with one line and 125, before anything runs,
+/// when the user has no range in /etc/subuid or /etc/subgid (both files are keyed by the
+/// user, /etc/subgid too) or when newuidmap is missing; with ranges they map them (the
+/// comparison with unshare is in vs_util_linux.rs).
+#[test]
+fn subid_maps_refuse_in_one_line() {
+    if !is_root() {
+        eprintln!("skipped: needs root (a mount namespace to replace /etc/subuid in)");
+        return;
+    }
+    let have = |t: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !["unshare", "setpriv", "newuidmap", "newgidmap"]
+        .iter()
+        .all(|t| have(t))
+    {
+        eprintln!("skipped: util-linux (unshare, setpriv) or uidmap (newuidmap) missing");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("xclone-subid-reg-{}", std::process::id()));
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let (ranges, empty) = (dir.join("ranges"), dir.join("empty"));
+    std::fs::write(&ranges, "nobody:200000:1000\nroot:100000:65536\n").unwrap();
+    std::fs::write(&empty, "").unwrap();
+    // A PATH without newuidmap/newgidmap, with what the program needs.
+    for t in ["cat", "true"] {
+        let path = String::from_utf8(
+            Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(path.trim(), bin.join(t)).unwrap();
+    }
+    let setpriv = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups";
+    let marker = dir.join("ran");
+    let touch = format!("touch {}", marker.display());
+    let cases: Vec<(&str, &Path, &Path, String, &str)> = vec![
+        (
+            "no range for nobody",
+            &empty,
+            &empty,
+            format!("exec {setpriv} {XCLONE} run --map-auto -- sh -c '{touch}'"),
+            "xclone: /etc/subuid has no range for user nobody (uid 65534): ",
+        ),
+        (
+            "no range for root",
+            &empty,
+            &empty,
+            format!("exec {XCLONE} run --map-subids -- sh -c '{touch}'"),
+            "xclone: /etc/subuid has no range for user root (uid 0): ",
+        ),
+        (
+            "a uid range but no gid range",
+            &ranges,
+            &empty,
+            format!("exec {setpriv} {XCLONE} run --map-auto -- sh -c '{touch}'"),
+            "xclone: /etc/subgid has no range for user nobody (uid 65534): ",
+        ),
+        (
+            "newuidmap missing",
+            &ranges,
+            &ranges,
+            format!(
+                "PATH={} exec {setpriv} {XCLONE} run --map-auto -- /bin/sh -c '{touch}'",
+                bin.display()
+            ),
+            "xclone: uid_map 0 200000 1000: without CAP_SETUID the kernel only takes a map \
+             of the caller's own uid (65534, count 1), and the setuid helper newuidmap is \
+             not on PATH; fix: install newuidmap",
+        ),
+    ];
+    for (what, subuid, subgid, script, start) in cases {
+        let out = with_subid_files(subuid, subgid, &script);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{what}: {out:?}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(stderr.starts_with(start), "{what}: {stderr}");
+        assert!(!marker.exists(), "{what}: the program ran");
+    }
+    // Root writes the map itself (CAP_SETUID): no newuidmap needed.
+    let out = with_subid_files(
+        &ranges,
+        &ranges,
+        &format!(
+            "PATH={} exec {XCLONE} run --map-auto -- /bin/cat /proc/self/uid_map",
+            bin.display()
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let words: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(words, ["0", "100000", "65536"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--keep-caps` without a user namespace does nothing, as in util-linux (`run` says so in
+/// --dry-run); `enter --keep-caps` without joining a user namespace likewise.
+#[test]
+fn keep_caps_without_a_user_namespace_does_nothing() {
+    let out = xclone(&["run", "--keep-caps", "--dry-run", "--", "true"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--keep-caps: ignored without a new user namespace (-U)"),
+        "{text}"
+    );
+    assert!(!text.contains("keep capabilities:"), "{text}");
+    let out = xclone(&["run", "-U", "--keep-caps", "--dry-run", "--", "true"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("child (sandbox): keep capabilities: inheritable := permitted"),
+        "{text}"
+    );
+    let caps = |out: &Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("CapAmb:"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let out = xclone(&["run", "--keep-caps", "--", "cat", "/proc/self/status"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(caps(&out), ["CapAmb:\t0000000000000000"]);
+    let out = xclone(&[
+        "enter",
+        "-t",
+        &std::process::id().to_string(),
+        "-u",
+        "--keep-caps",
+        "--",
+        "cat",
+        "/proc/self/status",
+    ]);
+    if is_root() {
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(caps(&out), ["CapAmb:\t0000000000000000"]);
+    }
+}

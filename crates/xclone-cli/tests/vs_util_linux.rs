@@ -31,6 +31,10 @@ echo proc1=$(cat /proc/1/comm 2>/dev/null)
 echo prop=$(awk '$5=="/" {print $7}' /proc/self/mountinfo | tail -1 | sed 's/:.*//')
 echo env.T=$XCLONE_T"#;
 
+/// The probe plus the capability sets (`CapInh=…` … `CapAmb=…` of /proc/self/status).
+const CAPS: &str =
+    r#"grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' /proc/self/status | tr -d '\t ' | sed 's/:/=/'"#;
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Tool {
     Run,
@@ -40,7 +44,8 @@ enum Tool {
 struct Row {
     name: &'static str,
     tool: Tool,
-    /// Options; `{P}` is replaced by the probe (`sh -c PROBE`), `{R}` by a root directory,
+    /// Options; `{P}` is replaced by the probe (`sh -c PROBE`), `{C}` by the probe followed
+    /// by the capability sets the program holds, `{R}` by a root directory,
     /// `{T}` by the target's pid, `{F}`/`{G}` by files, `{D}` by a directory, `{N}` by a
     /// network namespace file of `ip netns`.
     args: &'static [&'static str],
@@ -79,6 +84,11 @@ const fn differs(mut r: Row, why: &'static str) -> Row {
 }
 
 use Tool::{Enter as E, Run as R};
+
+/// Sets the host name with the program's own binary (`{D}/busybox`, owned by uid 65534)
+/// and prints what it is afterwards.
+const AMBIENT: &str = "{D}/busybox hostname kept-caps; echo host=$({D}/busybox hostname); \
+                       echo amb=$({D}/busybox grep CapAmb /proc/self/status | {D}/busybox tr -d '\\t ')";
 
 const PIVOT: &str = "unshare 2.38 has no --pivot-root (compared with its -R, a chroot): the \
                      program sees the same ids, namespaces, root and proc, but / is a mount \
@@ -253,6 +263,57 @@ const ROWS: &[Row] = &[
         &["-T", "-f", "--monotonic", "100", "--boottime=200", "{P}"],
     ),
     row("kill-child", R, &["--kill-child", "{P}"]),
+    // --keep-caps: the capability sets the program holds (CapInh/Prm/Eff/Bnd/Amb).
+    row("caps-user", R, &["-U", "{C}"]),
+    row("caps-user-keep-caps", R, &["-U", "--keep-caps", "{C}"]),
+    row("caps-map-root", R, &["-Ur", "{C}"]),
+    row("caps-map-root-keep-caps", R, &["-Ur", "--keep-caps", "{C}"]),
+    row("caps-keep-caps-without-userns", R, &["--keep-caps", "{C}"]),
+    row(
+        "caps-keep-caps-mount-only",
+        R,
+        &["-m", "--keep-caps", "{C}"],
+    ),
+    nobody(row("caps-user-unprivileged", R, &["-U", "{C}"])),
+    nobody(row(
+        "caps-user-keep-caps-unprivileged",
+        R,
+        &["-U", "--keep-caps", "{C}"],
+    )),
+    nobody(row("caps-map-root-unprivileged", R, &["-Ur", "{C}"])),
+    nobody(row(
+        "caps-map-root-keep-caps-unprivileged",
+        R,
+        &["-Ur", "--keep-caps", "{C}"],
+    )),
+    nobody(row(
+        "caps-keep-caps-without-userns-unprivileged",
+        R,
+        &["--keep-caps", "{C}"],
+    )),
+    // The ambient set at work: uid 65534 of a new user namespace (no map) execs a binary it
+    // owns (no file capabilities, not set-uid) which sets the host name of the new UTS
+    // namespace, CAP_SYS_ADMIN there; without --keep-caps the exec loses it (EPERM).
+    row(
+        "caps-ambient-used",
+        R,
+        &["-Uu", "--keep-caps", "{D}/busybox", "sh", "-c", AMBIENT],
+    ),
+    row(
+        "caps-ambient-lost",
+        R,
+        &["-Uu", "{D}/busybox", "sh", "-c", AMBIENT],
+    ),
+    nobody(row(
+        "caps-ambient-used-unprivileged",
+        R,
+        &["-Uu", "--keep-caps", "{D}/busybox", "sh", "-c", AMBIENT],
+    )),
+    nobody(row(
+        "caps-ambient-lost-unprivileged",
+        R,
+        &["-Uu", "{D}/busybox", "sh", "-c", AMBIENT],
+    )),
     row("kill-child-signal", R, &["--kill-child=SIGTERM", "{P}"]),
     // Persistent namespaces (the program's namespace must be the file's afterwards).
     row("persist-net", R, &["--net={F}", "{P}"]),
@@ -281,6 +342,58 @@ const ROWS: &[Row] = &[
     row("enter-mount", E, &["-t", "{T}", "-m", "{P}"]),
     row("enter-pid", E, &["-t", "{T}", "-p", "{P}"]),
     row("enter-user", E, &["-t", "{T}", "-U", "{P}"]),
+    row("enter-user-caps", E, &["-t", "{T}", "-U", "{C}"]),
+    // nsenter 2.38 has no --keep-caps (2.39 added it): the reference does its steps with
+    // setpriv (inheritable and ambient := all, which is what the permitted set is there).
+    ul(
+        row(
+            "enter-user-keep-caps",
+            E,
+            &["-t", "{T}", "-U", "--keep-caps", "{C}"],
+        ),
+        &[
+            "-t",
+            "{T}",
+            "-U",
+            "setpriv",
+            "--inh-caps=+all",
+            "--ambient-caps=+all",
+            "{C}",
+        ],
+    ),
+    ul(
+        row(
+            "enter-user-preserve-credentials-keep-caps",
+            E,
+            &[
+                "-t",
+                "{T}",
+                "-U",
+                "--preserve-credentials",
+                "--keep-caps",
+                "{C}",
+            ],
+        ),
+        &[
+            "-t",
+            "{T}",
+            "-U",
+            "--preserve-credentials",
+            "setpriv",
+            "--inh-caps=+all",
+            "--ambient-caps=+all",
+            "{C}",
+        ],
+    ),
+    // Without a user namespace to join, --keep-caps does nothing (nsenter 2.39 likewise).
+    ul(
+        row(
+            "enter-keep-caps-without-user",
+            E,
+            &["-t", "{T}", "-n", "--keep-caps", "{C}"],
+        ),
+        &["-t", "{T}", "-n", "{C}"],
+    ),
     row("enter-cgroup", E, &["-t", "{T}", "-C", "{P}"]),
     row("enter-time", E, &["-t", "{T}", "-T", "{P}"]),
     row("enter-all", E, &["-t", "{T}", "-a", "{P}"]),
@@ -419,6 +532,14 @@ fn expand(args: &[&str], env: &Env, f: &Path, g: &Path) -> Vec<String> {
     for a in args {
         if *a == "{P}" {
             out.extend(["sh".to_string(), "-c".to_string(), PROBE.to_string()]);
+            continue;
+        }
+        if *a == "{C}" {
+            out.extend([
+                "sh".to_string(),
+                "-c".to_string(),
+                format!("{PROBE}\n{CAPS}"),
+            ]);
             continue;
         }
         out.push(
@@ -566,6 +687,10 @@ fn setup() -> Result<(Env, Cleanups), String> {
     ] {
         let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(c));
     }
+    // A busybox owned by nobody, for the ambient-capability rows.
+    std::fs::copy(root.join("bin/busybox"), dir.join("busybox")).map_err(|e| e.to_string())?;
+    std::os::unix::fs::chown(dir.join("busybox"), Some(65534), Some(65534))
+        .map_err(|e| e.to_string())?;
     std::fs::write(dir.join("noshebang"), "echo script ran \"$0\" \"$1\"\n").unwrap();
     std::fs::set_permissions(
         dir.join("noshebang"),
@@ -720,7 +845,11 @@ fn xclone_sees_what_util_linux_sees() {
     for r in ROWS {
         if r.name == "map-subids" && !root_has_subids {
             // Both refuse alike without a range; the difference shows only with one.
-            eprintln!("row {} skipped: /etc/subuid has no range for root", r.name);
+            eprintln!(
+                "row {} skipped: /etc/subuid has no range for root (subid_ranges_as_unshare \
+                 compares it with test ranges)",
+                r.name
+            );
             continue;
         }
         let (f, g) = files(&env, r.name);
@@ -763,6 +892,41 @@ fn xclone_sees_what_util_linux_sees() {
         {
             failures.push(format!("{}: did not succeed: {x:?}", r.name));
         }
+        // --keep-caps: the ambient set holds what is permitted (all of a new user
+        // namespace's capabilities), and without it nothing; the ambient rows' binary really
+        // set the host name only with it.
+        if r.name.starts_with("caps-")
+            || r.name.starts_with("enter-user")
+            || r.name.starts_with("enter-keep")
+        {
+            let amb = x.get("CapAmb").or(x.get("amb")).map(String::as_str);
+            let keeps = r.args.contains(&"--keep-caps")
+                && r.name != "enter-keep-caps-without-user"
+                && !r.name.contains("without-userns")
+                && !r.name.contains("mount-only");
+            let all = format!("{:016x}", xclone::isolate::sandbox::CapSet::all().0);
+            let want_amb = if keeps {
+                all.as_str()
+            } else {
+                "0000000000000000"
+            };
+            let has_caps_probe = r.args.contains(&"{C}") || r.name.contains("ambient");
+            if has_caps_probe && amb.map(|a| a.trim_start_matches("CapAmb:")) != Some(want_amb) {
+                failures.push(format!(
+                    "{}: CapAmb {amb:?}, want {want_amb}: {x:?}",
+                    r.name
+                ));
+            }
+            if r.name.contains("ambient") {
+                let host_set = x.get("host").map(String::as_str) == Some("kept-caps");
+                if host_set != keeps {
+                    failures.push(format!(
+                        "{}: the host name was set: {host_set}: {x:?}",
+                        r.name
+                    ));
+                }
+            }
+        }
         if r.name == "enter-env-of-target"
             && x.get("env.T").map(String::as_str) != Some("target-env")
         {
@@ -796,6 +960,281 @@ fn xclone_sees_what_util_linux_sees() {
     assert!(
         failures.is_empty(),
         "{} rows:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// What a program prints of its user namespace's maps.
+const MAPS: &str =
+    "echo uid_map=$(cat /proc/self/uid_map); echo gid_map=$(cat /proc/self/gid_map); \
+                    echo setgroups=$(cat /proc/self/setgroups); echo ids=$(id -u):$(id -g)";
+
+/// One row of the subordinate-range table: xclone's options, util-linux's when they differ,
+/// whether both run as nobody, and the uid map xclone must show (`None`: it must fail).
+struct SubidRow {
+    name: &'static str,
+    args: &'static [&'static str],
+    ul: Option<&'static [&'static str]>,
+    nobody: bool,
+    uid_map: Option<&'static str>,
+}
+
+const fn sr(
+    name: &'static str,
+    args: &'static [&'static str],
+    uid_map: Option<&'static str>,
+) -> SubidRow {
+    SubidRow {
+        name,
+        args,
+        ul: None,
+        nobody: false,
+        uid_map,
+    }
+}
+
+/// The test's /etc/subuid and /etc/subgid (root's and nobody's ranges differ, so that a
+/// file read for the wrong user or a group read from the wrong file shows).
+const SUBUID: &str = "root:100000:65536\nnobody:200000:1000\n";
+const SUBGID: &str = "root:300000:65536\nnobody:400000:2000\n";
+
+const SUBID_ROWS: &[SubidRow] = &[
+    sr("map-auto", &["--map-auto"], Some("0 100000 65536")),
+    SubidRow {
+        nobody: true,
+        ..sr(
+            "map-auto-unprivileged",
+            &["--map-auto"],
+            Some("0 200000 1000"),
+        )
+    },
+    sr(
+        "map-users-groups-auto",
+        &["--map-users=auto", "--map-groups=auto"],
+        Some("0 100000 65536"),
+    ),
+    SubidRow {
+        nobody: true,
+        ..sr(
+            "map-users-groups-auto-unprivileged",
+            &["--map-users=auto", "--map-groups=auto"],
+            Some("0 200000 1000"),
+        )
+    },
+    // A range next to -r or -c leaves out the single line's ids, as unshare does.
+    sr(
+        "map-auto-map-root",
+        &["--map-auto", "-r"],
+        Some("0 0 1 1 100000 65535"),
+    ),
+    SubidRow {
+        nobody: true,
+        ..sr(
+            "map-auto-map-root-unprivileged",
+            &["--map-auto", "-r"],
+            Some("0 65534 1 1 200000 999"),
+        )
+    },
+    sr(
+        "map-auto-map-current",
+        &["--map-auto", "-c"],
+        Some("0 0 1 1 100000 65535"),
+    ),
+    SubidRow {
+        nobody: true,
+        ..sr(
+            "map-auto-map-current-unprivileged",
+            &["--map-auto", "-c"],
+            Some("65534 65534 1 0 200000 1000"),
+        )
+    },
+    // Explicit ranges inside the granted ones (unshare 2.38 runs newuidmap even for root).
+    sr(
+        "map-users-2.38-form-granted",
+        &["--map-users=100000,0,65536", "--map-groups=300000,0,65536"],
+        Some("0 100000 65536"),
+    ),
+    SubidRow {
+        nobody: true,
+        ..sr(
+            "map-users-2.38-form-granted-unprivileged",
+            &["--map-users=200000,0,1000", "--map-groups=400000,0,2000"],
+            Some("0 200000 1000"),
+        )
+    },
+    // --map-subids (util-linux 2.39) is --map-users/--map-groups of the ranges onto
+    // themselves, which 2.38 is given explicitly.
+    SubidRow {
+        ul: Some(&[
+            "--map-users=100000,100000,65536",
+            "--map-groups=300000,300000,65536",
+        ]),
+        ..sr("map-subids", &["--map-subids"], Some("100000 100000 65536"))
+    },
+    SubidRow {
+        ul: Some(&[
+            "--map-users=200000,200000,1000",
+            "--map-groups=400000,400000,2000",
+        ]),
+        nobody: true,
+        ..sr(
+            "map-subids-unprivileged",
+            &["--map-subids"],
+            Some("200000 200000 1000"),
+        )
+    },
+];
+
+/// Runs `argv` in a mount namespace of its own where /etc/subuid and /etc/subgid are
+/// `subuid` and `subgid` (bind mounts on a private copy of the mount tree: the machine's
+/// files stay as they are), as nobody when asked; the setuid newuidmap/newgidmap started
+/// there read the same files.
+fn with_subid_files(subuid: &Path, subgid: &Path, as_nobody: bool, argv: &[String]) -> Output {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "--", "sh", "-c"])
+        .arg(
+            "mount --bind \"$1\" /etc/subuid && mount --bind \"$2\" /etc/subgid && shift 2 && \
+             exec \"$@\"",
+        )
+        .arg("sh")
+        .arg(subuid)
+        .arg(subgid);
+    if as_nobody {
+        cmd.args([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]);
+    }
+    cmd.args(["timeout", "-s", "KILL", "30"]);
+    cmd.args(argv).current_dir("/").output().unwrap()
+}
+
+/// The maps the program saw, how it ended (a tool's own failure as one class) and who spoke
+/// first on stderr.
+fn seen_maps(out: &Output) -> Seen {
+    let mut seen = Seen::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            seen.insert(k.into(), v.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.split_whitespace().next().unwrap_or("");
+    let tool_spoke = matches!(first, "unshare:" | "xclone:");
+    seen.insert(
+        "stderr".into(),
+        if tool_spoke { "<tool>" } else { first }.into(),
+    );
+    let end = match out.status.code() {
+        Some(1 | 125) if tool_spoke => "tool-failed".to_string(),
+        Some(c) => format!("exit {c}"),
+        None => format!("{:?}", out.status),
+    };
+    seen.insert("end".into(), end);
+    seen
+}
+
+/// `--map-auto`, `--map-subids` and the `auto`/`subids` maps with real subordinate ranges,
+/// side by side with util-linux `unshare` run the same way, root and nobody: the uid and gid
+/// maps, setgroups and the ids the program sees must be the same, and the uid map the
+/// expected one. Without a range for the user both refuse (xclone: one line, exit 125).
+#[test]
+fn subid_ranges_as_unshare() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root (a mount namespace to replace /etc/subuid in)");
+        return;
+    }
+    for t in ["unshare", "setpriv", "newuidmap", "newgidmap"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            eprintln!("skipped: {t} is not installed (.ci/run installs util-linux and uidmap)");
+            return;
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("xclone-vsul-subid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (subuid, subgid, empty) = (dir.join("subuid"), dir.join("subgid"), dir.join("empty"));
+    std::fs::write(&subuid, SUBUID).unwrap();
+    std::fs::write(&subgid, SUBGID).unwrap();
+    std::fs::write(&empty, "").unwrap();
+    let probe = ["sh".to_string(), "-c".to_string(), MAPS.to_string()];
+    let argv = |tool: &[&str], args: &[&str]| -> Vec<String> {
+        tool.iter()
+            .chain(args)
+            .map(|s| s.to_string())
+            .chain(probe.iter().cloned())
+            .collect()
+    };
+    let mut failures = Vec::new();
+    for r in SUBID_ROWS {
+        let x = seen_maps(&with_subid_files(
+            &subuid,
+            &subgid,
+            r.nobody,
+            &argv(&[XCLONE, "run"], r.args),
+        ));
+        let u = seen_maps(&with_subid_files(
+            &subuid,
+            &subgid,
+            r.nobody,
+            &argv(&["unshare"], r.ul.unwrap_or(r.args)),
+        ));
+        if x != u {
+            failures.push(format!("{}:\n  xclone: {x:?}\n  util-linux: {u:?}", r.name));
+        }
+        if x.get("uid_map").map(String::as_str) != r.uid_map {
+            failures.push(format!(
+                "{}: uid map {:?}, want {:?}",
+                r.name,
+                x.get("uid_map"),
+                r.uid_map
+            ));
+        }
+        if x.get("end").map(String::as_str) != Some("exit 0") {
+            failures.push(format!("{}: did not succeed: {x:?}", r.name));
+        }
+    }
+    // No range for the user: both refuse, xclone with one line and 125.
+    for nobody in [false, true] {
+        for opt in ["--map-auto", "--map-subids", "--map-users=auto"] {
+            let xo = with_subid_files(&empty, &empty, nobody, &argv(&[XCLONE, "run"], &[opt]));
+            let x = seen_maps(&xo);
+            let stderr = String::from_utf8_lossy(&xo.stderr);
+            let who = if nobody {
+                "user nobody (uid 65534)"
+            } else {
+                "user root (uid 0)"
+            };
+            if xo.status.code() != Some(125)
+                || stderr.lines().count() != 1
+                || !stderr.starts_with(&format!("xclone: /etc/subuid has no range for {who}"))
+                || x.contains_key("uid_map")
+            {
+                failures.push(format!("{opt} without a range (nobody: {nobody}): {xo:?}"));
+            }
+            if opt != "--map-subids" {
+                let u = seen_maps(&with_subid_files(
+                    &empty,
+                    &empty,
+                    nobody,
+                    &argv(&["unshare"], &[opt]),
+                ));
+                if x != u {
+                    failures.push(format!("{opt} without a range (nobody: {nobody}):\n  xclone: {x:?}\n  util-linux: {u:?}"));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
         failures.len(),
         failures.join("\n")
     );

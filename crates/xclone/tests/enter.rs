@@ -556,3 +556,51 @@ fn unprivileged_owner_enters_its_own_container() {
     });
     assert_inner_passed(NAME, &out);
 }
+
+/// `Enter::keep_caps` (nsenter --keep-caps): the payload joins the target's user
+/// namespace keeping root's credentials, which are not mapped there (uid 65534 inside), so
+/// its exec drops every capability it gained by the join — unless they were raised into
+/// the ambient set. Without a user namespace joined it changes nothing.
+#[test]
+fn keep_caps_keeps_the_joined_user_namespaces_capabilities() {
+    let Some(cg) = root_and_cgroup(CG_PREFIX, "keepcaps") else {
+        return;
+    };
+    let mut target = start_target(&cg);
+    let caps = |ns: CloneFlags, keep: bool| {
+        let out = Enter::new(target.pidfd().try_clone().unwrap())
+            .namespaces(Namespaces::These(ns))
+            .preserve_credentials(true)
+            .keep_caps(keep)
+            .spawn(
+                Command::new("sh")
+                    .args(["-c", "id -u; grep -E '^Cap(Eff|Amb)' /proc/self/status"])
+                    .stdout(Stdio::piped()),
+            )
+            .expect("enter")
+            .wait_with_output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let all = format!("{:016x}", xclone::isolate::sandbox::CapSet::all().0);
+    let none = "0000000000000000";
+    assert_eq!(
+        caps(CloneFlags::NEWUSER, true),
+        ["65534", "CapEff:", &all, "CapAmb:", &all]
+    );
+    assert_eq!(
+        caps(CloneFlags::NEWUSER, false),
+        ["65534", "CapEff:", none, "CapAmb:", none]
+    );
+    // Only the UTS namespace: root keeps what it has, and nothing is made ambient.
+    let uts = caps(CloneFlags::NEWUTS, true);
+    assert_eq!(uts[0], "0");
+    assert_eq!(uts[3..], ["CapAmb:", none]);
+    target.kill().unwrap();
+    target.wait().unwrap();
+}

@@ -179,3 +179,52 @@ fn a_failing_step_names_operation_path_and_errno() {
     let err = c.status().unwrap_err();
     assert!(err.to_string().contains("CLONE_NEWNS"), "{err}");
 }
+
+/// `keep_caps` (unshare --keep-caps): in a new user namespace without a uid map the
+/// program (uid 65534 there) keeps every capability through exec in its ambient set;
+/// without it the exec drops them all. The bounding set is untouched either way.
+#[test]
+fn keep_caps_raises_the_permitted_set_into_the_ambient_set() {
+    if !have_userns() {
+        return;
+    }
+    let sets = |keep_caps: bool| {
+        let mut sandbox = Sandbox::default();
+        sandbox.keep_caps = keep_caps;
+        let out = Command::new("/bin/cat")
+            .arg("/proc/self/status")
+            .flags(CloneFlags::NEWUSER)
+            .sandbox(sandbox)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("Cap"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    let all = format!("{:016x}", CapSet::all().0);
+    let none = "0000000000000000";
+    assert_eq!(
+        sets(true),
+        [
+            format!("CapInh: {all}"),
+            format!("CapPrm: {all}"),
+            format!("CapEff: {all}"),
+            format!("CapBnd: {all}"),
+            format!("CapAmb: {all}"),
+        ]
+    );
+    assert_eq!(
+        sets(false),
+        [
+            format!("CapInh: {none}"),
+            format!("CapPrm: {none}"),
+            format!("CapEff: {none}"),
+            format!("CapBnd: {all}"),
+            format!("CapAmb: {none}"),
+        ]
+    );
+}

@@ -98,6 +98,12 @@ pub struct EnterArgs {
     /// Keep xclone's uid, gid and groups when joining a user namespace.
     #[arg(long)]
     pub preserve_credentials: bool,
+    /// Keep the capabilities the program holds in the joined user namespace across exec,
+    /// as nsenter --keep-caps (util-linux 2.39): last before exec the inheritable set takes
+    /// the permitted set and every effective capability is raised into the ambient set.
+    /// Without a user namespace to join it does nothing (as nsenter).
+    #[arg(long)]
+    pub keep_caps: bool,
     /// The root directory: DIR, or the target's when DIR is omitted (-r, --root).
     #[arg(short = 'r', long, value_name = "DIR", num_args = 0..=1, require_equals = true,
           default_missing_value = "", value_parser = parse_dir)]
@@ -259,6 +265,7 @@ fn build(a: &EnterArgs) -> Result<(Enter, Command), String> {
     enter
         .namespaces(a.namespaces())
         .preserve_credentials(a.preserve_credentials)
+        .keep_caps(a.keep_caps)
         .env_of_target(a.env_of_target);
     if a.cgroup_of_target {
         enter.cgroup(Cgroup::Target);

@@ -269,6 +269,19 @@ fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved)
         cmd.clone3_fallback(FallbackPolicy::Never);
     }
     a.sandbox.apply(&mut cmd, ids.euid, ids.egid)?;
+    if a.isolation.keep_caps {
+        // As unshare: only a new user namespace grants capabilities worth keeping.
+        if resolved.flags.contains(xclone::CloneFlags::NEWUSER) {
+            let mut s = cmd.get_sandbox().clone();
+            s.keep_caps = true;
+            cmd.sandbox(s);
+        } else {
+            resolved.notes.push(
+                "--keep-caps: ignored without a new user namespace (-U), as unshare does"
+                    .to_string(),
+            );
+        }
+    }
     for &(parent, child) in &a.fd_map {
         let fd = dup_number(parent)
             .map_err(|e| format!("--fd-map {parent}:{child}: {}", errno_text(&e)))?;

@@ -156,6 +156,7 @@ pub struct Enter {
     root: Dir,
     wd: Dir,
     preserve_credentials: bool,
+    keep_caps: bool,
     env_of_target: bool,
     join: JoinMethod,
     /// Namespaces joined from files instead of the target's (nsenter `--net=FILE`).
@@ -201,6 +202,7 @@ impl Enter {
             root: Dir::Keep,
             wd: Dir::Keep,
             preserve_credentials: false,
+            keep_caps: false,
             env_of_target: false,
             join: JoinMethod::Auto,
             ns_files: Vec::new(),
@@ -236,6 +238,18 @@ impl Enter {
     /// uid and gid 0 of it, without supplementary groups, as nsenter).
     pub fn preserve_credentials(&mut self, on: bool) -> &mut Self {
         self.preserve_credentials = on;
+        self
+    }
+
+    /// nsenter's `--keep-caps` (util-linux 2.39): when a user namespace is joined, the
+    /// capabilities the program holds there (all of them, unless the command changes its uid
+    /// to another than 0) survive its exec — the payload, last before exec, makes its
+    /// inheritable set its permitted set and raises every effective capability into the
+    /// ambient set (the command's [`Sandbox::keep_caps`](crate::isolate::sandbox::Sandbox)).
+    /// When no user namespace is joined (none asked, or the target's is ours) it does
+    /// nothing, as nsenter.
+    pub fn keep_caps(&mut self, on: bool) -> &mut Self {
+        self.keep_caps = on;
         self
     }
 
@@ -466,6 +480,7 @@ impl Enter {
             _files: files,
             cgroup,
             become_root: ns.contains(CloneFlags::NEWUSER) && !self.preserve_credentials,
+            keep_caps: ns.contains(CloneFlags::NEWUSER) && self.keep_caps,
             new_pid_ns: ns.contains(CloneFlags::NEWPID),
             fork_like: ns.contains(CloneFlags::NEWTIME),
         })
@@ -491,6 +506,8 @@ struct Prepared {
     root: Option<OwnedFd>,
     wd: Option<OwnedFd>,
     become_root: bool,
+    /// A user namespace is joined and `keep_caps` was asked.
+    keep_caps: bool,
     new_pid_ns: bool,
     /// A time namespace is joined: the intermediate must have a memory of its own.
     fork_like: bool,
@@ -644,6 +661,9 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         .into());
     }
     let mut p = plan::prepare(cmd, StdioDefault::Inherit)?;
+    if prep.keep_caps {
+        p.child.isolation.sandbox.set_keep_caps();
+    }
     // The payload resets its handlers itself (no CLONE_CLEAR_SIGHAND on its clone).
     p.child.signals.kernel_cleared = false;
     if let Some(d) = p.child.death_signal.as_mut() {

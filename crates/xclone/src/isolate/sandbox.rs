@@ -11,6 +11,7 @@
 //! | file tree, rlimits | with the other isolation steps |
 //! | keep-caps flag, bounding set | just before the identity change (`setgid`/`setuid`) |
 //! | `setns` into `userns2`, then permitted/effective/inheritable, ambient | just after it |
+//! | `keep_caps`: inheritable := permitted, effective raised into ambient | right after those |
 //! | wait on `block_fd`, `no_new_privs`, seccomp filters | last, right before `execve` |
 //!
 //! Joining existing user and pid namespaces *before* the clone (bubblewrap's `--userns`,
@@ -100,6 +101,13 @@ pub struct Sandbox {
     /// `setns` into this user namespace after the setup, before the capabilities are set
     /// (`--userns2`: typically a user namespace nested in the child's own).
     pub userns2: Option<RawFd>,
+    /// util-linux's `--keep-caps`: after the identity change (and the steps above), the
+    /// inheritable set becomes the permitted set and every effective capability is raised
+    /// into the ambient set, so that the capabilities the child holds (typically all of
+    /// them, in a user namespace it created or joined) survive `execve` whatever the
+    /// program's uid (capabilities(7)). The bounding, permitted and effective sets are left
+    /// as they are; a child that holds nothing keeps nothing.
+    pub keep_caps: bool,
 }
 
 impl Sandbox {
@@ -135,6 +143,13 @@ impl Sandbox {
         if let Some(fd) = self.userns2 {
             out.push(format!("setns into the user namespace of descriptor {fd}"));
         }
+        if self.keep_caps {
+            out.push(
+                "keep capabilities: inheritable := permitted, each effective one raised into \
+                 the ambient set (unshare --keep-caps)"
+                    .into(),
+            );
+        }
         if let Some(fd) = self.block_fd {
             out.push(format!("wait for descriptor {fd} (a byte or end of file)"));
         }
@@ -160,6 +175,8 @@ pub(crate) struct SandboxPlan {
     userns_block_fd: Option<RawFd>,
     block_fd: Option<RawFd>,
     userns2: Option<RawFd>,
+    /// `keep_caps`: the highest capability number to raise into the ambient set.
+    keep_caps: Option<u32>,
 }
 
 impl SandboxPlan {
@@ -189,7 +206,14 @@ impl SandboxPlan {
             userns_block_fd: s.userns_block_fd,
             block_fd: s.block_fd,
             userns2: s.userns2,
+            keep_caps: s.keep_caps.then(super::caps::last_cap),
         })
+    }
+
+    /// Turns on [`Sandbox::keep_caps`] (for `enter`, which decides once it knows that a
+    /// user namespace is joined).
+    pub(crate) fn set_keep_caps(&mut self) {
+        self.keep_caps = Some(super::caps::last_cap());
     }
 
     /// File tree and limits (with the isolation steps). Runs in the `CLONE_VM` child.
@@ -239,6 +263,18 @@ impl SandboxPlan {
                 }
             }
         }
+        if let Some(last_cap) = self.keep_caps {
+            let mut sets = ss::capget().map_err(|e| (Step::Capabilities, 4, e))?;
+            // A capability can be raised into the ambient set only when it is both
+            // permitted and inheritable.
+            sets.inheritable = sets.permitted;
+            ss::capset_sets(sets).map_err(|e| (Step::Capabilities, 5, e))?;
+            for cap in 0..=last_cap.min(63) {
+                if sets.effective & (1u64 << cap) != 0 {
+                    ss::ambient_raise(cap).map_err(|e| (Step::Capabilities, 6, e))?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -283,7 +319,12 @@ impl SandboxPlan {
                     "capset {}",
                     self.caps.map(|c| c.keep.to_string()).unwrap_or_default()
                 ),
-                _ => "raising the ambient set".into(),
+                3 => "raising the ambient set".into(),
+                4 => "capget (--keep-caps)".into(),
+                5 => "capset: the inheritable set := the permitted set (--keep-caps)".into(),
+                _ => "raising the effective set into the ambient set (--keep-caps; the \
+                      ambient set needs Linux 4.3)"
+                    .into(),
             },
             Step::Block => match index {
                 0 => format!("--userns-block-fd {}", self.userns_block_fd.unwrap_or(-1)),
@@ -342,5 +383,16 @@ mod tests {
         let p = SandboxPlan::prepare(&s).unwrap();
         assert_eq!(p.describe(Step::Rlimit, 0), "NOFILE=64:128");
         assert!(Sandbox::default().is_empty());
+        let k = Sandbox {
+            keep_caps: true,
+            ..Default::default()
+        };
+        assert!(!k.is_empty());
+        assert!(k.describe_steps()[0].contains("unshare --keep-caps"));
+        let p = SandboxPlan::prepare(&k).unwrap();
+        assert_eq!(p.keep_caps, Some(crate::isolate::caps::last_cap()));
+        assert!(p
+            .describe(Step::Capabilities, 5)
+            .contains("the inheritable set := the permitted set"));
     }
 }

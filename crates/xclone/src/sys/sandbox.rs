@@ -289,44 +289,59 @@ pub(crate) fn set_keepcaps(on: bool) -> R {
     prctl(libc::PR_SET_KEEPCAPS as u32, usize::from(on), 0).map(|_| ())
 }
 
+/// The three capability sets of the calling thread, 64 bits each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CapSets {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+}
+
+/// capget(2)/capset(2)'s header (`_LINUX_CAPABILITY_VERSION_3`, this thread).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// One 32-bit word of each set; version 3 takes two, low word first.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const CAP_V3: u32 = 0x2008_0522;
+
 /// `capset` (version 3) with the same 64-bit set as permitted, effective and inheritable.
 pub(crate) fn capset(set: u64) -> R {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    let header = Header {
-        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+    capset_sets(CapSets {
+        effective: set,
+        permitted: set,
+        inheritable: set,
+    })
+}
+
+/// `capset` (version 3) of the three sets.
+pub(crate) fn capset_sets(s: CapSets) -> R {
+    let header = CapHeader {
+        version: CAP_V3,
         pid: 0,
     };
-    let lo = set as u32;
-    let hi = (set >> 32) as u32;
-    let data = [
-        Data {
-            effective: lo,
-            permitted: lo,
-            inheritable: lo,
-        },
-        Data {
-            effective: hi,
-            permitted: hi,
-            inheritable: hi,
-        },
-    ];
+    let word = |shift: u32| CapData {
+        effective: (s.effective >> shift) as u32,
+        permitted: (s.permitted >> shift) as u32,
+        inheritable: (s.inheritable >> shift) as u32,
+    };
+    let data = [word(0), word(32)];
     // SAFETY: `header` and the two `data` words are live and laid out as capset(2) reads
     // them (version 3 takes two words).
     result(unsafe {
         syscall6(
             nr(k::__NR_capset),
-            &header as *const Header as usize,
+            &header as *const CapHeader as usize,
             data.as_ptr() as usize,
             0,
             0,
@@ -335,6 +350,34 @@ pub(crate) fn capset(set: u64) -> R {
         )
     })
     .map(|_| ())
+}
+
+/// `capget` (version 3) of the calling thread.
+pub(crate) fn capget() -> R<CapSets> {
+    let mut header = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: `header` and the two `data` words are live, writable and laid out as
+    // capget(2) writes them (version 3 fills two words).
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_capget),
+            &mut header as *mut CapHeader as usize,
+            data.as_mut_ptr() as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })?;
+    let join = |f: fn(&CapData) -> u32| u64::from(f(&data[0])) | (u64::from(f(&data[1])) << 32);
+    Ok(CapSets {
+        effective: join(|d| d.effective),
+        permitted: join(|d| d.permitted),
+        inheritable: join(|d| d.inheritable),
+    })
 }
 
 /// `prlimit64(0, resource, {soft, hard}, NULL)`.
