@@ -197,4 +197,34 @@ fn failures_name_step_path_and_cause() {
     assert!(stderr_line(&out).contains("--symlink b /l: symlink /newroot/l -> b: EEXIST"));
     let out = run(&["--perms", "0700"]);
     assert_eq!(out.status.code(), Some(125));
+    // An absolute link met while building resolves in the building root, as under bwrap:
+    // the step fails and nothing is made in the caller's tree (the plan keeps bubblewrap's
+    // layout when an operation works inside a link or bind of another).
+    let host = std::path::PathBuf::from(format!("/var/tmp/xclone-escape-{}", std::process::id()));
+    let inside = format!("/x/{}", host.file_name().unwrap().to_string_lossy());
+    let out = run(&["--symlink", "/var/tmp", "/x", "--dir", &inside]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr_line(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("/newroot{inside}: ENOENT")), "{err}");
+    assert!(
+        !host.exists(),
+        "{} was created in the caller's tree",
+        host.display()
+    );
+    let b = Command::new("bwrap")
+        .args([
+            "--unshare-all",
+            "--symlink",
+            "/var/tmp",
+            "/x",
+            "--dir",
+            &inside,
+            "--",
+            "true",
+        ])
+        .output();
+    if let Ok(b) = b {
+        assert!(!b.status.success(), "bwrap accepted it");
+        assert!(!host.exists());
+    }
 }
