@@ -52,8 +52,10 @@ esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${XCLONE_CROSS_CACHE:-$HOME/.cache/xclone-cross}
 mirror=${XCLONE_CROSS_MIRROR:-http://deb.debian.org/debian}
-# Bump when the package lists below change, so that cached roots are remade.
+# Bump when the package lists below change, so that cached roots are remade: `layout` for
+# the build root, `guest_layout` for the target's root.
 layout=1
+guest_layout=2
 mkdir -p "$cache"
 log() { printf 'cross.sh: %s\n' "$*" >&2; }
 
@@ -165,13 +167,13 @@ log "$(wc -l <"$out/tests.list") test binaries in $out/tests.list"
 # The target's root: its trixie packages unpacked (first stage of debootstrap, then every
 # downloaded package extracted: maintainer scripts are not run, none of those below needs
 # one). It holds what the tests call (sh, ps, unshare, nsenter, bwrap, ip, gcc for the static
-# probe programs, python3) and the kernel with its modules.
+# probe programs, python3, qemu's user-mode emulator) and the kernel with its modules.
 guest=$cache/guest-$debarch
-if [ ! -e "$guest/.xclone-$layout" ]; then
+if [ ! -e "$guest/.xclone-$guest_layout" ]; then
   log "debootstrap --foreign trixie $debarch (the guest root) into $guest"
   rm -rf "$guest.tmp"
   debootstrap --foreign --arch="$debarch" --variant=minbase \
-    --include=gcc,libc6-dev,procps,util-linux,iproute2,python3,uidmap,bubblewrap,kmod,busybox-static,linux-image-$debarch \
+    --include=gcc,libc6-dev,procps,util-linux,iproute2,python3,uidmap,bubblewrap,kmod,busybox-static,qemu-user,linux-image-$debarch \
     trixie "$guest.tmp" "$mirror" >"$cache/debootstrap-$debarch.log" 2>&1 ||
     {
       tail -20 "$cache/debootstrap-$debarch.log" >&2
@@ -194,7 +196,7 @@ if [ ! -e "$guest/.xclone-$layout" ]; then
   rm -rf "$guest.tmp/var/cache/apt/archives/"*.deb
   rm -rf "$guest"
   mv "$guest.tmp" "$guest"
-  touch "$guest/.xclone-$layout"
+  touch "$guest/.xclone-$guest_layout"
 fi
 kver=$(ls "$guest/lib/modules" | head -1)
 # arm64 ships a compressed Image (vmlinuz), riscv64 an uncompressed one (vmlinux).

@@ -5,7 +5,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output, Stdio};
-use xclone_testsupport::{pipe, stderr_line};
+use xclone_testsupport::{pipe, stderr_line, QEMU_USER};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
@@ -367,16 +367,16 @@ fn enter_falls_back_to_clone_like_run() {
 
 #[test]
 fn run_under_qemu_user_mode() {
-    let have = Command::new("qemu-x86_64")
+    let have = Command::new(QEMU_USER)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !have {
-        eprintln!("skipped: qemu-x86_64 (package qemu-user) is not installed");
+        eprintln!("skipped: {QEMU_USER} (package qemu-user) is not installed");
         return;
     }
     let qemu = |args: &[&str]| {
-        Command::new("qemu-x86_64")
+        Command::new(QEMU_USER)
             .arg(XCLONE)
             .args(args)
             .output()

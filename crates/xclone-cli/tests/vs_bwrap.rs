@@ -11,7 +11,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use xclone_testsupport::{have_bwrap, have_setpriv, is_root, MERGED_USR, SETPRIV_NOBODY};
+use xclone_testsupport::{have_bwrap, have_setpriv, is_root, seccomp, MERGED_USR, SETPRIV_NOBODY};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
@@ -86,7 +86,7 @@ impl Row {
     }
 }
 
-/// A classic-BPF program making the listed x86_64 system calls fail with `errno`.
+/// A classic-BPF program making the listed system calls of the native ABI fail with `errno`.
 fn bpf_deny(nrs: &[u32], errno: u32) -> Vec<u8> {
     let ins = |code: u32, jt: u8, jf: u8, k: u32| {
         let mut b = (code as u16).to_ne_bytes().to_vec();
@@ -103,7 +103,7 @@ fn bpf_deny(nrs: &[u32], errno: u32) -> Vec<u8> {
     let mut p = Vec::new();
     p.extend(ins(ld, 0, 0, 4)); // arch
                                 // Another architecture: to the final allow.
-    p.extend(ins(jeq, 0, n + 2, 62 | 0x8000_0000 | 0x4000_0000)); // AUDIT_ARCH_X86_64
+    p.extend(ins(jeq, 0, n + 2, seccomp::AUDIT_ARCH));
     p.extend(ins(ld, 0, 0, 0)); // nr
     for (i, nr) in nrs.iter().enumerate() {
         let i = i as u8;
@@ -225,13 +225,17 @@ impl Fixture {
         std::fs::write(dir.join("ro/f"), "read-only file\n").unwrap();
         std::fs::write(dir.join("data1"), "first data\n").unwrap();
         std::fs::write(dir.join("data2"), "second, longer data\n").unwrap();
-        // mkdir(83), mkdirat(258) -> ECHRNG; uname(63) -> EPERM.
+        // The calls that make a directory (mkdir, mkdirat) -> ECHRNG; uname -> EPERM.
         std::fs::write(
             dir.join("mkdir.bpf"),
-            bpf_deny(&[83, 258], libc::ECHRNG as u32),
+            bpf_deny(&seccomp::mkdir_calls(), libc::ECHRNG as u32),
         )
         .unwrap();
-        std::fs::write(dir.join("uname.bpf"), bpf_deny(&[63], libc::EPERM as u32)).unwrap();
+        std::fs::write(
+            dir.join("uname.bpf"),
+            bpf_deny(&[seccomp::UNAME], libc::EPERM as u32),
+        )
+        .unwrap();
         for f in ["ro/f", "data1", "data2", "mkdir.bpf", "uname.bpf"] {
             std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
         }

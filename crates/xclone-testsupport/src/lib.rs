@@ -16,6 +16,7 @@ pub mod probe;
 pub mod procfs;
 pub mod run;
 pub mod sandbox;
+pub mod seccomp;
 pub mod target;
 pub mod tempdir;
 
@@ -58,3 +59,16 @@ macro_rules! need_probe {
         }
     };
 }
+
+/// qemu's user-mode emulator for this target's own binaries (package qemu-user), under which
+/// clone3 is `ENOSYS` and a `CLONE_VM` child is refused.
+#[cfg(target_arch = "x86_64")]
+pub const QEMU_USER: &str = "qemu-x86_64";
+/// qemu's user-mode emulator for this target's own binaries (package qemu-user), under which
+/// clone3 is `ENOSYS` and a `CLONE_VM` child is refused.
+#[cfg(target_arch = "aarch64")]
+pub const QEMU_USER: &str = "qemu-aarch64";
+/// qemu's user-mode emulator for this target's own binaries (package qemu-user), under which
+/// clone3 is `ENOSYS` and a `CLONE_VM` child is refused.
+#[cfg(target_arch = "riscv64")]
+pub const QEMU_USER: &str = "qemu-riscv64";

@@ -1,16 +1,18 @@
-//! Spawning under qemu's user-mode emulation (`qemu-x86_64`, package qemu-user), where
+//! Spawning under qemu's user-mode emulation (`qemu-x86_64`, `qemu-aarch64` or `qemu-riscv64`
+//! for this target's own binaries, package qemu-user), where
 //! multi-arch container builds run foreign binaries: clone3 is `ENOSYS` there and a
 //! `CLONE_VM` child is refused (`EINVAL`), so a spawn goes fork-like. This test binary runs
 //! itself under the emulator and spawns, runs to the end and fails there; skipped (with the
-//! reason) where qemu-x86_64 is not installed.
+//! reason) where that emulator is not installed.
 
 use std::process::Command as StdCommand;
 use xclone::{probe::Availability, Command, Stdio};
+use xclone_testsupport::QEMU_USER;
 
 const INNER: &str = "XCLONE_EMULATED_INNER";
 
 fn have_qemu() -> bool {
-    StdCommand::new("qemu-x86_64")
+    StdCommand::new(QEMU_USER)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
@@ -71,11 +73,11 @@ fn emulated_entry() {
 #[test]
 fn spawns_under_qemu_user_mode() {
     if !have_qemu() {
-        eprintln!("skipped: qemu-x86_64 (package qemu-user) is not installed");
+        eprintln!("skipped: {QEMU_USER} (package qemu-user) is not installed");
         return;
     }
     let exe = std::env::current_exe().unwrap();
-    let out = StdCommand::new("qemu-x86_64")
+    let out = StdCommand::new(QEMU_USER)
         .arg(exe)
         .args([
             "--exact",

@@ -6,6 +6,7 @@ use xclone::isolate::sandbox::{
 };
 use xclone::isolate::IdMaps;
 use xclone::{CloneFlags, Command, Step};
+use xclone_testsupport::seccomp;
 
 fn ids() -> (u32, u32) {
     (
@@ -98,7 +99,8 @@ fn the_child_builds_the_root() {
     );
 }
 
-/// A filter denying `getpid` with ENOTTY (seen by the program, not by the setup), one limit,
+/// A filter making the calls that create a directory fail with ENOTTY (seen by the program,
+/// not by the setup, which makes its mount points before the filter is loaded), one limit,
 /// one capability kept.
 #[test]
 fn limits_caps_and_seccomp_reach_the_program() {
@@ -111,24 +113,32 @@ fn limits_caps_and_seccomp_reach_the_program() {
         jf,
         k,
     };
-    let prog = [
+    let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+    let calls = seccomp::mkdir_calls();
+    let n = calls.len() as u8;
+    // Another architecture's call: to the final allow. Each comparison jumps to the errno
+    // return when equal, else to the next one; the last one to the allow.
+    let mut prog = vec![
         f(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 4),
-        f(
-            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
-            0,
-            3,
-            0xC000_003E,
-        ),
+        f(jeq, 0, n + 2, seccomp::AUDIT_ARCH),
         f(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
-        f(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, 0, 1, 83), // mkdir
-        f(
-            libc::BPF_RET | libc::BPF_K,
-            0,
-            0,
-            libc::SECCOMP_RET_ERRNO | libc::ENOTTY as u32,
-        ),
-        f(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
     ];
+    for (i, nr) in calls.iter().enumerate() {
+        let i = i as u8;
+        prog.push(f(jeq, n - 1 - i, u8::from(i == n - 1), *nr));
+    }
+    prog.push(f(
+        libc::BPF_RET | libc::BPF_K,
+        0,
+        0,
+        libc::SECCOMP_RET_ERRNO | libc::ENOTTY as u32,
+    ));
+    prog.push(f(
+        libc::BPF_RET | libc::BPF_K,
+        0,
+        0,
+        libc::SECCOMP_RET_ALLOW,
+    ));
     let keep = CapSet::EMPTY.apply(CapChange::Add(Cap::One(13))); // CAP_NET_RAW
     let mut s = Sandbox::default();
     s.filesystem = Some(layout(vec![FsOp::Tmpfs {

@@ -15,7 +15,7 @@ use super::raw::exit_group;
 use super::syscall::{result, syscall6, RawErrno};
 use crate::errno::Errno;
 
-const NR_UNSHARE: usize = 272;
+const NR_UNSHARE: usize = linux_raw_sys::general::__NR_unshare as usize;
 
 /// `unshare(CLONE_NEWTIME)`: the caller's children (and, from 6.2, the caller after its
 /// next execve) get a new time namespace; the caller itself stays where it is.
