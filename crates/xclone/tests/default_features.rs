@@ -46,6 +46,15 @@ fn check(work: &Path, extra: &[&str]) -> (bool, String) {
 
 #[test]
 fn default_features_keep_std_code_compiling() {
+    // The cargo that built this test; absent where the test binary was built elsewhere and
+    // copied (ci/cross.sh runs the cross-built tests on a machine without a toolchain).
+    if !Path::new(env!("CARGO")).exists() {
+        eprintln!(
+            "skipped: no cargo at {} (the test binary was built on another machine)",
+            env!("CARGO")
+        );
+        return;
+    }
     let work = work_dir();
     let (ok, err) = check(&work, &[]);
     assert!(

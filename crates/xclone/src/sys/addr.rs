@@ -9,10 +9,12 @@
 //! `DEFAULT_MAP_WINDOW`), so the highest existing mapping says nothing: the kernel is asked
 //! instead.
 //!
-//! On arm64 and riscv64 `TASK_SIZE` is a power of two with no page taken off: `1 << 48` or
-//! `1 << 52` on arm64 (`vabits_actual`), `1 << 38`, `1 << 47` or `1 << 56` on riscv64 (Sv39,
-//! Sv48, Sv57; arch/riscv/include/asm/pgtable.h). There the kernel is asked the same way,
-//! one candidate end at a time, highest first.
+//! On arm64 and riscv64 the ends are powers of two with no page taken off: on arm64
+//! `TASK_SIZE_MAX` is `1 << VA_BITS` (the kernel's configuration: 39, 42, 47, 48 or 52) and
+//! the mappable `TASK_SIZE` `1 << vabits_actual`, which is 48 on a 52-bit kernel whose CPU
+//! lacks LPA2/LVA; riscv64 has `1 << 38`, `1 << 47` or `1 << 56` (Sv39, Sv48, Sv57;
+//! arch/riscv/include/asm/pgtable.h). There clone3 itself is asked which stacks it takes,
+//! one candidate end at a time, highest first (the mappable end where it cannot be asked).
 
 /// `TASK_SIZE_MAX` with 4-level page tables (x86_64).
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -58,18 +60,68 @@ pub fn user_space_end() -> u64 {
     }
 }
 
-/// Where this kernel's user address space ends (exclusive), on arm64 and riscv64: the
-/// highest candidate end whose last page the kernel maps (or has mapped already).
+/// Where this kernel's user address space ends (exclusive), on arm64 and riscv64, as its
+/// user-pointer checks see it: the highest candidate end whose last page clone3 accepts as
+/// a child stack ([`clone3_stack_end`]); where clone3 cannot be asked, the highest candidate
+/// end whose last page the kernel maps (or has mapped already).
+///
+/// The two differ on arm64 when the kernel was built for 52-bit addresses (`VA_BITS` 52,
+/// Debian's arm64 kernels) and the CPU translates only 48 bits (no LPA2/LVA): `access_ok()`
+/// compares against `TASK_SIZE_MAX`, `1 << VA_BITS`, while mappings end at `TASK_SIZE`,
+/// `1 << vabits_actual`. On riscv64 `TASK_SIZE_MAX` was `LONG_MAX` in the kernels that carry
+/// ad5643cf2f69 ("riscv: Define TASK_SIZE_MAX for __access_ok()") without its later revert.
 #[cfg(not(target_arch = "x86_64"))]
 pub fn user_space_end() -> u64 {
-    const CANDIDATES: [u32; 5] = [56, 52, 48, 47, 38];
-    for bits in CANDIDATES {
-        let end = 1u64 << bits;
+    if let Some(end) = clone3_stack_end() {
+        return end;
+    }
+    for end in [
+        1u64 << 56,
+        1 << 52,
+        1 << 48,
+        1 << 47,
+        1 << 42,
+        1 << 39,
+        1 << 38,
+    ] {
         if page_usable(end - 4096) {
             return end;
         }
     }
     1 << 38
+}
+
+/// The end of the range clone3 accepts for a child stack: the highest candidate `end` for
+/// which `[end - 4096, end)` passes `clone3_stack_valid()`. `None` when the kernel cannot be
+/// asked this way (clone3 filtered or missing, no `CLONE_INTO_CGROUP` before 5.7, a limit
+/// refusing new processes) or answers none of the candidates.
+#[cfg(not(target_arch = "x86_64"))]
+fn clone3_stack_end() -> Option<u64> {
+    use super::probe_calls::{clone3_stack_check, CloneOutcome};
+    use crate::errno::Errno;
+    let accepted = |end: u64| match clone3_stack_check(end - 4096, 4096) {
+        CloneOutcome::Failed(Errno::EBADF) => Some(true),
+        CloneOutcome::Failed(Errno::EINVAL) => Some(false),
+        _ => None,
+    };
+    // A stack every kernel accepts: without EBADF there, the question cannot be asked.
+    if accepted(1 << 32)? {
+        for end in [
+            i64::MAX as u64,
+            1 << 56,
+            1 << 52,
+            1 << 48,
+            1 << 47,
+            1 << 42,
+            1 << 39,
+            1 << 38,
+        ] {
+            if accepted(end)? {
+                return Some(end);
+            }
+        }
+    }
+    None
 }
 
 /// Whether the page at `addr` lies in this process's address space: the kernel maps a new
