@@ -107,26 +107,23 @@ fn userns_and_pidns_join_existing_ones() {
         return;
     }
     // The holder: PID 1 of its own pid namespace in its own user namespace, until its stdin
-    // closes.
+    // closes. It writes a line once it runs.
     let mut holder = Command::new(XCLONE)
-        .args(["run", "-Ur", "-p", "--", "cat"])
+        .args(["run", "-Ur", "-p", "--", "sh", "-c", "echo; exec cat"])
         .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = {
-        // xclone's child is the holder: the only entry of xclone's children list.
-        let children = format!("/proc/{0}/task/{0}/children", holder.id());
-        let mut got = None;
-        for _ in 0..1000 {
-            let s = std::fs::read_to_string(&children).unwrap_or_default();
-            if let Some(p) = s.split_whitespace().next() {
-                got = Some(p.to_string());
-                break;
-            }
-            std::thread::yield_now();
-        }
-        got.expect("the holder started")
-    };
+    let mut ready = [0u8; 1];
+    std::io::Read::read_exact(holder.stdout.as_mut().unwrap(), &mut ready).unwrap();
+    // xclone's child is the holder: the only entry of xclone's children list.
+    let children = format!("/proc/{0}/task/{0}/children", holder.id());
+    let pid = std::fs::read_to_string(&children)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .expect("the holder is xclone's child")
+        .to_string();
     let ns = |n: &str| std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap();
     let (user_ns, pid_ns) = (ns("user"), ns("pid"));
     let script = "readlink /proc/self/ns/user; readlink /proc/self/ns/pid; id -u; cat /proc/self/uid_map | tr -s ' '";

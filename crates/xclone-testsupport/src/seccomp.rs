@@ -17,10 +17,10 @@ pub const AUDIT_ARCH: u32 = 243 | 0xC000_0000;
 /// The system calls that make a directory: `mkdir` and `mkdirat` on x86_64, only `mkdirat`
 /// where the table is asm-generic's (aarch64, riscv64), which has no `mkdir`.
 pub fn mkdir_calls() -> Vec<u32> {
-    let mut v = vec![libc::SYS_mkdirat as u32];
     #[cfg(target_arch = "x86_64")]
-    v.insert(0, libc::SYS_mkdir as u32);
-    v
+    return vec![libc::SYS_mkdir as u32, libc::SYS_mkdirat as u32];
+    #[cfg(not(target_arch = "x86_64"))]
+    return vec![libc::SYS_mkdirat as u32];
 }
 
 /// `uname(2)`'s number.

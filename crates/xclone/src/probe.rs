@@ -136,9 +136,11 @@ pub struct Features {
     pub userns: UserNsLimits,
     /// `/proc/sys/kernel/pid_max`.
     pub pid_max: Option<u32>,
-    /// Where user address space ends (exclusive): 2^47 − 4096 with 4-level page tables,
-    /// 2^56 − 4096 with 5-level ones, asked of the kernel (an mmap at 2^55, unmapped at once). Stacks and
-    /// TLS pointers must lie below it.
+    /// Where user address space ends (exclusive), asked of the kernel: on x86_64 2^47 − 4096
+    /// with 4-level page tables, 2^56 − 4096 with 5-level ones (an mmap at 2^55, unmapped at
+    /// once); on arm64 and riscv64 the power of two up to which clone3 accepts a child stack
+    /// (`TASK_SIZE_MAX`: 2^48 or 2^52 on arm64, 2^38, 2^47 or 2^56 on riscv64; see
+    /// `sys::addr`). Stacks (and on x86_64 TLS pointers) must lie below it.
     pub user_space_end: u64,
     /// The probing thread's effective capability set (capget(2)) at the first probe.
     pub cap_effective: u64,

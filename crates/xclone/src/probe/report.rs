@@ -35,7 +35,7 @@ pub const REPORT_FORMAT: u32 = 1;
 /// | `cgroup2_mount` | string or null | where the cgroup2 hierarchy is mounted |
 /// | `user_namespaces` | object | the limits of [`UserNsLimits`], each a number/bool or null |
 /// | `pid_max` | integer or null | `/proc/sys/kernel/pid_max` |
-/// | `user_space_end` | string | where user address space ends (hex): `0x7ffffffff000` with 4-level page tables, `0xfffffffffff000` with 5-level ones |
+/// | `user_space_end` | string | where user address space ends (hex): on x86_64 `0x7ffffffff000` with 4-level page tables, `0xfffffffffff000` with 5-level ones; on arm64 and riscv64 a power of two (`0x10000000000000` for 52-bit arm64) |
 /// | `notes` | array of strings | anything unusual about how answers were obtained |
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
