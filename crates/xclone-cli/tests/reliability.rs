@@ -79,7 +79,7 @@ fn broken_pipe_ends_like_coreutils() {
     assert_eq!(r.status.code(), Some(1), "{r:?}");
     assert!(stderr_line(&r).contains("Broken pipe"));
 
-    let sleeper = Sleeper(Command::new("sleep").arg("30").spawn().unwrap());
+    let sleeper = Sleeper(Command::new("sleep").arg("infinity").spawn().unwrap());
     for args in printing_commands(sleeper.0.id()) {
         let out = into_closed_pipe(XCLONE, &args, false);
         assert_eq!(
@@ -105,7 +105,7 @@ fn other_write_errors_are_one_line_and_125() {
     assert_eq!(r.status.code(), Some(1));
     assert!(stderr_line(&r).contains("No space left on device"));
 
-    let sleeper = Sleeper(Command::new("sleep").arg("30").spawn().unwrap());
+    let sleeper = Sleeper(Command::new("sleep").arg("infinity").spawn().unwrap());
     for args in printing_commands(sleeper.0.id()) {
         let out = into_dev_full(XCLONE, &args);
         assert_eq!(out.status.code(), Some(125), "{args:?}: {out:?}");
