@@ -45,7 +45,8 @@ struct Row {
     name: &'static str,
     tool: Tool,
     /// Options; `{P}` is replaced by the probe (`sh -c PROBE`), `{C}` by the probe followed
-    /// by the capability sets the program holds, `{R}` by a root directory,
+    /// by the capability sets the program holds, `{U}` by nobody's target, `{R}` by a root
+    /// directory,
     /// `{T}` by the target's pid, `{F}`/`{G}` by files, `{D}` by a directory, `{N}` by a
     /// network namespace file of `ip netns`.
     args: &'static [&'static str],
@@ -385,6 +386,47 @@ const ROWS: &[Row] = &[
             "{C}",
         ],
     ),
+    // Unprivileged: nobody enters the user namespace of its own target (keeping its ids,
+    // which are root's there: see the next row for why).
+    nobody(row(
+        "enter-user-caps-unprivileged",
+        E,
+        &["-t", "{U}", "-U", "--preserve-credentials", "{C}"],
+    )),
+    nobody(ul(
+        row(
+            "enter-user-keep-caps-unprivileged",
+            E,
+            &[
+                "-t",
+                "{U}",
+                "-U",
+                "--preserve-credentials",
+                "--keep-caps",
+                "{C}",
+            ],
+        ),
+        &[
+            "-t",
+            "{U}",
+            "-U",
+            "--preserve-credentials",
+            "setpriv",
+            "--inh-caps=+all",
+            "--ambient-caps=+all",
+            "{C}",
+        ],
+    )),
+    differs(
+        nobody(row(
+            "enter-user-setgroups-denied-unprivileged",
+            E,
+            &["-t", "{U}", "-U", "--keep-caps", "{C}"],
+        )),
+        "nsenter fails (setgroups: EPERM) when an unprivileged user enters a user namespace \
+         whose setgroups is deny, as every namespace such a user maps is; xclone keeps the \
+         groups there and goes on",
+    ),
     // Without a user namespace to join, --keep-caps does nothing (nsenter 2.39 likewise).
     ul(
         row(
@@ -511,6 +553,9 @@ struct Env {
     dir: PathBuf,
     target: u32,
     target_ns: BTreeMap<String, String>,
+    /// nobody's target: a user namespace of its own (`unshare -Ur` as nobody).
+    ntarget: u32,
+    ntarget_ns: BTreeMap<String, String>,
     our_ns: BTreeMap<String, String>,
     netns: String,
 }
@@ -545,6 +590,7 @@ fn expand(args: &[&str], env: &Env, f: &Path, g: &Path) -> Vec<String> {
         out.push(
             a.replace("{R}", env.root.to_str().unwrap())
                 .replace("{T}", &env.target.to_string())
+                .replace("{U}", &env.ntarget.to_string())
                 .replace("{F}", f.to_str().unwrap())
                 .replace("{G}", g.to_str().unwrap())
                 .replace("{D}", env.dir.to_str().unwrap())
@@ -616,6 +662,8 @@ fn observe(out: &Output, env: &Env) -> Seen {
                 "parent"
             } else if v == env.target_ns[n] {
                 "target"
+            } else if v == env.ntarget_ns[n] {
+                "nobodys-target"
             } else {
                 "new"
             };
@@ -752,11 +800,38 @@ fn setup() -> Result<(Env, Cleanups), String> {
         let _ = child.wait();
         return Err("the target did not start".into());
     }
+    // nobody's target: setpriv and unshare exec in place, so the process becomes the sleep.
+    let mut nchild = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["unshare", "-Ur", "--", "sleep", "300"])
+        .spawn()
+        .unwrap();
+    let ntarget = nchild.id();
+    let mut started = false;
+    for _ in 0..500 {
+        let comm = std::fs::read_to_string(format!("/proc/{ntarget}/comm")).unwrap_or_default();
+        if comm.trim() == "sleep" {
+            started = true;
+            break;
+        }
+        // Bounded poll of /proc while it starts, as above.
+        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if !started {
+        for c in [&mut child, &mut nchild] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        return Err("nobody's target did not start".into());
+    }
     let env = Env {
         root,
         dir: dir.clone(),
         target,
         target_ns: ns_links(&target.to_string()),
+        ntarget,
+        ntarget_ns: ns_links(&ntarget.to_string()),
         our_ns: ns_links("self"),
         netns: netns.clone(),
     };
@@ -764,6 +839,8 @@ fn setup() -> Result<(Env, Cleanups), String> {
         Box::new(move || {
             let _ = child.kill();
             let _ = child.wait();
+            let _ = nchild.kill();
+            let _ = nchild.wait();
         }),
         Box::new(move || {
             let _ = Command::new("ip").args(["netns", "del", &netns]).status();
