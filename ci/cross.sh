@@ -198,6 +198,12 @@ if [ ! -e "$guest/.xclone-$guest_layout" ]; then
   mv "$guest.tmp" "$guest"
   touch "$guest/.xclone-$guest_layout"
 fi
+# /var/run is /run on a booted Debian system (where `ip netns` keeps its files); made here for
+# roots unpacked before this step existed too.
+if [ ! -L "$guest/var/run" ]; then
+  rmdir "$guest/var/run" 2>/dev/null || rm -rf "${guest:?}/var/run"
+  ln -s /run "$guest/var/run"
+fi
 kver=$(ls "$guest/lib/modules" | head -1)
 # arm64 ships a compressed Image (vmlinuz), riscv64 an uncompressed one (vmlinux).
 kernel=$guest/boot/vmlinuz-$kver

@@ -93,14 +93,20 @@ pub fn user_space_end() -> u64 {
 
 /// The end of the range clone3 accepts for a child stack: the highest candidate `end` for
 /// which `[end - 4096, end)` passes `clone3_stack_valid()`. `None` when the kernel cannot be
-/// asked this way (clone3 filtered or missing, no `CLONE_INTO_CGROUP` before 5.7, a limit
-/// refusing new processes) or answers none of the candidates.
+/// asked this way (clone3 filtered or missing, no `set_tid` before 5.5, children going to
+/// another pid namespace, a limit refusing new processes) or answers none of the candidates.
 #[cfg(not(target_arch = "x86_64"))]
 fn clone3_stack_end() -> Option<u64> {
     use super::probe_calls::{clone3_stack_check, CloneOutcome};
     use crate::errno::Errno;
+    // The question names our own PID for the child: sound only where children are born in
+    // our pid namespace (not after unshare(CLONE_NEWPID), where that PID may be free).
+    let ns = |f: &str| std::fs::read_link(format!("/proc/self/ns/{f}")).ok();
+    if ns("pid")? != ns("pid_for_children")? {
+        return None;
+    }
     let accepted = |end: u64| match clone3_stack_check(end - 4096, 4096) {
-        CloneOutcome::Failed(Errno::EBADF) => Some(true),
+        CloneOutcome::Failed(Errno::EEXIST | Errno::EPERM) => Some(true),
         CloneOutcome::Failed(Errno::EINVAL) => Some(false),
         _ => None,
     };

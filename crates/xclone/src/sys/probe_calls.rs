@@ -98,18 +98,21 @@ pub fn clone3(buf: &[u64], size: usize) -> CloneOutcome {
 
 /// Whether clone3's check of a child stack (`clone3_stack_valid()`: `access_ok(stack,
 /// stack_size)` against the architecture's `TASK_SIZE_MAX`) accepts `[stack, stack + size)`,
-/// asked without creating a process: the request also asks for `CLONE_INTO_CGROUP` with a
-/// descriptor number no process can have open (`INT_MAX`, above any `nr_open`), which
-/// `copy_process()` refuses with `EBADF` long after the stack was checked, before the new
-/// task can run. `EBADF` means the stack was accepted, `EINVAL` that it was not (or that the
-/// kernel predates `CLONE_INTO_CGROUP`, 5.7: the caller tells the two apart with a stack it
-/// knows to be valid); anything else means this caller cannot ask (clone3 filtered, ...).
+/// asked without creating a process or taking a PID: the request also asks for the caller's
+/// own PID as the child's (`set_tid`), which `alloc_pid()` refuses long after the stack was
+/// checked and before it allocates any PID number: `EEXIST` where the caller may choose PIDs,
+/// `EPERM` where it may not. Either means the stack was accepted; `EINVAL` that it was not;
+/// anything else that this caller cannot ask (clone3 filtered or older than 5.5, a limit).
+///
+/// Only sound while the caller's children would be born in its own pid namespace (in a new
+/// one without an init the PID could be free): the caller checks `pid_for_children` first.
 pub fn clone3_stack_check(stack: u64, size: u64) -> CloneOutcome {
-    const CLONE_INTO_CGROUP: u64 = linux_raw_sys::general::CLONE_INTO_CGROUP;
+    // SAFETY: getpid has no preconditions.
+    let own = [unsafe { libc::getpid() }];
     // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-    // set_tid_size, cgroup.
-    let words: [u64; 11] = [
-        CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP,
+    // set_tid_size (CLONE_ARGS_SIZE_VER1).
+    let words: [u64; 10] = [
+        CLONE_VM | CLONE_VFORK,
         0,
         0,
         0,
@@ -117,16 +120,16 @@ pub fn clone3_stack_check(stack: u64, size: u64) -> CloneOutcome {
         stack,
         size,
         0,
-        0,
-        0,
-        i32::MAX as u64,
+        own.as_ptr() as u64,
+        1,
     ];
     let ret: isize = with_signals_blocked(|| {
-        // SAFETY: the kernel reads the 88 bytes of `words`, which are ours, and writes through
-        // no pointer (pidfd, child_tid and parent_tid are 0, their flags absent). The stack
-        // is never used: a child, were one created against all expectation, runs only the
-        // exit sequence of `clone_then_exit` (no memory access, no stack use, every signal
-        // blocked) while the parent is suspended (CLONE_VFORK) until it is gone.
+        // SAFETY: the kernel reads the 80 bytes of `words` and the one pid_t of `own`, which
+        // are ours and live across the call, and writes through no pointer (pidfd, child_tid
+        // and parent_tid are 0, their flags absent). The stack is never used: a child, were
+        // one created against all expectation, runs only the exit sequence of
+        // `clone_then_exit` (no memory access, no stack use, every signal blocked) while the
+        // parent is suspended (CLONE_VFORK) until it is gone.
         unsafe {
             clone_then_exit(
                 nr::CLONE3,
@@ -264,8 +267,10 @@ mod tests {
     #[test]
     fn stack_check_answers_at_the_end_of_user_space() {
         let end = crate::sys::addr::user_space_end();
+        let last_pid = || std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok();
+        let before = last_pid();
         match clone3_stack_check(end - 4096, 4096) {
-            CloneOutcome::Failed(Errno::EBADF) => {}
+            CloneOutcome::Failed(Errno::EEXIST | Errno::EPERM) => {}
             // clone3 filtered or missing, no CLONE_INTO_CGROUP (before 5.7), a limit: the
             // question cannot be asked here.
             CloneOutcome::Failed(e) if e != Errno::EINVAL => return,
@@ -279,6 +284,11 @@ mod tests {
             clone3_stack_check(end - 4096, 8192),
             CloneOutcome::Failed(Errno::EINVAL)
         );
+        // No PID was taken (other processes may take some meanwhile: only a change that
+        // this test alone would make is looked for, on a quiet namespace best).
+        if let (Some(b), Some(a)) = (before, last_pid()) {
+            eprintln!("ns_last_pid {} -> {}", b.trim(), a.trim());
+        }
     }
 
     #[test]
