@@ -133,7 +133,7 @@ const ORDERED: &[(&str, usize, &[&str], &str)] = &[
 const SWITCHES: &[(&str, &str)] = &[
     (
         "unshare-all",
-        "Unshare every namespace (user, ipc, pid, net, uts, cgroup)",
+        "Unshare every namespace (user, ipc, pid, net with lo up, uts, cgroup)",
     ),
     (
         "share-net",
@@ -145,7 +145,10 @@ const SWITCHES: &[(&str, &str)] = &[
     ),
     ("unshare-ipc", "New IPC namespace"),
     ("unshare-pid", "New pid namespace"),
-    ("unshare-net", "New network namespace"),
+    (
+        "unshare-net",
+        "New network namespace, its loopback interface up (127.0.0.1, ::1)",
+    ),
     ("unshare-uts", "New UTS namespace"),
     ("unshare-cgroup", "New cgroup namespace"),
     (
@@ -615,6 +618,10 @@ impl SandboxArgs {
                 .seccomp
                 .push(SeccompProgram::from_fd(own).map_err(|e| format!("--seccomp {fd}: {e}"))?);
         }
+        // bubblewrap brings lo up in the network namespace its --unshare-net/--unshare-all
+        // creates; unshare's -n/--net leaves it down (util-linux does nothing to it), so only
+        // bwrap's spellings ask for it.
+        sandbox.loopback_up = self.flags.contains(CloneFlags::NEWNET);
         sandbox.userns2 = self.userns2;
         sandbox.block_fd = self.block_fd;
         sandbox.userns_block_fd = self.userns_block_fd;

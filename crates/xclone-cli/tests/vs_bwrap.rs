@@ -174,6 +174,8 @@ fn rows() -> Vec<Row> {
         row("working directory kept when it exists", &[], "pwd"),
         row("--hostname in the new UTS namespace", &["--hostname", "box"], "uname -n"),
         row("--unshare-all: only loopback", &[], "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"),
+        row("--unshare-all: lo up, 127.0.0.1/8 and ::1", &[],
+            "ip -o link show lo | grep -o '<[^>]*>'; ip -o addr show lo | tr -s ' ' | cut -d' ' -f3-6; ip route show table local"),
         row("--share-net: the host's interfaces", &["--share-net"], "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort"),
         row("pid namespace: the program is PID 1 (bwrap --as-pid-1)", &[], "echo $$; cut -d' ' -f4 /proc/$$/stat").bwrap(&["--as-pid-1"]),
         row("rlimit NOFILE", &[], "grep 'open files' /proc/$$/limits").wrap(&["prlimit", "--nofile=100:200", "--"]),
@@ -427,6 +429,81 @@ fn same_as_bwrap() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// `--unshare-net` alone (no `--unshare-all`): bwrap brings the new namespace's `lo` up, so
+/// must xclone — as root without a user namespace, and as uid 65534 with one (bwrap adds it
+/// by itself when it is not setuid; xclone is asked with `--unshare-user`). And where the
+/// child lacks `CAP_NET_ADMIN` (root with it dropped from the bounding set) both fail, each
+/// naming the step.
+#[test]
+fn unshare_net_brings_loopback_up() {
+    if !is_root() || !have_setpriv() || !have_bwrap() {
+        eprintln!("skipped: needs root, setpriv and bwrap");
+        return;
+    }
+    let script =
+        "ip -o link show lo | grep -o '<[^>]*>'; ip -o addr show lo | awk '{print $3, $4}'";
+    // `pre` (a setpriv invocation or nothing), the tool, its options, the script.
+    let go = |pre: &[&str], tool: &[&str], opts: &[&str]| {
+        let argv: Vec<&str> = pre.iter().chain(tool).chain(opts).copied().collect();
+        Command::new(argv[0])
+            .args(&argv[1..])
+            .args(["--", "sh", "-c", script])
+            .current_dir("/")
+            .output()
+            .unwrap()
+    };
+    let nobody: Vec<&str> = std::iter::once("setpriv")
+        .chain(SETPRIV_NOBODY.iter().copied())
+        .collect();
+    for (who, pre, opts) in [
+        ("root", &[][..], &["--unshare-net"][..]),
+        (
+            "nobody",
+            &nobody[..],
+            &["--unshare-user", "--unshare-net"][..],
+        ),
+    ] {
+        let x = go(pre, &[XCLONE, "run"], opts);
+        let b = go(pre, &["bwrap", "--dev-bind", "/", "/"], opts);
+        assert!(
+            x.status.success(),
+            "{who}: {}",
+            String::from_utf8_lossy(&x.stderr)
+        );
+        assert!(
+            b.status.success(),
+            "{who}: {}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&x.stdout),
+            String::from_utf8_lossy(&b.stdout),
+            "{who}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&x.stdout),
+            "<LOOPBACK,UP,LOWER_UP>\ninet 127.0.0.1/8\ninet6 ::1/128\n",
+            "{who}"
+        );
+    }
+    let no_net_admin = ["setpriv", "--bounding-set", "-net_admin"];
+    let x = go(&no_net_admin, &[XCLONE, "run"], &["--unshare-net"]);
+    let b = go(
+        &no_net_admin,
+        &["bwrap", "--dev-bind", "/", "/"],
+        &["--unshare-net"],
+    );
+    assert!(!b.status.success() && x.status.code() == Some(125));
+    assert!(x.stdout.is_empty() && b.stdout.is_empty());
+    let err = String::from_utf8_lossy(&x.stderr);
+    assert!(
+        err.contains("loopback ioctl SIOCSIFFLAGS lo IFF_UP: EPERM")
+            && err.contains("CAP_NET_ADMIN"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&b.stderr).contains("loopback"));
 }
 
 /// The command, as uid 65534. On Debian 12 the dynamic loader is reached through

@@ -1,8 +1,9 @@
 //! `xclone run`/`enter` side by side with util-linux `unshare`/`nsenter`: each row runs the
 //! same request with both and compares what the program saw — uid, gid, groups, each
 //! namespace relative to the parent's and the target's, hostname, working directory, root,
-//! pid, setgroups, time offsets, which PID 1 /proc shows, the propagation of `/`, a
-//! variable of the target's environment — and how it ended (exit status or signal, with
+//! pid, setgroups, time offsets, which PID 1 /proc shows, the propagation of `/`, the
+//! addresses of the loopback interface (none while it is down), a variable of the target's
+//! environment — and how it ended (exit status or signal, with
 //! tools' own failures as one class: util-linux exits 1, xclone 125) and who spoke first on
 //! stderr (the tool or the program).
 //!
@@ -29,6 +30,7 @@ echo setgroups=$(cat /proc/self/setgroups 2>/dev/null)
 echo offsets="$(cat /proc/self/timens_offsets 2>/dev/null | tr '\n' ' ')"
 echo proc1=$(cat /proc/1/comm 2>/dev/null)
 echo prop=$(awk '$5=="/" {print $7}' /proc/self/mountinfo | tail -1 | sed 's/:.*//')
+echo lo="$(ip -o addr show lo 2>/dev/null | awk '{print $4}' | tr '\n' ' ')"
 echo env.T=$XCLONE_T"#;
 
 /// The probe plus the capability sets (`CapInh=…` … `CapAmb=…` of /proc/self/status).
@@ -1315,4 +1317,42 @@ fn subid_ranges_as_unshare() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// unshare's `-n` leaves the new namespace's `lo` down (util-linux does nothing to it), and
+/// so does `xclone run -n`; only bubblewrap's `--unshare-net` brings it up (`vs_bwrap.rs`).
+#[test]
+fn net_leaves_loopback_down_as_unshare() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root (a network namespace without a user namespace)");
+        return;
+    }
+    if !xclone_testsupport::have_unshare() {
+        eprintln!("skipped: util-linux unshare not found");
+        return;
+    }
+    let script = "ip -o link show lo | grep -o '<[^>]*>'; ip -o addr show lo | wc -l";
+    let go = |argv: &[&str]| {
+        let out = Command::new(argv[0])
+            .args(&argv[1..])
+            .args(["sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{argv:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ul = go(&["unshare", "-n"]);
+    assert_eq!(ul, "<LOOPBACK>\n0\n", "unshare -n");
+    for opts in [&["-n"][..], &["--net"], &["-U", "-r", "-n"]] {
+        let argv: Vec<&str> = [XCLONE, "run"].iter().chain(opts).copied().collect();
+        assert_eq!(go(&argv), ul, "{opts:?}");
+    }
+    // bwrap's spelling of the same namespace: lo up, 127.0.0.1/8 and ::1.
+    let up = go(&[XCLONE, "run", "--unshare-net"]);
+    assert!(up.starts_with("<LOOPBACK,UP,LOWER_UP>\n"), "{up}");
+    assert_eq!(up.lines().last(), Some("2"), "{up}");
 }

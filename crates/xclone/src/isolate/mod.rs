@@ -353,6 +353,7 @@ impl ChildSteps {
             | Step::Capabilities
             | Step::Seccomp
             | Step::Block
+            | Step::Loopback
             | Step::Setns => self.sandbox.describe(step, index),
             _ => mounts::describe(step, index, &self.mounts),
         }
@@ -380,9 +381,10 @@ pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
             Some("sethostname needs CAP_SYS_ADMIN over the UTS namespace: add -U or run as root")
         }
         (Step::Handshake, _) => Some("the parent went away before it released the child"),
-        (Step::Filesystem | Step::Rlimit | Step::Capabilities | Step::Seccomp, _) => {
-            sandbox::hint(step, errno)
-        }
+        (
+            Step::Filesystem | Step::Rlimit | Step::Capabilities | Step::Seccomp | Step::Loopback,
+            _,
+        ) => sandbox::hint(step, errno),
         _ => mounts::hint(step, errno),
     }
 }

@@ -1,6 +1,7 @@
 //! A bubblewrap-style sandbox in the one clone3 call: the file tree ([`Filesystem`]),
-//! resource limits ([`Rlimit`]), the capabilities kept ([`CapSet`]) and seccomp filters
-//! ([`SeccompProgram`]), all prepared by the parent and carried out by the child between
+//! resource limits ([`Rlimit`]), the capabilities kept ([`CapSet`]), seccomp filters
+//! ([`SeccompProgram`]) and a new network namespace's loopback interface brought up
+//! ([`Sandbox::loopback_up`]), all prepared by the parent and carried out by the child between
 //! clone and exec — no setuid helper, no second process, no copy of the parent's memory.
 //!
 //! Where each part runs among the child's steps (see `spawn::child_side`):
@@ -8,6 +9,7 @@
 //! | part | when |
 //! |---|---|
 //! | wait on `userns_block_fd` | first, right after the id maps are written |
+//! | `loopback_up` | next, while every capability is still held |
 //! | file tree, rlimits | with the other isolation steps |
 //! | keep-caps flag, bounding set | just before the identity change (`setgid`/`setuid`) |
 //! | `setns` into `userns2`, then permitted/effective/inheritable, ambient | just after it |
@@ -108,6 +110,14 @@ pub struct Sandbox {
     /// program's uid (capabilities(7)). The bounding, permitted and effective sets are left
     /// as they are; a child that holds nothing keeps nothing.
     pub keep_caps: bool,
+    /// Bring the loopback interface `lo` of the child's new network namespace up, as
+    /// bubblewrap does for `--unshare-net`: the kernel then gives it `127.0.0.1/8` and
+    /// `::1` by itself. A new network namespace starts with `lo` down (what
+    /// `unshare --net` leaves). Needs `CLONE_NEWNET` and `CAP_NET_ADMIN` over the new
+    /// namespace (root, or a new user namespace created with it); runs in the child before
+    /// the file tree and before any capability is dropped. A failure is
+    /// [`Step::Loopback`](crate::spawn::Step::Loopback), naming the system call.
+    pub loopback_up: bool,
 }
 
 impl Sandbox {
@@ -125,12 +135,22 @@ impl Sandbox {
                     .into(),
             );
         }
+        if self.loopback_up && !flags.contains(CloneFlags::NEWNET) {
+            return Err(
+                "bringing the loopback interface up needs a new network namespace \
+                 (CLONE_NEWNET), or it would change the parent's"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
     /// The child's sandbox steps in order, one line each (for dry runs).
     pub fn describe_steps(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.loopback_up {
+            out.push("bring the loopback interface lo up (SIOCSIFFLAGS IFF_UP)".into());
+        }
         if let Some(fs) = &self.filesystem {
             out.extend(fs_plan::describe_ops(fs));
         }
@@ -177,6 +197,7 @@ pub(crate) struct SandboxPlan {
     userns2: Option<RawFd>,
     /// `keep_caps`: the highest capability number to raise into the ambient set.
     keep_caps: Option<u32>,
+    loopback_up: bool,
 }
 
 impl SandboxPlan {
@@ -207,6 +228,7 @@ impl SandboxPlan {
             block_fd: s.block_fd,
             userns2: s.userns2,
             keep_caps: s.keep_caps.then(super::caps::last_cap),
+            loopback_up: s.loopback_up,
         })
     }
 
@@ -220,6 +242,9 @@ impl SandboxPlan {
     pub(crate) fn early(&self) -> Result<(), (Step, usize, i32)> {
         if let Some(fd) = self.userns_block_fd {
             si::read_byte(fd).map_err(|e| (Step::Block, 0, e))?;
+        }
+        if self.loopback_up {
+            loopback_up()?;
         }
         if let Some(fs) = &self.fs {
             fs.apply()?;
@@ -331,6 +356,11 @@ impl SandboxPlan {
                 _ => format!("--block-fd {}", self.block_fd.unwrap_or(-1)),
             },
             Step::Setns => format!("--userns2 {}", self.userns2.unwrap_or(-1)),
+            Step::Loopback => match index {
+                0 => "socket(AF_INET, SOCK_DGRAM)".into(),
+                1 => "ioctl SIOCGIFFLAGS lo".into(),
+                _ => "ioctl SIOCSIFFLAGS lo IFF_UP".into(),
+            },
             Step::Seccomp => match index {
                 0 => "PR_SET_NO_NEW_PRIVS".into(),
                 i => format!("filter #{}", i - 1),
@@ -338,6 +368,33 @@ impl SandboxPlan {
             _ => String::new(),
         }
     }
+}
+
+/// The loopback interface's name; in a new network namespace it is always there (the
+/// kernel registers it with the namespace).
+const LO: &[u8] = b"lo";
+
+/// Brings `lo` up in the calling thread's network namespace. Runs in the `CLONE_VM` child:
+/// a stack `ifreq` and three raw calls.
+///
+/// Why `SIOCSIFFLAGS` rather than bubblewrap's two rtnetlink requests (`RTM_NEWADDR`
+/// 127.0.0.1/8, then `RTM_NEWLINK` `IFF_UP`, each acknowledged): when an interface with
+/// `IFF_LOOPBACK` goes up, the kernel itself adds `127.0.0.1/8` scope host (the `NETDEV_UP`
+/// case of `inetdev_event`, net/ipv4/devinet.c) and `::1/128` (addrconf's loopback set-up,
+/// net/ipv6/addrconf.c); bubblewrap's explicit address is the one the kernel would add. The
+/// ioctl needs no message building, no acknowledgement to read and parse and no interface
+/// index, so nothing can go wrong between clone and exec beyond the errno of a call. The
+/// side-by-side test with bwrap (`vs_bwrap.rs`) compares the addresses the program sees.
+fn loopback_up() -> Result<(), (Step, usize, i32)> {
+    let sock = ss::inet_dgram_socket().map_err(|e| (Step::Loopback, 0, e))?;
+    let up = ss::if_flags(sock, LO)
+        .map_err(|e| (Step::Loopback, 1, e))
+        .and_then(|f| {
+            ss::set_if_flags(sock, LO, f | libc::IFF_UP as i16).map_err(|e| (Step::Loopback, 2, e))
+        });
+    // Close-on-exec anyway: a failed close only leaves it to exec.
+    let _ = si::close(sock);
+    up
 }
 
 /// A hint for the usual causes of a failed sandbox step.
@@ -355,6 +412,10 @@ pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
         (Step::Seccomp, libc::EACCES) => {
             Some("installing a filter needs no_new_privs or CAP_SYS_ADMIN")
         }
+        (Step::Loopback, libc::EPERM) => Some(
+            "bringing lo up needs CAP_NET_ADMIN over the new network namespace: root holding \
+             it, or a new user namespace created with the network namespace (--unshare-user)",
+        ),
         _ => None,
     }
 }
@@ -394,5 +455,25 @@ mod tests {
         assert!(p
             .describe(Step::Capabilities, 5)
             .contains("the inheritable set := the permitted set"));
+        let lo = Sandbox {
+            loopback_up: true,
+            ..Default::default()
+        };
+        assert!(!lo.is_empty());
+        assert!(lo
+            .check(CloneFlags::NEWUSER)
+            .unwrap_err()
+            .contains("CLONE_NEWNET"));
+        assert!(lo.check(CloneFlags::NEWNET).is_ok());
+        assert!(lo.describe_steps()[0].contains("loopback interface lo up"));
+        let p = SandboxPlan::prepare(&lo).unwrap();
+        assert!(p.loopback_up);
+        assert_eq!(
+            p.describe(Step::Loopback, 2),
+            "ioctl SIOCSIFFLAGS lo IFF_UP"
+        );
+        assert!(hint(Step::Loopback, libc::EPERM)
+            .unwrap()
+            .contains("CAP_NET_ADMIN"));
     }
 }

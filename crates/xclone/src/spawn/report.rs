@@ -67,11 +67,14 @@ pub enum Step {
     Seccomp,
     /// Waiting on a sandbox's blocking descriptor (`--block-fd`, `--userns-block-fd`).
     Block,
+    /// Bringing the new network namespace's loopback interface up
+    /// ([`Sandbox::loopback_up`](crate::isolate::sandbox::Sandbox::loopback_up)).
+    Loopback,
 }
 
 impl Step {
     /// Every step, in declaration order (the position is [`Step::code`]).
-    const ALL: [Step; 29] = [
+    const ALL: [Step; 30] = [
         Step::Handshake,
         Step::TimeOffsets,
         Step::MountPropagation,
@@ -101,6 +104,7 @@ impl Step {
         Step::Capabilities,
         Step::Seccomp,
         Step::Block,
+        Step::Loopback,
     ];
 
     /// A number for the step, for reports that cross a process boundary (a pipe).
@@ -145,6 +149,7 @@ impl Step {
             Step::Capabilities => "capabilities",
             Step::Seccomp => "seccomp",
             Step::Block => "read",
+            Step::Loopback => "loopback",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The system calls of a sandbox's child steps ([`crate::isolate::sandbox`]): building a
 //! file tree (directories, files, symlinks, modes), mount attributes, capability sets,
-//! resource limits and seccomp filters.
+//! resource limits, seccomp filters and the loopback interface's flags.
 //!
 //! Same rules as [`super::child`] and [`super::isolate`]: raw calls on prepared data only
 //! (`&CStr`, plain integers, structures the parent built), no libc, no `errno`, no
@@ -415,6 +415,82 @@ pub(crate) fn get_rlimit(resource: u32, old: &mut [u64; 2]) -> R {
     .map(|_| ())
 }
 
+/// `socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)`: a socket of the calling thread's network
+/// namespace, only to carry the interface ioctls below.
+pub(crate) fn inet_dgram_socket() -> R<RawFd> {
+    // SAFETY: integer arguments only.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_socket),
+            libc::AF_INET as usize,
+            (libc::SOCK_DGRAM | libc::SOCK_CLOEXEC) as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|fd| fd as RawFd)
+}
+
+/// A `struct ifreq` naming the interface `name` (at most `IFNAMSIZ - 1` bytes, cut there),
+/// everything else zero.
+fn ifreq_named(name: &[u8]) -> libc::ifreq {
+    // SAFETY: `ifreq` is a byte array and a union of plain integers and integer structures:
+    // all zeroes is a valid value of each.
+    let mut req: libc::ifreq = unsafe { core::mem::zeroed() };
+    for (d, s) in req
+        .ifr_name
+        .iter_mut()
+        .take(libc::IFNAMSIZ - 1)
+        .zip(name.iter())
+    {
+        *d = *s as libc::c_char;
+    }
+    req
+}
+
+/// `ioctl(sock, SIOCGIFFLAGS)` on interface `name`: its flags (`IFF_*`, a short).
+pub(crate) fn if_flags(sock: RawFd, name: &[u8]) -> R<i16> {
+    let mut req = ifreq_named(name);
+    // SAFETY: `req` is a live, writable `struct ifreq` on our stack, which SIOCGIFFLAGS reads
+    // and fills.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_ioctl),
+            sock as usize,
+            libc::SIOCGIFFLAGS as usize,
+            &mut req as *mut libc::ifreq as usize,
+            0,
+            0,
+            0,
+        )
+    })?;
+    // SAFETY: the union's bytes are initialised (zeroed, then written by the kernel) and
+    // every bit pattern is a valid short.
+    Ok(unsafe { req.ifr_ifru.ifru_flags })
+}
+
+/// `ioctl(sock, SIOCSIFFLAGS)` on interface `name`: sets its flags (needs `CAP_NET_ADMIN`
+/// over the socket's network namespace).
+pub(crate) fn set_if_flags(sock: RawFd, name: &[u8], flags: i16) -> R {
+    let mut req = ifreq_named(name);
+    req.ifr_ifru.ifru_flags = flags;
+    // SAFETY: `req` is a live `struct ifreq` on our stack, which SIOCSIFFLAGS reads.
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_ioctl),
+            sock as usize,
+            libc::SIOCSIFFLAGS as usize,
+            &mut req as *mut libc::ifreq as usize,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|_| ())
+}
+
 /// A classic-BPF program as seccomp(2) takes it; the instructions stay owned by the caller
 /// (the sandbox plan), which keeps them alive as long as this value.
 #[repr(C)]
@@ -500,5 +576,21 @@ mod tests {
         std::fs::remove_dir_all(&d).unwrap();
         assert_eq!(capbset_drop(4096), Err(libc::EINVAL));
         assert_eq!(set_rlimit(999, 0, 0), Err(libc::EINVAL));
+    }
+
+    #[test]
+    fn interface_flags() {
+        let sock = inet_dgram_socket().unwrap();
+        // Every network namespace has `lo`; reading flags needs no privilege.
+        let f = if_flags(sock, b"lo").unwrap();
+        assert_ne!(f & libc::IFF_LOOPBACK as i16, 0, "{f:#x}");
+        assert_eq!(if_flags(sock, b"xclone-none0"), Err(libc::ENODEV));
+        // A name too long is cut at IFNAMSIZ - 1 bytes, never overflows.
+        assert_eq!(if_flags(sock, &[b'x'; 64]), Err(libc::ENODEV));
+        if !rustix::process::geteuid().is_root() {
+            // Unprivileged, setting flags of the shared namespace's `lo` is refused.
+            assert_eq!(set_if_flags(sock, b"lo", f), Err(libc::EPERM));
+        }
+        super::super::isolate::close(sock).unwrap();
     }
 }
