@@ -3,6 +3,7 @@
 //! was taken meanwhile, since other tests create processes concurrently.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Output, Stdio};
 use xclone_testsupport::{
     exists, free_pids, have_unshare, kill_and_wait, nspid, ppid, privileged, start_live_tree,
@@ -491,4 +492,318 @@ fn a_killed_restorer_leaves_no_process_and_stops_building() {
         "the restore finished before the kill: {started:?}"
     );
     assert!(ended && left.is_empty(), "left: {left:?}");
+}
+
+/// `/proc/PID/syscall`'s first field: the number of the system call the process is blocked
+/// in, if it is in one.
+fn blocked_in(pid: i32) -> Option<i64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Waits (at most `secs`) until `ok()` holds or xclone has ended; false on either of those.
+fn until(child: &mut std::process::Child, secs: u64, mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if ok() {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// A PID that `/proc` does not show and clone3 refuses (EEXIST): the id of a process group
+/// whose leader has exited while a member lives on (the member is killed when the guard drops).
+fn invisible_taken_pid() -> (i32, KillOnDrop) {
+    let mut leader = Command::new("sh")
+        .args(["-c", "sleep 1000 & echo $!"])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = leader.id() as i32;
+    let mut out = String::new();
+    BufReader::new(leader.stdout.take().unwrap())
+        .read_line(&mut out)
+        .unwrap();
+    let member: i32 = out.trim().parse().unwrap();
+    let guard = KillOnDrop::new(&[member]);
+    leader.wait().unwrap();
+    assert!(!exists(group), "the leader is gone from /proc");
+    (group, guard)
+}
+
+#[test]
+fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
+    if !privileged() {
+        return;
+    }
+    // Issue 18: the benchmark's restore section hung with ~2,600 tree processes blocked
+    // writing into the full report pipe. Once the restorer read a failure, it wrote the abort
+    // bytes and waited for the root, reading no more reports; processes that still had a
+    // report to write could neither write it nor see the abort, nor their parents reap them.
+    //
+    // Here the root creates a long chain's head, then LEAVES leaves, then a child whose PID
+    // clone3 refuses (EEXIST); the restorer is stopped from when the root exists until the
+    // chain, which builds itself meanwhile (each link creates the next before its report
+    // blocks), has filled the report pipe down to its last link. The failure is then among
+    // the first reports the restorer reads, with thousands of reports still to come.
+    const DEPTH: usize = 3000;
+    const LEAVES: usize = 100;
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    let k = 1 + DEPTH + LEAVES;
+    if nofile < k as u64 + 64 {
+        eprintln!(
+            "skipped: RLIMIT_NOFILE {nofile} is below the {} needed",
+            k + 64
+        );
+        return;
+    }
+    let (group, _member) = invisible_taken_pid();
+    let dir = TempDir::new("xclone-cli-restore-behind");
+    for _ in 0..20 {
+        let pids = free_pids(k);
+        let proc = |id: String, parent: Option<String>, pid: i32| {
+            let parent = parent.map_or(String::new(), |p| format!(r#""parent": "{p}","#));
+            format!(r#"{{"id": "{id}", {parent} "pids": [{pid}], "argv": ["sleep", "1000"]}}"#)
+        };
+        let mut processes = vec![proc("root".into(), None, pids[0])];
+        for (i, &pid) in pids.iter().enumerate().take(DEPTH + 1).skip(1) {
+            let parent = if i == 1 {
+                "root".into()
+            } else {
+                format!("c{}", i - 1)
+            };
+            processes.push(proc(format!("c{i}"), Some(parent), pid));
+        }
+        for j in 0..LEAVES {
+            processes.push(proc(
+                format!("l{j}"),
+                Some("root".into()),
+                pids[1 + DEPTH + j],
+            ));
+        }
+        processes.push(proc("clash".into(), Some("root".into()), group));
+        let m = dir.file(
+            "m.json",
+            &format!(
+                r#"{{"version": 1, "processes": [{}]}}"#,
+                processes.join(",")
+            ),
+        );
+        let err_path = dir.path().join("stderr");
+        let mut child = xclone()
+            .arg("restore")
+            .arg(&m)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap();
+        let xclone_pid = child.id() as i32;
+        let xclone_fd = xclone_testsupport::pidfd(xclone_pid).unwrap();
+        let signal = |s| rustix::process::pidfd_send_signal(&xclone_fd, s).unwrap();
+        // Stopped as soon as the root exists (a PID taken meanwhile ends xclone: again).
+        if !until(&mut child, 60, || exists(pids[0])) {
+            let _ = child.kill();
+            let _ = child.wait();
+            continue;
+        }
+        signal(rustix::process::Signal::STOP);
+        let stopped = until(&mut child, 60, || {
+            std::fs::read_to_string(format!("/proc/{xclone_pid}/stat"))
+                .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('T')))
+        });
+        assert!(stopped, "xclone did not stop");
+        // Too late when the restorer already read the failure (it is then writing the abort
+        // bytes or waiting for the root): again.
+        let too_late = matches!(
+            blocked_in(xclone_pid),
+            Some(n) if n == libc::SYS_write || n == libc::SYS_waitid || n == libc::SYS_close
+        );
+        // Otherwise no abort byte was written and the chain reaches its last link, which
+        // blocks writing its report into the full pipe.
+        let last = pids[DEPTH];
+        let full = !too_late && until(&mut child, 60, || blocked_in(last) == Some(libc::SYS_write));
+        signal(rustix::process::Signal::CONT);
+        let mut p = [rustix::event::PollFd::new(
+            &xclone_fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let ts = rustix::event::Timespec {
+            tv_sec: 60,
+            tv_nsec: 0,
+        };
+        let ended = matches!(rustix::event::poll(&mut p, Some(&ts)), Ok(1));
+        if !ended {
+            // Killing xclone ends the tree too (each process dies with its parent).
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
+        let err = std::fs::read_to_string(&err_path).unwrap();
+        assert!(ended, "the restorer hung after the failure: {err}");
+        assert_eq!(status.code(), Some(125), "{err}");
+        if !full || (err.contains("EEXIST") && !err.contains("\"clash\"")) {
+            continue; // Stopped too late, or a PID of the tree was taken meanwhile.
+        }
+        assert!(err.contains("EEXIST") && err.contains("\"clash\""), "{err}");
+        assert!(err.contains("the partial tree was removed"), "{err}");
+        let left: Vec<i32> = pids.iter().copied().filter(|&p| exists(p)).collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+        return;
+    }
+    panic!("the restorer was never stopped in time, or PIDs kept being taken");
+}
+
+#[test]
+fn restore_json_into_a_closed_pipe_or_a_full_disk_is_no_panic_and_the_tree_lives_on() {
+    if !privileged() {
+        return;
+    }
+    // Issue 18: `restore --json` panicked (exit 101) when its stdout was gone. Now it ends
+    // like coreutils' `seq` (death by SIGPIPE when SIGPIPE was at its default, else one line
+    // and 125; /dev/full: one line and 125), and the tree, created before the line is
+    // printed, goes on without it: both processes wait for a line on the standard input
+    // they share with xclone, which the test writes only after xclone has ended.
+    #[derive(Debug)]
+    enum Out {
+        ClosedPipe { sigpipe_ignored: bool },
+        DevFull,
+    }
+    let dir = TempDir::new("xclone-cli-restore-epipe");
+    for case in [
+        Out::ClosedPipe {
+            sigpipe_ignored: false,
+        },
+        Out::ClosedPipe {
+            sigpipe_ignored: true,
+        },
+        Out::DevFull,
+    ] {
+        let mut done = false;
+        for _ in 0..20 {
+            let p = free_pids(2);
+            let prog = |name: &str| {
+                let f = dir.path().join(name);
+                let _ = std::fs::remove_file(&f);
+                (
+                    format!(r#"["sh", "-c", "read x && echo $x > {}"]"#, f.display()),
+                    f,
+                )
+            };
+            let ((root_argv, root_file), (child_argv, child_file)) = (prog("root"), prog("child"));
+            let m = dir.file(
+                "m.json",
+                &format!(
+                    r#"{{"version": 1, "processes": [
+                    {{"id": "r", "pids": [{}], "argv": {root_argv}}},
+                    {{"id": "c", "parent": "r", "pids": [{}], "argv": {child_argv}}}]}}"#,
+                    p[0], p[1]
+                ),
+            );
+            let (stdin_r, stdin_w) = rustix::pipe::pipe().unwrap();
+            let stdout: Stdio = match case {
+                Out::ClosedPipe { .. } => {
+                    let (r, w) = rustix::pipe::pipe().unwrap();
+                    drop(r);
+                    w.into()
+                }
+                Out::DevFull => std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap()
+                    .into(),
+            };
+            let mut cmd = if matches!(
+                case,
+                Out::ClosedPipe {
+                    sigpipe_ignored: true
+                }
+            ) {
+                let mut c = Command::new("sh");
+                c.args(["-c", "trap '' PIPE; exec \"$@\"", "sh"])
+                    .arg(env!("CARGO_BIN_EXE_xclone"));
+                c
+            } else {
+                xclone()
+            };
+            // Stderr goes to a file: the tree inherits it and outlives xclone.
+            let err_path = dir.path().join("stderr");
+            let status = cmd
+                .args(["restore", "--json"])
+                .arg(&m)
+                .stdin(Stdio::from(stdin_r))
+                .stdout(stdout)
+                .stderr(std::fs::File::create(&err_path).unwrap())
+                .status()
+                .unwrap();
+            let err = std::fs::read_to_string(&err_path).unwrap();
+            if status.code() == Some(125) && err.contains("EEXIST") {
+                continue;
+            }
+            // The tree outlived xclone: both processes are still waiting for their line.
+            let fds = xclone_testsupport::pidfds(&p);
+            let _guard = KillOnDrop::new(&p);
+            assert_eq!(fds.len(), 2, "{case:?}: the tree ended with xclone: {err}");
+            match case {
+                Out::ClosedPipe {
+                    sigpipe_ignored: false,
+                } => {
+                    assert_eq!(
+                        std::os::unix::process::ExitStatusExt::signal(&status),
+                        Some(libc::SIGPIPE),
+                        "{case:?}: {status:?} {err}"
+                    );
+                    assert!(err.is_empty(), "{case:?}: {err}");
+                }
+                Out::ClosedPipe {
+                    sigpipe_ignored: true,
+                } => {
+                    assert_eq!(status.code(), Some(125), "{case:?}: {err}");
+                    assert_eq!(
+                        err, "xclone: write error on standard output: EPIPE (Broken pipe)\n",
+                        "{case:?}"
+                    );
+                }
+                Out::DevFull => {
+                    assert_eq!(status.code(), Some(125), "{case:?}: {err}");
+                    assert_eq!(
+                        err,
+                        "xclone: write error on standard output: ENOSPC (No space left on \
+                         device)\n",
+                        "{case:?}"
+                    );
+                }
+            }
+            // Now the tree runs to its end: a line each.
+            rustix::io::write(&stdin_w, b"a\nb\n").unwrap();
+            drop(stdin_w);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            for fd in &fds {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let ts = rustix::event::Timespec {
+                    tv_sec: left.as_secs() as i64,
+                    tv_nsec: 0,
+                };
+                let mut pf = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+                assert!(
+                    matches!(rustix::event::poll(&mut pf, Some(&ts)), Ok(1)),
+                    "{case:?}: the tree did not run to its end"
+                );
+            }
+            let mut lines =
+                [root_file, child_file].map(|f| std::fs::read_to_string(&f).unwrap_or_default());
+            lines.sort();
+            assert_eq!(lines, ["a\n", "b\n"], "{case:?}");
+            done = true;
+            break;
+        }
+        assert!(done, "PIDs kept being taken");
+    }
 }

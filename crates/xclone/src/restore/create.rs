@@ -237,7 +237,7 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
             m,
             tree,
             n,
-            report_r: &report_r,
+            report_r: Some(report_r),
             epoll: &epoll,
             join_w: Some(join_w),
             exec_w: Some(exec_w),
@@ -291,7 +291,8 @@ struct Restorer<'a> {
     m: &'a Manifest,
     tree: &'a CheckedTree,
     n: usize,
-    report_r: &'a OwnedFd,
+    /// The report pipe's read end; closed on abort (see [`Restorer::abort`]).
+    report_r: Option<OwnedFd>,
     epoll: &'a OwnedFd,
     join_w: Option<OwnedFd>,
     exec_w: Option<OwnedFd>,
@@ -329,12 +330,10 @@ impl Restorer<'_> {
             // Reports first: a failure report explains a death that follows it.
             if report_ready {
                 let mut chunk = [0u8; 4096];
-                let got =
-                    match rustix::io::retry_on_intr(|| rustix::io::read(self.report_r, &mut chunk))
-                    {
-                        Ok(k) => k,
-                        Err(e) => return Err(self.restorer_failure("read", e)),
-                    };
+                let got = match self.read_reports(&mut chunk) {
+                    Ok(k) => k,
+                    Err(e) => return Err(self.restorer_failure("read", e)),
+                };
                 if got == 0 {
                     return Err(Failure::general(
                         Step::Died,
@@ -437,9 +436,23 @@ impl Restorer<'_> {
         )
     }
 
+    fn read_reports(&self, chunk: &mut [u8]) -> rustix::io::Result<usize> {
+        let Some(r) = &self.report_r else {
+            return Ok(0);
+        };
+        rustix::io::retry_on_intr(|| rustix::io::read(r, &mut *chunk))
+    }
+
     /// Phases 1–2 failed: tell every process to abort and wait until the root, which reaps
     /// its children after they reaped theirs, is gone.
+    ///
+    /// The report pipe is closed first: from now on nobody reads it, and a tree process
+    /// blocked writing a report into a full pipe (many processes report at once, the restorer
+    /// lags behind) would never get to read its abort byte, nor its parent to reap it. Closed,
+    /// every pending and later write fails at once (`EPIPE`; `SIGPIPE` is blocked in the tree
+    /// until exec) and the process goes on to abort.
     fn abort(&mut self) {
+        self.report_r = None;
         for w in [self.join_w.take(), self.exec_w.take()]
             .into_iter()
             .flatten()
@@ -460,7 +473,7 @@ impl Restorer<'_> {
         let mut first = None;
         let mut chunk = [0u8; 4096];
         loop {
-            match rustix::io::retry_on_intr(|| rustix::io::read(self.report_r, &mut chunk)) {
+            match self.read_reports(&mut chunk) {
                 Ok(0) | Err(_) => break,
                 Ok(k) => {
                     self.buf.extend_from_slice(&chunk[..k]);
