@@ -519,7 +519,7 @@ fn until(child: &mut std::process::Child, secs: u64, mut ok: impl FnMut() -> boo
 /// whose leader has exited while a member lives on (the member is killed when the guard drops).
 fn invisible_taken_pid() -> (i32, KillOnDrop) {
     let mut leader = Command::new("sh")
-        .args(["-c", "sleep 1000 & echo $!"])
+        .args(["-c", "sleep 100000 & echo $!"])
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -550,8 +550,10 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
     // Here the root creates a long chain's head, then LEAVES leaves, then a child whose PID
     // clone3 refuses (EEXIST); the restorer is stopped from when the root exists until the
     // chain, which builds itself meanwhile (each link creates the next before its report
-    // blocks), has filled the report pipe down to its last link. The failure is then among
-    // the first reports the restorer reads, with thousands of reports still to come.
+    // blocks), is complete down to its last link. The failure is then among the first
+    // reports the restorer reads, with thousands of reports behind it (in a pipe of the
+    // default 64 KiB, ~2,000 processes blocked writing theirs; the restorer now sizes the
+    // pipe for every report where it may, and closes it when it gives up).
     const DEPTH: usize = 3000;
     const LEAVES: usize = 100;
     let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
@@ -628,9 +630,15 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
             Some(n) if n == libc::SYS_write || n == libc::SYS_waitid || n == libc::SYS_close
         );
         // Otherwise no abort byte was written and the chain reaches its last link, which
-        // blocks writing its report into the full pipe.
+        // reports and then waits in a system call: writing its report into the full pipe
+        // (where the pipe cannot be made large enough for every report), or waiting for the
+        // go or the abort.
         let last = pids[DEPTH];
-        let full = !too_late && until(&mut child, 60, || blocked_in(last) == Some(libc::SYS_write));
+        let waiting = [libc::SYS_write, libc::SYS_read, libc::SYS_ppoll];
+        let full = !too_late
+            && until(&mut child, 60, || {
+                blocked_in(last).is_some_and(|n| waiting.contains(&n))
+            });
         signal(rustix::process::Signal::CONT);
         let mut p = [rustix::event::PollFd::new(
             &xclone_fd,

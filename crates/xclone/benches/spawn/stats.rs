@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 /// says whether it worked.
 pub struct Contender<'a> {
     pub label: String,
-    pub run: Box<dyn FnMut() -> Result<(), String> + 'a>,
+    /// One operation; `Some(µs)` when it timed itself (see [`Contender::self_timed`]).
+    pub run: Box<dyn FnMut() -> Result<Option<f64>, String> + 'a>,
     /// Untimed time before each operation (to measure a cost as an idle machine sees it).
     pub idle_before: Option<Duration>,
     /// At most this many operations per round (for rows with `idle_before`).
@@ -18,10 +19,25 @@ pub struct Contender<'a> {
 }
 
 impl<'a> Contender<'a> {
-    pub fn new(label: impl Into<String>, run: impl FnMut() -> Result<(), String> + 'a) -> Self {
+    pub fn new(label: impl Into<String>, mut run: impl FnMut() -> Result<(), String> + 'a) -> Self {
         Contender {
             label: label.into(),
-            run: Box::new(run),
+            run: Box::new(move || run().map(|()| None)),
+            idle_before: None,
+            cap: None,
+        }
+    }
+
+    /// An operation that times its measured part itself and returns it in µs: set-up it
+    /// must redo (choosing free PIDs again after one was taken meanwhile) and clean-up
+    /// (killing what it created) stay out of the measurement.
+    pub fn self_timed(
+        label: impl Into<String>,
+        mut run: impl FnMut() -> Result<f64, String> + 'a,
+    ) -> Self {
+        Contender {
+            label: label.into(),
+            run: Box::new(move || run().map(Some)),
             idle_before: None,
             cap: None,
         }
@@ -117,8 +133,8 @@ fn time_one(c: &mut Contender<'_>) -> Result<f64, String> {
         std::thread::sleep(idle);
     }
     let t = Instant::now();
-    (c.run)()?;
-    Ok(t.elapsed().as_secs_f64() * 1e6)
+    let own = (c.run)()?;
+    Ok(own.unwrap_or_else(|| t.elapsed().as_secs_f64() * 1e6))
 }
 
 /// Measures a group of contenders round by round, in a new random order every round (so no

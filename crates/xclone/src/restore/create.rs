@@ -147,15 +147,9 @@ enum Phase {
     Join,
 }
 
-fn write_n(fd: BorrowedFd<'_>, byte: u8, n: usize) -> rustix::io::Result<()> {
-    let chunk = [byte; 4096];
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(chunk.len());
-        let w = rustix::io::retry_on_intr(|| rustix::io::write(fd, &chunk[..k]))?;
-        left -= w;
-    }
-    Ok(())
+/// Writes the one byte of a go or abort pipe (nobody reads it: its presence is the message).
+fn signal_byte(fd: BorrowedFd<'_>, byte: u8) -> rustix::io::Result<()> {
+    rustix::io::retry_on_intr(|| rustix::io::write(fd, &[byte])).map(|_| ())
 }
 
 fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored, RestoreError> {
@@ -171,19 +165,19 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
     let (report_r, report_w) = rustix::pipe::pipe_with(cloexec).map_err(|e| os("pipe2", e))?;
     let (join_r, join_w) = rustix::pipe::pipe_with(cloexec).map_err(|e| os("pipe2", e))?;
     let (exec_r, exec_w) = rustix::pipe::pipe_with(cloexec).map_err(|e| os("pipe2", e))?;
-    // The restorer must never block on a go pipe: abort bytes have to get through even when
-    // nobody reads any more. So the pipes are non-blocking and hold two bytes per process (a
-    // go and an abort byte each).
-    for w in [&join_w, &exec_w] {
-        rustix::io::ioctl_fionbio(w, true).map_err(|e| os("ioctl(FIONBIO)", e))?;
-        let need = 2 * n;
-        let size = rustix::pipe::fcntl_getpipe_size(w).map_err(|e| os("fcntl(F_GETPIPE_SZ)", e))?;
-        if size < need {
-            match rustix::pipe::fcntl_setpipe_size(w, need) {
-                Ok(got) if got >= need => {}
-                Ok(_) => return Err(os("fcntl(F_SETPIPE_SZ)", rustix::io::Errno::NOMEM)),
-                Err(e) => return Err(os("fcntl(F_SETPIPE_SZ)", e)),
-            }
+    let (abort_r, abort_w) = rustix::pipe::pipe_with(cloexec).map_err(|e| os("pipe2", e))?;
+    // Room for every report the tree writes in a run (three records a process: created,
+    // ready, joined), so that no tree process waits for the restorer to read: best effort,
+    // up to what the system allows (`/proc/sys/fs/pipe-max-size`, 1 MiB by default, unless
+    // privileged); a smaller pipe only makes writers wait their turn.
+    let want = 3 * super::tree_side::RECORD * n;
+    if rustix::pipe::fcntl_getpipe_size(&report_w).is_ok_and(|size| size < want) {
+        let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if rustix::pipe::fcntl_setpipe_size(&report_w, want).is_err() && max > 0 {
+            let _ = rustix::pipe::fcntl_setpipe_size(&report_w, want.min(max));
         }
     }
     let epoll = rustix::event::epoll::create(rustix::event::epoll::CreateFlags::CLOEXEC)
@@ -209,7 +203,13 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
         report: report_w.as_raw_fd(),
         go_join: join_r.as_raw_fd(),
         go_exec: exec_r.as_raw_fd(),
-        restorer_ends: [report_r.as_raw_fd(), join_w.as_raw_fd(), exec_w.as_raw_fd()],
+        abort: abort_r.as_raw_fd(),
+        restorer_ends: [
+            report_r.as_raw_fd(),
+            join_w.as_raw_fd(),
+            exec_w.as_raw_fd(),
+            abort_w.as_raw_fd(),
+        ],
         root,
     };
     let scoped = vmtree::scope(n, |vm| {
@@ -227,6 +227,7 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
         drop(report_w);
         drop(join_r);
         drop(exec_r);
+        drop(abort_r);
         let forked = match forked {
             Ok(f) => f,
             Err(e) => return Err(RestoreError::Refused(clone_failure(m, tree, root, e))),
@@ -241,6 +242,7 @@ fn run(m: &Manifest, tree: &CheckedTree, nodes: &[NodePlan]) -> Result<Restored,
             epoll: &epoll,
             join_w: Some(join_w),
             exec_w: Some(exec_w),
+            abort_w: Some(abort_w),
             pidfds,
             buf: Vec::new(),
         };
@@ -296,6 +298,8 @@ struct Restorer<'a> {
     epoll: &'a OwnedFd,
     join_w: Option<OwnedFd>,
     exec_w: Option<OwnedFd>,
+    /// Kept open until every process has passed the exec gate: its end-of-file means abort.
+    abort_w: Option<OwnedFd>,
     pidfds: Vec<Option<OwnedFd>>,
     buf: Vec<u8>,
 }
@@ -366,7 +370,7 @@ impl Restorer<'_> {
                             ready += 1;
                             if ready == self.n {
                                 self.join_root()?;
-                                write_n(self.join_w.as_ref().unwrap().as_fd(), GO_JOIN, self.n)
+                                signal_byte(self.join_w.as_ref().unwrap().as_fd(), GO_JOIN)
                                     .map_err(|e| self.restorer_failure("write", e))?;
                                 phase = Phase::Join;
                             }
@@ -374,7 +378,7 @@ impl Restorer<'_> {
                         REC_JOINED => {
                             joined += 1;
                             if joined == self.n {
-                                write_n(self.exec_w.as_ref().unwrap().as_fd(), GO_EXEC, self.n)
+                                signal_byte(self.exec_w.as_ref().unwrap().as_fd(), GO_EXEC)
                                     .map_err(|e| self.restorer_failure("write", e))?;
                                 return Ok(());
                             }
@@ -453,13 +457,11 @@ impl Restorer<'_> {
     /// until exec) and the process goes on to abort.
     fn abort(&mut self) {
         self.report_r = None;
-        for w in [self.join_w.take(), self.exec_w.take()]
-            .into_iter()
-            .flatten()
-        {
-            let _ = write_n(w.as_fd(), ABORT, self.n);
-            drop(w);
+        if let Some(w) = self.abort_w.take() {
+            let _ = signal_byte(w.as_fd(), ABORT);
         }
+        self.join_w = None;
+        self.exec_w = None;
         if let Some(root) = &self.pidfds[self.tree.root] {
             let _ = wait_pidfd(root.as_fd());
         }
@@ -491,6 +493,8 @@ impl Restorer<'_> {
                 }
             }
         }
+        // Every process has exec'd or ended: none waits on the abort pipe any more.
+        self.abort_w = None;
         first
     }
 }

@@ -13,10 +13,15 @@
 //!   created), *joined* (moves of its children into process groups done), or *failed* (step,
 //!   errno). Exec closes it, so end-of-file after the exec phase means every process has
 //!   started its program.
-//! * `go_join` and `go_exec`: the restorer writes one byte per process when every process is
+//! * `go_join` and `go_exec`: the restorer writes one byte into each when every process is
 //!   ready (phase 2: parents move children into their groups) and when every one has joined
-//!   (phase 3: exec). Each process reads exactly one byte from each pipe. A byte other than
-//!   the expected one, or end-of-file (the restorer gave up or died), means *abort*.
+//!   (phase 3: exec). Nobody reads these bytes: every process waits for its pipe to become
+//!   readable (`ppoll`), so one write wakes all of them at once. (Reading one byte each, as
+//!   an earlier version did, woke the readers one after another, each waking the next once it
+//!   had the CPU: with 10,000 processes on a busy machine the exec phase took tens of seconds.)
+//! * `abort`: the restorer writes one byte when it gives up; end-of-file (the restorer died)
+//!   means the same. Checked before each child is created and together with each go pipe; a
+//!   go pipe that ended without its byte means abort too.
 //!
 //! Phase 1, per process: `setsid()` or `setpgid(0, 0)` if it leads a session or group, then
 //! create its children in manifest order. Group leaders thus exist before phase 2 moves anybody
@@ -34,7 +39,7 @@
 
 use super::check::Setup;
 use super::Step;
-use crate::sys::child::{execve, getppid, read, readable_now, set_pdeathsig, write};
+use crate::sys::child::{execve, getppid, poll_in, readable_now, set_pdeathsig, write};
 use crate::sys::cstr_array::CStrArray;
 use crate::sys::flags::CloneFlags;
 use crate::sys::isolate::close;
@@ -87,9 +92,10 @@ pub(super) struct ChildSide<'a> {
     pub(super) report: RawFd,
     pub(super) go_join: RawFd,
     pub(super) go_exec: RawFd,
+    pub(super) abort: RawFd,
     /// The restorer's ends of the pipes, which the root closes first thing (its children
     /// inherit its descriptor table, so no other tree process holds them).
-    pub(super) restorer_ends: [RawFd; 3],
+    pub(super) restorer_ends: [RawFd; 4],
     /// The root's index.
     pub(super) root: usize,
 }
@@ -120,24 +126,45 @@ impl ChildSide<'_> {
         self.report(REC_FAILED, index, step, e.raw_os_error());
     }
 
-    /// Reads this process's one byte from a go pipe: true only for the expected go byte.
-    fn go(&self, pipe: RawFd, expected: u8) -> bool {
-        let mut b = [0u8; 1];
-        matches!(read(pipe, &mut b), Ok(1) if b[0] == expected)
+    /// Waits until the go pipe `pipe` or the abort pipe is readable (neither is read): true
+    /// for go, false for abort — a byte or end-of-file on the abort pipe, or a go pipe that
+    /// ended without its byte (the restorer died).
+    fn go(&self, pipe: RawFd) -> bool {
+        let mut fds = [self.abort, pipe].map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        loop {
+            match poll_in(&mut fds, true) {
+                Ok(_) => {}
+                Err(libc::EINTR) => continue,
+                Err(_) => return false,
+            }
+            if fds[0].revents != 0 {
+                return false;
+            }
+            if fds[1].revents != 0 {
+                return fds[1].revents & libc::POLLIN != 0;
+            }
+        }
     }
 
-    /// After reporting a failure: wait for the restorer's abort on the pipe of the phase the
-    /// process would have read next (no go byte can come, as it never reports the phase done).
-    fn abort_after(&self, next: RawFd) -> Infallible {
-        let mut b = [0u8; 1];
-        let _ = read(next, &mut b);
+    /// After reporting a failure: wait for the restorer's abort (no go can come, as the
+    /// process never reports its phase done).
+    fn abort_after(&self) -> Infallible {
+        let mut fds = [libc::pollfd {
+            fd: self.abort,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        while poll_in(&mut fds, true) == Err(libc::EINTR) {}
         self.abort()
     }
 
-    /// During phase 1 the go pipe can only hold an abort byte (go bytes come once every
-    /// process is ready), and it ends when the restorer is gone: either means stop building.
+    /// Whether the restorer has given up (or is gone): stop building.
     fn told_to_stop(&self) -> bool {
-        !matches!(readable_now(self.go_join), Ok(false) | Err(libc::EINTR))
+        !matches!(readable_now(self.abort), Ok(false) | Err(libc::EINTR))
     }
 
     /// Reaps every child (they abort too), then exits: nothing is left for another reaper.
@@ -178,7 +205,7 @@ impl ChildSide<'_> {
                 Step::Setpgid
             };
             self.fail(i, step, e);
-            return self.abort_after(self.go_join);
+            return self.abort_after();
         }
         for &c in &node.children {
             if self.told_to_stop() {
@@ -196,12 +223,12 @@ impl ChildSide<'_> {
                 Ok(_) => self.report(REC_CREATED, c, Step::Create, 0),
                 Err(e) => {
                     self.report(REC_FAILED, c, Step::Create, e.0);
-                    return self.abort_after(self.go_join);
+                    return self.abort_after();
                 }
             }
         }
         self.report(REC_READY, i, Step::Create, 0);
-        if !self.go(self.go_join, GO_JOIN) {
+        if !self.go(self.go_join) {
             return self.abort();
         }
         for &(c, pid, pgid) in &node.joins {
@@ -211,11 +238,11 @@ impl ChildSide<'_> {
             };
             if let Err(e) = r {
                 self.fail(c, Step::Join, e);
-                return self.abort_after(self.go_exec);
+                return self.abort_after();
             }
         }
         self.report(REC_JOINED, i, Step::Join, 0);
-        if !self.go(self.go_exec, GO_EXEC) {
+        if !self.go(self.go_exec) {
             return self.abort();
         }
         self.exec(i)

@@ -134,54 +134,42 @@ pub(crate) fn write(fd: RawFd, bytes: &[u8]) -> R<usize> {
     })
 }
 
-/// `read(fd, buf)`: one call, retried on `EINTR`; returns how much was read (0 at end of
-/// file).
-pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> R<usize> {
-    loop {
-        // SAFETY: the pointer and length describe a live, writable slice.
-        let r = result(unsafe {
-            syscall6(
-                nr::READ,
-                fd as usize,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                0,
-                0,
-                0,
-            )
-        });
-        if r != Err(libc::EINTR) {
-            return r;
-        }
-    }
-}
-
 /// `ppoll` of one descriptor without waiting: whether reading it would not block (data, end
 /// of file or an error are pending). (`ppoll`, not `poll`: arm64 and riscv64 have only it.)
 pub(crate) fn readable_now(fd: RawFd) -> R<bool> {
-    let mut p = libc::pollfd {
+    let mut p = [libc::pollfd {
         fd,
         events: libc::POLLIN,
         revents: 0,
-    };
+    }];
+    Ok(poll_in(&mut p, false)? > 0)
+}
+
+/// `ppoll` for `POLLIN` of the descriptors in `fds` (their `events` are used as given): waits
+/// until one is ready when `wait`, else only looks. The number ready; `revents` filled in.
+pub(crate) fn poll_in(fds: &mut [libc::pollfd], wait: bool) -> R<usize> {
     let zero = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: one live `struct pollfd` and one `struct timespec` on our stack, count 1, no
-    // signal mask (NULL, so its size is not read).
-    let n = result(unsafe {
+    let timeout = if wait {
+        0
+    } else {
+        &zero as *const libc::timespec as usize
+    };
+    // SAFETY: `fds.len()` live `struct pollfd`s and, unless waiting without limit (NULL), one
+    // `struct timespec` on our stack; no signal mask (NULL, so its size is not read).
+    result(unsafe {
         syscall6(
             nr::PPOLL,
-            &mut p as *mut libc::pollfd as usize,
-            1,
-            &zero as *const libc::timespec as usize,
+            fds.as_mut_ptr() as usize,
+            fds.len(),
+            timeout,
             0,
             0,
             0,
         )
-    })?;
-    Ok(n > 0)
+    })
 }
 
 /// `execve(path, argv, envp)`. Returns only on failure, with the errno.
