@@ -47,8 +47,28 @@ fn free_pids(n: usize) -> Result<Vec<i32>, String> {
     let last = read_number("/proc/sys/kernel/ns_last_pid")?;
     let span = pid_max - 300;
     let start = (last - 300 + span / 2).rem_euclid(span);
+    // A process group or session whose leader has exited keeps its PID taken, invisible in
+    // /proc: the ids of every visible process's group and session are avoided too.
+    let mut held = std::collections::HashSet::new();
+    for e in std::fs::read_dir("/proc")
+        .map_err(|e| format!("/proc: {e}"))?
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(") ").map(|k| &stat[k + 2..]) else {
+            continue;
+        };
+        for v in rest.split_whitespace().skip(2).take(2) {
+            if let Ok(id) = v.parse::<i32>() {
+                held.insert(id);
+            }
+        }
+    }
     let free: Vec<i32> = (0..span)
         .map(|k| 300 + (start + k) % span)
+        .filter(|p| !held.contains(p))
         .filter(|p| std::fs::symlink_metadata(format!("/proc/{p}")).is_err())
         .take(n)
         .collect();
