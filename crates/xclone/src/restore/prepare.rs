@@ -141,6 +141,8 @@ pub(super) fn prepare(m: &Manifest, tree: &CheckedTree) -> Result<Vec<NodePlan>,
     let cwd_now = std::env::current_dir().ok();
     let me = rustix::process::getpid().as_raw_nonzero().get();
     let mut nodes = Vec::with_capacity(m.processes.len());
+    type Key<'a> = (&'a str, Option<PathBuf>, Option<Option<&'a String>>);
+    let mut resolved: Vec<(Key<'_>, PathBuf)> = Vec::new();
     for (i, (p, c)) in m.processes.iter().zip(&tree.processes).enumerate() {
         let cstr = |s: &str, what: &str| {
             CString::new(s).map_err(|_| {
@@ -165,8 +167,23 @@ pub(super) fn prepare(m: &Manifest, tree: &CheckedTree) -> Result<Vec<NodePlan>,
             }
         }
         let base = p.cwd.as_ref().map(PathBuf::from).or(cwd_now.clone());
-        let path = resolve_program(p, base.as_deref())
-            .map_err(|(errno, msg)| refused(m, i, Step::Exec, errno, msg))?;
+        // Trees run few distinct programs: one look-up per (program, directory, PATH).
+        let key = (
+            p.program.as_deref().unwrap_or(&p.argv[0]),
+            base.clone(),
+            p.env
+                .as_ref()
+                .map(|env| env.iter().find(|e| e.starts_with("PATH="))),
+        );
+        let path = match resolved.iter().find(|(k, _)| *k == key) {
+            Some((_, path)) => path.clone(),
+            None => {
+                let path = resolve_program(p, base.as_deref())
+                    .map_err(|(errno, msg)| refused(m, i, Step::Exec, errno, msg))?;
+                resolved.push((key, path.clone()));
+                path
+            }
+        };
         let argv = p
             .argv
             .iter()
