@@ -116,7 +116,7 @@ pub struct Sandbox {
     /// `unshare --net` leaves). Needs `CLONE_NEWNET` and `CAP_NET_ADMIN` over the new
     /// namespace (root, or a new user namespace created with it); runs in the child before
     /// the file tree and before any capability is dropped. A failure is
-    /// [`Step::Loopback`](crate::spawn::Step::Loopback), naming the system call.
+    /// [`Step::Loopback`], naming the system call.
     pub loopback_up: bool,
 }
 
