@@ -556,8 +556,32 @@ impl SandboxArgs {
         f
     }
 
-    /// Records the options on `cmd` (built from the other options; `euid`/`egid`: ours).
-    pub fn apply(&self, cmd: &mut Command, euid: u32, egid: u32) -> Result<(), String> {
+    /// bubblewrap's rule when it is not setuid and its real uid is not 0: it always works in
+    /// a user namespace of its own (`--unshare-user` implied), unless `--userns` joins one.
+    /// xclone follows it for the namespaces asked with bwrap's spellings (`--unshare-*`, a
+    /// file tree, `--uid`/`--gid`) when the other options (`flags`: unshare's `-U`, ...)
+    /// ask no user namespace. `uid`: our real uid, as bwrap checks it.
+    pub fn implicit_user_ns(&self, flags: CloneFlags, uid: u32) -> bool {
+        let asks = !self.flags.is_empty()
+            || !self.ops.is_empty()
+            || self.uid.is_some()
+            || self.gid.is_some();
+        uid != 0
+            && asks
+            && self.userns.is_none()
+            && !(flags | self.flags).contains(CloneFlags::NEWUSER)
+    }
+
+    /// Records the options on `cmd` (built from the other options; `euid`/`egid`: ours;
+    /// `implicit_user_ns`: the new user namespace is bwrap's implied one, see
+    /// [`SandboxArgs::implicit_user_ns`]).
+    pub fn apply(
+        &self,
+        cmd: &mut Command,
+        euid: u32,
+        egid: u32,
+        implicit_user_ns: bool,
+    ) -> Result<(), String> {
         let flags = cmd.get_requested_flags();
         let mut iso = cmd.get_isolation().clone();
         let in_userns = flags.contains(CloneFlags::NEWUSER);
@@ -566,7 +590,9 @@ impl SandboxArgs {
                 "--userns joins an existing user namespace: it excludes a new one (-U)".into(),
             );
         }
-        if (self.uid.is_some() || self.gid.is_some()) && !in_userns {
+        // bwrap takes --uid/--gid naming our own ids without a user namespace (root's).
+        let other_ids = self.uid.is_some_and(|u| u != euid) || self.gid.is_some_and(|g| g != egid);
+        if other_ids && !in_userns {
             return Err("--uid and --gid need a new user namespace (-U or --unshare-user)".into());
         }
         // bubblewrap's mapping: the sandbox's ids (default: ours) map to ours.
@@ -579,7 +605,7 @@ impl SandboxArgs {
                     .into(),
             );
         }
-        if !mapped && in_userns && (self.user_ns || own_ids) {
+        if !mapped && in_userns && (self.user_ns || implicit_user_ns || own_ids) {
             let (u, g) = (self.uid.unwrap_or(euid), self.gid.unwrap_or(egid));
             iso.id_maps = Some(IdMaps::user(u, g, euid, egid));
         }
@@ -608,6 +634,12 @@ impl SandboxArgs {
                 CapSet::EMPTY
             };
             sandbox.capabilities = Some(self.caps.iter().fold(start, |s, c| s.apply(*c)));
+        } else if euid != 0 && in_userns && !mapped && (self.user_ns || implicit_user_ns) {
+            // bubblewrap in the user namespace it makes for anyone but root keeps only the
+            // capabilities asked (none): the bounding set is emptied too, not just the sets
+            // execve clears for a uid other than 0. With -r/--map-* the maps are unshare's,
+            // and so are the capabilities: what the kernel gives.
+            sandbox.capabilities = Some(CapSet::EMPTY);
         }
         sandbox.rlimits = self.rlimits.clone();
         for fd in self.seccomp.iter().chain(&self.add_seccomp) {
@@ -850,5 +882,35 @@ mod tests {
         assert!(parse(&["--seccomp", "3", "--add-seccomp-fd", "4"]).is_err());
         let r = parse(&["--rlimit", "NOFILE=10:20"]).unwrap();
         assert_eq!(r.rlimits[0].to_string(), "NOFILE=10:20");
+    }
+
+    #[test]
+    fn implicit_user_namespace_as_bwrap() {
+        let none = CloneFlags::empty();
+        // Anyone but root: bwrap's namespaces, file tree or ids bring a user namespace.
+        for args in [
+            &["--unshare-net"][..],
+            &["--unshare-ipc"],
+            &["--unshare-pid", "--proc", "/proc"],
+            &["--tmpfs", "/tmp"],
+            &["--uid", "5"],
+        ] {
+            let s = parse(args).unwrap();
+            assert!(s.implicit_user_ns(none, 65534), "{args:?}");
+            // Root: as bwrap, no user namespace is added.
+            assert!(!s.implicit_user_ns(none, 0), "{args:?}");
+            // Unshare's -U (or -r) already asks one: its own rules apply.
+            assert!(!s.implicit_user_ns(CloneFlags::NEWUSER, 65534), "{args:?}");
+        }
+        // Nothing asked of the sandbox (unshare's -n alone): nothing added.
+        let s = parse(&[]).unwrap();
+        assert!(!s.implicit_user_ns(CloneFlags::NEWNET, 65534));
+        // An explicit one, or --userns joining one: not implied.
+        assert!(!parse(&["--unshare-user", "--unshare-net"])
+            .unwrap()
+            .implicit_user_ns(none, 65534));
+        assert!(!parse(&["--userns", "0", "--unshare-net"])
+            .unwrap()
+            .implicit_user_ns(none, 65534));
     }
 }

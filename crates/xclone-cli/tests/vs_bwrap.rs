@@ -433,7 +433,8 @@ fn same_as_bwrap() {
 
 /// `--unshare-net` alone (no `--unshare-all`): bwrap brings the new namespace's `lo` up, so
 /// must xclone — as root without a user namespace, and as uid 65534 with one (bwrap adds it
-/// by itself when it is not setuid; xclone is asked with `--unshare-user`). And where the
+/// by itself when it is not setuid, and so does xclone for bwrap's spellings; asked with
+/// `--unshare-user` or not). And where the
 /// child lacks `CAP_NET_ADMIN` (root with it dropped from the bounding set) both fail, each
 /// naming the step.
 #[test]
@@ -463,6 +464,11 @@ fn unshare_net_brings_loopback_up() {
             "nobody",
             &nobody[..],
             &["--unshare-user", "--unshare-net"][..],
+        ),
+        (
+            "nobody, implied user namespace",
+            &nobody[..],
+            &["--unshare-net"][..],
         ),
     ] {
         let x = go(pre, &[XCLONE, "run"], opts);
@@ -568,4 +574,114 @@ fn the_issue_sandbox_as_nobody() {
     let b = go(&["bwrap", "--uid", "0", "--gid", "0"], false);
     assert!(!b.status.success());
     assert!(String::from_utf8_lossy(&b.stderr).contains("No such file or directory"));
+}
+
+/// bwrap not installed setuid and run by anyone but root works in a user namespace of its
+/// own, as if `--unshare-user` were given: `--unshare-net`, `--unshare-ipc`, `--unshare-pid`
+/// alone work as uid 65534. xclone does the same for bwrap's spellings — the program sees
+/// the same ids, uid_map, gid_map, setgroups, capabilities (bounding set included) and a
+/// user namespace other than ours; as root neither adds one. Unshare's `-n` is left as
+/// util-linux has it: no user namespace, so as uid 65534 clone3 refuses with EPERM.
+#[test]
+fn bwrap_spellings_bring_a_user_namespace_unless_root() {
+    if !is_root() || !have_setpriv() || !have_bwrap() {
+        eprintln!("skipped: needs root, setpriv and bwrap");
+        return;
+    }
+    // Ours, to tell which namespaces the program shares with the test.
+    let ours: Vec<String> = ["user", "ipc", "net", "pid"]
+        .iter()
+        .map(|n| {
+            let l = std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
+            l.to_string_lossy().into_owned()
+        })
+        .collect();
+    let script = "id; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s ' '; \
+                  grep ^Cap /proc/self/status; \
+                  for n in user ipc net pid; do \
+                    [ \"$(readlink /proc/self/ns/$n)\" = \"$1\" ] && echo \"$n ours\" || echo \"$n new\"; shift; \
+                  done; \
+                  ip -o link show lo | grep -o '<[^>]*>'";
+    let go = |nobody: bool, tool: &[&str], opts: &[&str]| {
+        let mut argv: Vec<&str> = Vec::new();
+        if nobody {
+            argv.push("setpriv");
+            argv.extend(SETPRIV_NOBODY);
+        }
+        argv.extend(tool);
+        argv.extend(opts);
+        let out = Command::new(argv[0])
+            .args(&argv[1..])
+            .args(["--", "sh", "-c", script, "sh"])
+            .args(&ours)
+            .current_dir("/")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Both get the host's tree (bwrap has none by default); --proc covers /proc.
+    let cases: [&[&str]; 3] = [
+        &["--unshare-net"],
+        &["--unshare-ipc"],
+        &["--unshare-pid", "--proc", "/proc"],
+    ];
+    for nobody in [false, true] {
+        for opts in cases {
+            let opts: Vec<&str> = ["--dev-bind", "/", "/"]
+                .iter()
+                .chain(opts)
+                .copied()
+                .collect();
+            let x = go(nobody, &[XCLONE, "run"], &opts);
+            let b = go(nobody, &["bwrap"], &opts);
+            let who = if nobody { "uid 65534" } else { "root" };
+            assert_eq!(x.0, Some(0), "{who} {opts:?}: {}", x.2);
+            assert_eq!((x.0, &x.1), (b.0, &b.1), "{who} {opts:?}");
+            let userns = if nobody { "user new" } else { "user ours" };
+            assert!(
+                x.1.contains(&format!("\n{userns}\n")),
+                "{who} {opts:?}: {}",
+                x.1
+            );
+            let ns = &opts[3..];
+            let asked = if ns[0] == "--unshare-net" {
+                "net new"
+            } else if ns[0] == "--unshare-ipc" {
+                "ipc new"
+            } else {
+                "pid new"
+            };
+            assert!(
+                x.1.contains(&format!("\n{asked}\n")),
+                "{who} {opts:?}: {}",
+                x.1
+            );
+            if nobody {
+                assert!(
+                    x.1.starts_with(
+                        "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n \
+                     65534 65534 1\n 65534 65534 1\ndeny\n"
+                    ),
+                    "{opts:?}: {}",
+                    x.1
+                );
+                assert!(
+                    x.1.contains("CapBnd:\t0000000000000000\n"),
+                    "{opts:?}: {}",
+                    x.1
+                );
+            }
+        }
+    }
+    // Unshare's spelling is unshare's: no user namespace, refused as uid 65534 (as
+    // util-linux unshare -n is).
+    let x = go(true, &[XCLONE, "run", "-n"], &[]);
+    assert_eq!(x.0, Some(125), "{}", x.1);
+    assert!(x.2.contains("EPERM"), "{}", x.2);
+    let u = go(true, &["unshare", "-n"], &[]);
+    assert_ne!(u.0, Some(0), "{}", u.1);
 }

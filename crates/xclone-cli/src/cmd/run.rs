@@ -202,11 +202,15 @@ fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved)
     let (program, args) = a.command.split_first().ok_or("no program given")?;
     let o = &a.clone;
     let ids = Ids::current();
-    let mut resolved = a.isolation.resolve(
-        o.clone_flags() | a.sandbox.clone_flags(),
-        ids,
-        kernel_accepts,
-    )?;
+    let mut flags = o.clone_flags() | a.sandbox.clone_flags();
+    // As bwrap run by anyone but root: bwrap's options get a user namespace of their own.
+    let implicit_user_ns = a
+        .sandbox
+        .implicit_user_ns(flags, rustix::process::getuid().as_raw());
+    if implicit_user_ns {
+        flags |= xclone::CloneFlags::NEWUSER;
+    }
+    let mut resolved = a.isolation.resolve(flags, ids, kernel_accepts)?;
     time_offsets_by_kernel(&mut resolved);
     resolved.isolation.persist = o.persist();
     if resolved.flags.contains(xclone::CloneFlags::PARENT) {
@@ -268,12 +272,17 @@ fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved)
     if a.no_fallback {
         cmd.clone3_fallback(FallbackPolicy::Never);
     }
-    a.sandbox.apply(&mut cmd, ids.euid, ids.egid)?;
+    a.sandbox
+        .apply(&mut cmd, ids.euid, ids.egid, implicit_user_ns)?;
     if a.isolation.keep_caps {
         // As unshare: only a new user namespace grants capabilities worth keeping.
         if resolved.flags.contains(xclone::CloneFlags::NEWUSER) {
             let mut s = cmd.get_sandbox().clone();
             s.keep_caps = true;
+            if a.sandbox.caps.is_empty() {
+                // Not bwrap's empty set for its user namespace: -U's capabilities are kept.
+                s.capabilities = None;
+            }
             cmd.sandbox(s);
         } else {
             resolved.notes.push(
