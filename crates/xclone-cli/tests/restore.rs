@@ -632,9 +632,14 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
         // In time only when the restorer was waiting for reports (epoll): anywhere else it
         // may have read the failure already (and be writing the abort, or waiting for the
         // root, or between the two): again.
-        let mut epoll_calls = vec![libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2];
         #[cfg(target_arch = "x86_64")]
-        epoll_calls.push(libc::SYS_epoll_wait);
+        let epoll_calls = [
+            libc::SYS_epoll_pwait,
+            libc::SYS_epoll_pwait2,
+            libc::SYS_epoll_wait,
+        ];
+        #[cfg(not(target_arch = "x86_64"))]
+        let epoll_calls = [libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2];
         let too_late = !blocked_in(xclone_pid).is_some_and(|n| epoll_calls.contains(&n));
         // Otherwise no abort byte was written and the chain reaches its last link, which
         // reports and then waits in a system call: writing its report into the full pipe
