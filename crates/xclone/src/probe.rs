@@ -142,6 +142,15 @@ pub struct Features {
     /// (`TASK_SIZE_MAX`: 2^48 or 2^52 on arm64, 2^38, 2^47 or 2^56 on riscv64; see
     /// `sys::addr`). Stacks (and on x86_64 TLS pointers) must lie below it.
     pub user_space_end: u64,
+    /// Whether `setns(pidfd, CLONE_NEWNS | other namespace flags)` is refused (`EINVAL`)
+    /// while the caller shares its `fs_struct` (`CLONE_FS`: another thread, or a process
+    /// created with `CLONE_FS`), as `CLONE_NEWNS` alone always is: `Some(true)` on Debian's
+    /// 6.12.117, `Some(false)` on 5.10, 6.1 and 6.18. Answering it creates a process, so
+    /// [`Features::probe`] leaves it `None` ("not asked"); [`crate::validate::current_features`]
+    /// fills it in from [`crate::setns::mnt_with_others_refused_when_fs_shared`]. `None` makes
+    /// the validator assume the mainline behaviour (`false`). Not part of the probe report.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub setns_mnt_with_others_fs_shared: Option<bool>,
     /// The probing thread's effective capability set (capget(2)) at the first probe.
     pub cap_effective: u64,
     /// The probing thread's permitted capability set.
@@ -308,6 +317,7 @@ impl Features {
             userns: system::userns_limits(&mut evidence.unreadable),
             pid_max: system::pid_max(&mut evidence.unreadable),
             user_space_end: crate::sys::addr::user_space_end(),
+            setns_mnt_with_others_fs_shared: None,
             cap_effective,
             cap_permitted,
             evidence,
@@ -336,6 +346,7 @@ impl Features {
             userns: UserNsLimits::default(),
             pid_max: Some(4_194_304),
             user_space_end: crate::sys::addr::USER_SPACE_END_4LEVEL,
+            setns_mnt_with_others_fs_shared: None,
             clone3_flags_probed: false,
             clone3_flags_inferred: CloneFlags::empty(),
             cap_effective: (1u64 << 41) - 1,
@@ -390,6 +401,7 @@ impl Features {
             userns: UserNsLimits::default(),
             pid_max: Some(32768),
             user_space_end: crate::sys::addr::USER_SPACE_END_4LEVEL,
+            setns_mnt_with_others_fs_shared: None,
             clone3_flags_probed: false,
             clone3_flags_inferred: CloneFlags::empty(),
             cap_effective: 0,

@@ -60,6 +60,15 @@ bitflags::bitflags! {
     }
 }
 
+/// Whether this kernel refuses `setns(pidfd, CLONE_NEWNS | other namespace flags)` from a
+/// caller sharing its `fs_struct` (`CLONE_FS`), as it refuses `CLONE_NEWNS` alone: asked of
+/// the running kernel by a helper process, never derived from the release (Debian's
+/// 6.12.117 refuses, mainline 5.10, 6.1 and 6.18 accept). `None` when the caller cannot tell
+/// (no `CAP_SYS_ADMIN`, no pidfd setns). Known answers are cached for the process.
+pub fn mnt_with_others_refused_when_fs_shared() -> Option<bool> {
+    crate::sys::fsshare::setns_mnt_with_others_refused_when_fs_shared()
+}
+
 /// `setns(target, namespaces)` for the calling thread. On failure the error carries the
 /// kernel's errno and the validator's account of it.
 pub fn setns(target: impl AsFd, namespaces: Namespaces) -> crate::Result<Changed> {
@@ -272,7 +281,7 @@ impl Check<'_> {
                 continue;
             };
             let sub = i as u32 * 10;
-            self.install(ns, flags, nsset_user, sub);
+            self.install(ns, flags, nsset_user, sub, f);
         }
     }
 
@@ -289,7 +298,14 @@ impl Check<'_> {
         }
     }
 
-    fn install(&mut self, ns: &NsFacts, flags: CloneFlags, nsset_user: NsOwner, sub: u32) {
+    fn install(
+        &mut self,
+        ns: &NsFacts,
+        flags: CloneFlags,
+        nsset_user: NsOwner,
+        sub: u32,
+        f: &Features,
+    ) {
         let s = self.c.sharing;
         let others = s.thread_count.saturating_sub(1);
         let unsure = |me: &mut Self, what: &str| {
@@ -351,8 +367,17 @@ impl Check<'_> {
                 ];
                 self.caps(ns, &checks, nsset_user, NsRuleId::SetnsMntNeedsCap, sub);
                 // prepare_nsset() copies the fs_struct unless the mount namespace is all
-                // that is joined.
-                if flags == CloneFlags::NEWNS {
+                // that is joined; some kernels (Debian's 6.12.117) refuse a shared one
+                // anyway, which only the probe can tell.
+                let alone = flags == CloneFlags::NEWNS;
+                let rule = if alone {
+                    Some(NsRuleId::SetnsMntFsShared)
+                } else if f.setns_mnt_with_others_fs_shared == Some(true) {
+                    Some(NsRuleId::SetnsMntFsSharedMulti)
+                } else {
+                    None
+                };
+                if let Some(rule) = rule {
                     match s.fs_shared {
                         Some(true) => {
                             let hint = if others > 0 {
@@ -361,7 +386,7 @@ impl Check<'_> {
                                 ""
                             };
                             self.found.push(
-                                finding(NsRuleId::SetnsMntFsShared)
+                                finding(rule)
                                     .sub(sub + 2)
                                     .var("with", self.shared_with())
                                     .var("pidfd_hint", hint),
@@ -587,6 +612,63 @@ mod tests {
             first(&Target::NotOpen { fd: 99 }, CloneFlags::empty(), &root),
             Some("setns-bad-fd")
         );
+    }
+
+    #[test]
+    fn mount_namespace_with_others_from_a_shared_fs_struct_follows_the_probe() {
+        let mine = NsOwner::Below { owned_by_me: true };
+        let t = Target::Pidfd {
+            fd: 4,
+            pid: Some(42),
+            state: TaskState::Running,
+            inspectable: Some(true),
+            namespaces: NsKind::INSTALL_ORDER.iter().map(|k| ns(*k, mine)).collect(),
+        };
+        let threaded = Caller {
+            sharing: Sharing::threads(2),
+            ..Caller::root()
+        };
+        let with = |answer: Option<bool>, flags: CloneFlags, c: &Caller| {
+            let f = Features {
+                setns_mnt_with_others_fs_shared: answer,
+                ..Features::everything()
+            };
+            validate(&t, flags.bits(), &f, c)
+                .problems
+                .first()
+                .map(|p| (p.rule, p.errno))
+        };
+        let both = CloneFlags::NEWNS | CloneFlags::NEWUTS;
+        let refused = Some(("setns-mnt-fs-shared-multi", Errno::EINVAL));
+        // CLONE_NEWNS alone: refused whatever the probe says.
+        for answer in [None, Some(false), Some(true)] {
+            assert_eq!(
+                with(answer, CloneFlags::NEWNS, &threaded),
+                Some(("setns-mnt-fs-shared", Errno::EINVAL))
+            );
+        }
+        // With another namespace: only where the kernel said it refuses.
+        assert_eq!(with(None, both, &threaded), None);
+        assert_eq!(with(Some(false), both, &threaded), None);
+        assert_eq!(with(Some(true), both, &threaded), refused);
+        assert_eq!(
+            with(
+                Some(true),
+                CloneFlags::NAMESPACES - CloneFlags::NEWUSER,
+                &threaded
+            ),
+            refused
+        );
+        // Not without CLONE_NEWNS, nor from a caller with an fs_struct of its own.
+        assert_eq!(
+            with(
+                Some(true),
+                CloneFlags::NEWUTS | CloneFlags::NEWNET,
+                &threaded
+            ),
+            None
+        );
+        assert_eq!(with(Some(true), both, &Caller::root()), None);
     }
 
     #[test]

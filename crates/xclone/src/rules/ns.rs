@@ -160,6 +160,11 @@ pub enum NsRuleId {
     /// `EINVAL` (`setns-mnt-fs-shared`) from `mntns_install()`: the caller shares its root and
     /// working directory with *with* (CLONE_FS), and joining a mount namespace replaces them.
     SetnsMntFsShared,
+    /// `EINVAL` (`setns-mnt-fs-shared-multi`) from `mntns_install (Debian 6.12)`: the caller shares its root
+    /// and working directory with *with* (CLONE_FS), and this kernel refuses that even when the
+    /// mount namespace is joined with others through a pidfd (asked of the kernel: Debian's
+    /// 6.12.117 does, mainline 5.10 to 6.18 copy the fs_struct and accept).
+    SetnsMntFsSharedMulti,
     /// `EPERM` (`setns-needs-cap`) from `{kind}ns_install`: joining *kind* namespace *ns* needs
     /// CAP_SYS_ADMIN over its owner and in *userns*; the caller lacks *lacks*.
     SetnsNeedsCap,
@@ -407,6 +412,10 @@ pub static NS_RULES: &[NsRule] = &[
     rule!(SetnsMntFsShared, "setns-mnt-fs-shared", Setns, EINVAL, 140, "mntns_install",
         flags: F::NEWNS, since: None, until: None, predicted: true,
         cause: "the caller shares its root and working directory with {with} (CLONE_FS), and joining a mount namespace replaces them",
+        fix: "unshare(CLONE_FS) first (it makes them the calling thread's own){pidfd_hint}"),
+    rule!(SetnsMntFsSharedMulti, "setns-mnt-fs-shared-multi", Setns, EINVAL, 140, "mntns_install (Debian 6.12)",
+        flags: F::NEWNS, since: None, until: None, predicted: true,
+        cause: "the caller shares its root and working directory with {with} (CLONE_FS), and this kernel refuses that even when the mount namespace is joined with others through a pidfd (asked of the kernel: Debian's 6.12.117 does, mainline 5.10 to 6.18 copy the fs_struct and accept)",
         fix: "unshare(CLONE_FS) first (it makes them the calling thread's own){pidfd_hint}"),
     rule!(SetnsNeedsCap, "setns-needs-cap", Setns, EPERM, 140, "{kind}ns_install",
         flags: NONE, since: None, until: None, predicted: true,

@@ -24,10 +24,11 @@ pub const EXIT_CHILD_PANICKED: i32 = 125;
 /// What [`fork_then`] asks of the kernel besides a plain fork.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ForkSpec<'a> {
-    /// Only namespace flags (`CloneFlags::NAMESPACES`), `CLEAR_SIGHAND`, `FILES` and `VFORK`
-    /// are accepted here: flags that share memory, signal handlers or write through pointers
-    /// would make the child's copy of the caller's stack unsound. With `FILES` the child
-    /// shares the caller's descriptor table: its code must close nothing it did not open.
+    /// Only namespace flags (`CloneFlags::NAMESPACES`), `CLEAR_SIGHAND`, `FILES`, `FS` and
+    /// `VFORK` are accepted here: flags that share memory, signal handlers or write through
+    /// pointers would make the child's copy of the caller's stack unsound. With `FILES` the
+    /// child shares the caller's descriptor table: its code must close nothing it did not
+    /// open. With `FS` it shares root, working directory and umask.
     /// With `VFORK` the calling thread sleeps until the child exec'd or exited.
     pub flags: CloneFlags,
     /// The signal the parent gets when the child ends (`SIGCHLD` by default).
@@ -87,8 +88,12 @@ pub(crate) fn fork_then<F: FnOnce() -> Infallible>(
     spec: &ForkSpec<'_>,
     child: F,
 ) -> Result<Forked, Errno> {
-    let allowed =
-        CloneFlags::NAMESPACES | CloneFlags::CLEAR_SIGHAND | CloneFlags::FILES | CloneFlags::VFORK;
+    // CLONE_FS shares root, working directory and umask: no memory.
+    let allowed = CloneFlags::NAMESPACES
+        | CloneFlags::CLEAR_SIGHAND
+        | CloneFlags::FILES
+        | CloneFlags::FS
+        | CloneFlags::VFORK;
     if !allowed.contains(spec.flags)
         || spec.set_tid.len() > MAX_PID_NS_LEVEL
         || (spec.flags.contains(CloneFlags::FILES) && !spec.close_in_child.is_empty())

@@ -10,6 +10,7 @@ pub(crate) mod environ;
 pub mod fdnum;
 pub mod flags;
 pub mod fork;
+pub mod fsshare;
 pub(crate) mod isolate;
 pub mod ns;
 pub mod nscalls;

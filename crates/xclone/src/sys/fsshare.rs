@@ -1,0 +1,140 @@
+//! The probe of how setns(2) with a pidfd treats a mount namespace joined together with
+//! other namespaces by a caller that shares its filesystem information (`CLONE_FS`).
+//!
+//! `mntns_install()` (fs/namespace.c) refuses a caller whose `fs_struct` has other users
+//! (`EINVAL`), since joining a mount namespace replaces its root and working directory. With
+//! a pidfd and more flags than `CLONE_NEWNS`, mainline's `prepare_nsset()` (kernel/nsproxy.c)
+//! works on a private copy of the `fs_struct`, so the call succeeds there (5.10, 6.1, 6.18);
+//! Debian's 6.12.117 refuses it like `CLONE_NEWNS` alone. The change behind that was not
+//! found in the sources, so the answer is asked of the running kernel, never derived from
+//! its release.
+
+use super::flags::CloneFlags;
+use super::fork::{fork_then, ForkSpec};
+use super::raw::exit_group;
+use super::syscall::{nr, result, syscall6};
+use crate::errno::Errno;
+use linux_raw_sys::general as k;
+
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Whether `setns(pidfd, CLONE_NEWNS | other namespace flags)` is refused with `EINVAL`
+/// when the caller shares its `fs_struct` (with another thread, or a process created with
+/// `CLONE_FS`): `Some(true)` on kernels that refuse it (Debian's 6.12.117), `Some(false)`
+/// where only `CLONE_NEWNS` alone is refused (mainline 5.10 to 6.18). `None` when this
+/// caller cannot tell: without `CAP_SYS_ADMIN` in its effective set (then nothing is
+/// created, and a setns of a mount namespace fails for the missing capability first
+/// anyway), without pidfd setns (before 5.8), or when process creation failed.
+///
+/// Asked, not looked up: a fork-like helper creates a sibling sharing its `fs_struct`
+/// (`clone(CLONE_FS)`, the sibling waits in `ppoll`), joins its own namespaces with
+/// `setns(pidfd_open(itself), CLONE_NEWNS | CLONE_NEWUTS)` (which changes nothing, and only
+/// in the helper), then kills and reaps the sibling and asks again: an answer counts only
+/// when the second call succeeds (the first call's `EINVAL`, if any, came from the shared
+/// `fs_struct`) and, when the first succeeded, `CLONE_NEWNS` alone was refused while it was
+/// shared (the sharing was in effect). The helper and the sibling are reaped before this
+/// returns. A known answer is kept for the life of the process.
+pub fn setns_mnt_with_others_refused_when_fs_shared() -> Option<bool> {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if let Some(&known) = ANSWER.get() {
+        return Some(known);
+    }
+    let caps = super::sandbox::capget().ok()?;
+    if caps.effective & (1u64 << CAP_SYS_ADMIN) == 0 {
+        return None;
+    }
+    let answer = ask()?;
+    Some(*ANSWER.get_or_init(|| answer))
+}
+
+const REFUSED: i32 = 10;
+const ACCEPTED: i32 = 11;
+const UNKNOWN: i32 = 12;
+
+fn raw(nr: usize, a: usize, b: usize, c: usize, d: usize) -> Result<usize, Errno> {
+    // SAFETY: only called below with calls that take integer arguments or NULL pointers
+    // (getpid, pidfd_open, setns, kill, wait4 with no status/rusage, ppoll with no
+    // descriptors, close): the kernel follows no pointer of ours.
+    result(unsafe { syscall6(nr, a, b, c, d, 0, 0) }).map_err(Errno)
+}
+
+/// The helper's part: raw calls only, nothing allocated (the caller may be multithreaded).
+fn in_helper() -> i32 {
+    let pid = match raw(k::__NR_getpid as usize, 0, 0, 0, 0) {
+        Ok(p) => p,
+        Err(_) => return UNKNOWN,
+    };
+    let pidfd = match raw(k::__NR_pidfd_open as usize, pid, 0, 0, 0) {
+        Ok(fd) => fd,
+        Err(_) => return UNKNOWN,
+    };
+    let spec = ForkSpec {
+        flags: CloneFlags::FS,
+        ..ForkSpec::default()
+    };
+    let sibling = match fork_then(&spec, || loop {
+        // Waits until the helper kills it.
+        let _ = raw(nr::PPOLL, 0, 0, 0, 0);
+    }) {
+        Ok(f) => f.pid as usize,
+        Err(_) => return UNKNOWN,
+    };
+    let both = (k::CLONE_NEWNS | k::CLONE_NEWUTS) as usize;
+    let shared_both = raw(k::__NR_setns as usize, pidfd, both, 0, 0);
+    let shared_alone = raw(k::__NR_setns as usize, pidfd, k::CLONE_NEWNS as usize, 0, 0);
+    let _ = raw(k::__NR_kill as usize, sibling, k::SIGKILL as usize, 0, 0);
+    loop {
+        match raw(k::__NR_wait4 as usize, sibling, 0, k::__WALL as usize, 0) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return UNKNOWN,
+            Ok(_) => break,
+        }
+    }
+    // With the sibling gone the fs_struct is the helper's own: the call must succeed now.
+    if raw(k::__NR_setns as usize, pidfd, both, 0, 0).is_err() {
+        return UNKNOWN;
+    }
+    let _ = raw(k::__NR_close as usize, pidfd, 0, 0, 0);
+    match (shared_both, shared_alone) {
+        (Err(Errno::EINVAL), _) => REFUSED,
+        (Ok(_), Err(Errno::EINVAL)) => ACCEPTED,
+        _ => UNKNOWN,
+    }
+}
+
+fn ask() -> Option<bool> {
+    let forked = fork_then(&ForkSpec::default(), || exit_group(in_helper())).ok()?;
+    let pid = rustix::process::Pid::from_raw(forked.pid)?;
+    let status = loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return None,
+            Ok(s) => break s?.1,
+        }
+    };
+    match status.exit_status() {
+        Some(REFUSED) => Some(true),
+        Some(ACCEPTED) => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_answers_for_root() {
+        let answer = setns_mnt_with_others_refused_when_fs_shared();
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root (CAP_SYS_ADMIN) to join namespaces");
+            return;
+        }
+        // Root gets an answer on every kernel with pidfd setns; which one is checked
+        // against the kernel's behaviour by tests/ns_validator_vs_kernel.rs.
+        eprintln!("refused with a shared fs_struct: {answer:?}");
+        assert!(answer.is_some(), "no answer as root");
+        // Cached: the same answer again.
+        assert_eq!(setns_mnt_with_others_refused_when_fs_shared(), answer);
+    }
+}
