@@ -150,15 +150,24 @@ fn link(pid: i32, name: &str, warnings: &mut Vec<String>) -> Option<String> {
 /// threads are not processes (the program creates them again).
 ///
 /// ```
+/// use std::io::BufRead;
 /// use xclone::restore::{read_tree, ReadOptions};
-/// use xclone::Command;
+/// use xclone::{Command, Stdio};
 ///
-/// let mut child = Command::new("sleep").arg("60").spawn()?;
+/// // A shell that says when it runs (right after the spawn returns, the child may still be
+/// // inside execve, with no command line to read), then waits for its stdin to close.
+/// let mut child = Command::new("sh")
+///     .args(["-c", "echo ready; read x"])
+///     .stdin(Stdio::piped())
+///     .stdout(Stdio::piped())
+///     .spawn()?;
+/// let mut line = String::new();
+/// std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
 /// let read = read_tree(child.id() as i32, &ReadOptions::default()).unwrap();
 /// let root = &read.manifest.processes[0];
-/// assert_eq!(root.argv, ["sleep", "60"]);
+/// assert_eq!(root.argv, ["sh", "-c", "echo ready; read x"]);
 /// assert_eq!(root.pids.first(), Some(&(child.id() as i32)));
-/// child.kill()?;
+/// drop(child.stdin.take());
 /// child.wait()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
