@@ -24,7 +24,10 @@ const CAP_SYS_ADMIN: u32 = 21;
 /// where only `CLONE_NEWNS` alone is refused (mainline 5.10 to 6.18). `None` when this
 /// caller cannot tell: without `CAP_SYS_ADMIN` in its effective set (then nothing is
 /// created, and a setns of a mount namespace fails for the missing capability first
-/// anyway), without pidfd setns (before 5.8), or when process creation failed.
+/// anyway), without pidfd setns (before 5.8), when the caller's children would be born in
+/// another pid or time namespace (after `unshare(CLONE_NEWPID)` or `unshare(CLONE_NEWTIME)`:
+/// the helper would become that pid namespace's init, or freeze the time namespace's offsets),
+/// or when process creation failed.
 ///
 /// Asked, not looked up: a fork-like helper creates a sibling sharing its `fs_struct`
 /// (`clone(CLONE_FS)`, the sibling waits in `ppoll`), joins its own namespaces with
@@ -42,6 +45,20 @@ pub fn setns_mnt_with_others_refused_when_fs_shared() -> Option<bool> {
     let caps = super::sandbox::capget().ok()?;
     if caps.effective & (1u64 << CAP_SYS_ADMIN) == 0 {
         return None;
+    }
+    // The helper must be born where nothing depends on who is born first: after
+    // unshare(CLONE_NEWPID) it would be the new pid namespace's init, and the namespace would
+    // die with it (every later fork there: ENOMEM); after unshare(CLONE_NEWTIME) it would be
+    // the first task in the new time namespace and freeze its offsets before the caller
+    // writes them. Then: cannot tell, nothing created.
+    let ns = |f: &str| std::fs::read_link(format!("/proc/thread-self/ns/{f}")).ok();
+    if ns("pid")? != ns("pid_for_children")? {
+        return None;
+    }
+    if let (Some(now), Some(children)) = (ns("time"), ns("time_for_children")) {
+        if now != children {
+            return None;
+        }
     }
     let answer = ask()?;
     Some(*ANSWER.get_or_init(|| answer))
