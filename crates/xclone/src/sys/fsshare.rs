@@ -11,6 +11,7 @@
 
 use super::flags::CloneFlags;
 use super::fork::{fork_then, ForkSpec};
+use super::nscalls::setns_raw;
 use super::raw::exit_group;
 use super::syscall::{nr, result, syscall6};
 use crate::errno::Errno;
@@ -70,7 +71,7 @@ const UNKNOWN: i32 = 12;
 
 fn raw(nr: usize, a: usize, b: usize, c: usize, d: usize) -> Result<usize, Errno> {
     // SAFETY: only called below with calls that take integer arguments or NULL pointers
-    // (getpid, pidfd_open, setns, kill, wait4 with no status/rusage, ppoll with no
+    // (getpid, pidfd_open, kill, wait4 with no status/rusage, ppoll with no
     // descriptors, close): the kernel follows no pointer of ours.
     result(unsafe { syscall6(nr, a, b, c, d, 0, 0) }).map_err(Errno)
 }
@@ -96,9 +97,9 @@ fn in_helper() -> i32 {
         Ok(f) => f.pid as usize,
         Err(_) => return UNKNOWN,
     };
-    let both = (k::CLONE_NEWNS | k::CLONE_NEWUTS) as usize;
-    let shared_both = raw(k::__NR_setns as usize, pidfd, both, 0, 0);
-    let shared_alone = raw(k::__NR_setns as usize, pidfd, k::CLONE_NEWNS as usize, 0, 0);
+    let both = (k::CLONE_NEWNS | k::CLONE_NEWUTS) as u64;
+    let shared_both = setns_raw(pidfd as i32, both);
+    let shared_alone = setns_raw(pidfd as i32, k::CLONE_NEWNS as u64);
     let _ = raw(k::__NR_kill as usize, sibling, k::SIGKILL as usize, 0, 0);
     loop {
         match raw(k::__NR_wait4 as usize, sibling, 0, k::__WALL as usize, 0) {
@@ -108,7 +109,7 @@ fn in_helper() -> i32 {
         }
     }
     // With the sibling gone the fs_struct is the helper's own: the call must succeed now.
-    if raw(k::__NR_setns as usize, pidfd, both, 0, 0).is_err() {
+    if setns_raw(pidfd as i32, both).is_err() {
         return UNKNOWN;
     }
     let _ = raw(k::__NR_close as usize, pidfd, 0, 0, 0);
