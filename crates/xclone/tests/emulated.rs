@@ -1,7 +1,8 @@
 //! Spawning under qemu's user-mode emulation (`qemu-x86_64`, `qemu-aarch64` or `qemu-riscv64`
 //! for this target's own binaries, package qemu-user), where
 //! multi-arch container builds run foreign binaries: clone3 is `ENOSYS` there and a
-//! `CLONE_VM` child is refused (`EINVAL`), so a spawn goes fork-like. This test binary runs
+//! `CLONE_VM` child is refused (`EINVAL`, qemu 7.2) or run as a fork (qemu 10.0), so a spawn
+//! goes fork-like. This test binary runs
 //! itself under the emulator and spawns, runs to the end and fails there; skipped (with the
 //! reason) where that emulator is not installed.
 
@@ -30,6 +31,16 @@ fn emulated_entry() {
         xclone::fallback::clone3_availability(),
         Availability::Filtered(_) | Availability::Missing
     ));
+    // This process's first spawn fails in the child, and says why: qemu 10 runs a
+    // `CLONE_VM | CLONE_VFORK` child as a fork, whose report (written into what should be
+    // the parent's memory) would be lost, leaving a bare exit 127.
+    let mut cmd = Command::new("/no/such/first");
+    let e = cmd.spawn().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(
+        cmd.last_spawn_error().map(|s| s.to_string()).as_deref(),
+        Some("execve /no/such/first: No such file or directory")
+    );
     // A spawn (with its pidfd), its output and status.
     let child = Command::new("sh")
         .args(["-c", "echo spawned; exit 4"])

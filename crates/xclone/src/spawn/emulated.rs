@@ -14,9 +14,15 @@
 //! cannot have been reaped by anyone in between unless `SIGCHLD` is ignored (see
 //! [`crate::fallback`]).
 //!
+//! qemu 10.0 accepts `clone(CLONE_VM | CLONE_VFORK)` but runs the child as a fork: the spawn
+//! "works", yet a child that fails before exec writes its report into its own copy of
+//! memory and the parent sees a silent exit 127. So before its first clone(2) spawn a process
+//! asks whether such a child shares its memory (`sys::vfork::clone_shares_memory`: a child
+//! that stores one flag and exits); where it does not, spawns come here too.
+//!
 //! It costs what std's fork costs (page tables copied, growing with the parent's memory), so
-//! it is only taken once the vfork-like clone has been refused, and then for every later
-//! spawn of the process.
+//! it is only taken once the vfork-like clone has been refused or found not to share memory,
+//! and then for every later spawn of the process.
 
 use super::child_side::{self, SETUP_FAILED};
 use super::plan::Prepared;
@@ -31,10 +37,12 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set once a `CLONE_VM` clone was refused where a fork-like one then worked.
+/// Set once a `CLONE_VM` clone was refused (or found to give the child its own memory) where
+/// a fork-like one then worked.
 static VM_REFUSED: AtomicBool = AtomicBool::new(false);
 
-/// Whether an earlier spawn found `CLONE_VM` children refused (go straight to a fork-like one).
+/// Whether an earlier spawn found `CLONE_VM` children refused or not sharing memory (go
+/// straight to a fork-like one).
 pub(crate) fn vm_known_refused() -> bool {
     VM_REFUSED.load(Ordering::Relaxed)
 }
@@ -81,7 +89,7 @@ pub(crate) fn launch(
     }
     .map_err(|e| {
         io::Error::from(crate::Error::os(
-            "clone (fork-like, after a CLONE_VM child was refused)",
+            "clone (fork-like: CLONE_VM children are refused or get their own memory here)",
             e,
         ))
     })?;

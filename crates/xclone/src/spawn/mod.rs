@@ -553,6 +553,20 @@ fn launch_clone(
         fallback::clone3_availability(),
     )
     .map_err(io::Error::from)?;
+    if !clone_vm_shares_memory(stack) {
+        // The clone would be taken, but its child would write its report into a copy of
+        // this process's memory: go fork-like, with the report on a pipe.
+        if emulated::possible(p) {
+            return emulated::launch(p, to_end);
+        }
+        return Err(Error::os(
+            "clone (a CLONE_VM child gets its own copy of memory here, as under qemu \
+             user-mode emulation; only a request of namespace flags without id maps can \
+             be spawned fork-like instead)",
+            crate::Errno(libc::EINVAL),
+        )
+        .into());
+    }
     p.child.signals.kernel_cleared = false;
     p.child.report = Report::default();
     let mut to_end = to_end;
@@ -572,6 +586,30 @@ fn launch_clone(
         Err(Failed::Clone(libc::EINVAL)) if emulated::possible(p) => emulated::launch(p, to_end),
         Err(Failed::Clone(e)) => Err(Error::os("clone", crate::Errno(e)).into()),
         Err(Failed::Parent(e)) => Err(e),
+    }
+}
+
+/// Whether a `CLONE_VM` child of clone(2) shares this process's memory, asked once per
+/// process (the first spawn that takes clone(2)) with a child that stores one flag and exits
+/// (see [`crate::sys::vfork::clone_shares_memory`]): unknown, yes, no.
+static CLONE_VM_SHARED: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// See [`CLONE_VM_SHARED`]. A probe that the kernel (or emulator) refuses leaves the answer
+/// to the spawn's own clone, which is refused the same way and handled as before.
+fn clone_vm_shares_memory(stack: &ChildStack) -> bool {
+    match CLONE_VM_SHARED.load(Ordering::Relaxed) {
+        YES => true,
+        NO => false,
+        _ => {
+            match crate::sys::vfork::clone_shares_memory(CloneFlags::VM | CloneFlags::VFORK, stack)
+            {
+                Ok(shared) => {
+                    CLONE_VM_SHARED.store(if shared { YES } else { NO }, Ordering::Relaxed);
+                    shared
+                }
+                Err(_) => true,
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::signal::BlockAll;
 use super::stack::ChildStack;
 use super::syscall::RawErrno;
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// What runs in the child. Implementations execute in a `CLONE_VM` child between clone and
@@ -21,7 +22,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 /// unwind. The return value is the child's exit status when it does not exec.
 ///
 /// Crate-private on purpose: the soundness of [`spawn_vfork`] rests on every implementation
-/// keeping this contract, which the crate audits (there is one: the spawn plan).
+/// keeping this contract, which the crate audits (there are two: the spawn plan and
+/// [`clone_shares_memory`]'s probe, which stores one flag).
 pub(crate) trait VforkChild {
     fn run_child(&mut self) -> i32;
 }
@@ -172,6 +174,65 @@ unsafe fn clone_child<C: VforkChild>(
         None
     };
     Ok(Spawned { pid: ret, pidfd })
+}
+
+/// The child of [`clone_shares_memory`]: it stores one flag, in memory the parent shares
+/// when the clone really was `CLONE_VM`, and exits.
+struct SharedMemoryProbe {
+    ran: AtomicBool,
+}
+
+impl VforkChild for SharedMemoryProbe {
+    fn run_child(&mut self) -> i32 {
+        self.ran.store(true, Ordering::Release);
+        0
+    }
+}
+
+/// Whether a `clone(2)` child made with `flags` (`CLONE_VM | CLONE_VFORK` to ask the real
+/// question; anything else without `CLONE_VM` in the tests) shares this process's memory: the
+/// child sets a flag and exits at once, and the flag is read once the child is reaped. No
+/// program runs, so the question costs nothing but the clone and the wait.
+///
+/// Where the answer is no although `CLONE_VM` was asked for, something between this process
+/// and the kernel runs the child as a fork: qemu's user-mode emulation (10.0) takes
+/// `CLONE_VM | CLONE_VFORK` for a plain fork, so whatever a spawn's child writes into the
+/// parent's memory (its failure report) is lost. Refuses ([`libc::EINVAL`]) `CLONE_VM`
+/// without `CLONE_VFORK` and the flags in [`SPAWN_FORBIDDEN`]; a refused clone is the
+/// kernel's (or the emulator's) errno.
+pub(crate) fn clone_shares_memory(flags: CloneFlags, stack: &ChildStack) -> Result<bool, RawErrno> {
+    if flags.intersects(SPAWN_FORBIDDEN | CloneFlags::PIDFD)
+        || (flags.contains(CloneFlags::VM) && !flags.contains(CloneFlags::VFORK))
+    {
+        return Err(libc::EINVAL);
+    }
+    let mut probe = SharedMemoryProbe {
+        ran: AtomicBool::new(false),
+    };
+    let arg = &mut probe as *mut SharedMemoryProbe as *mut c_void;
+    let word = flags.bits() | libc::SIGCHLD as u64;
+    let pid = {
+        let _blocked = BlockAll::new()?;
+        // SAFETY: with CLONE_VM the call has CLONE_VFORK (checked above), so this thread
+        // sleeps until the child has exited and `probe` and `stack` are the child's alone
+        // meanwhile; without CLONE_VM the child runs on its own copy of both. The child only
+        // stores into `probe.ran` and returns (no allocation, lock or unwinding); every
+        // signal is blocked so no handler runs on its stack; no pointer is passed for the
+        // kernel to write (no *_SETTID, no pidfd).
+        unsafe {
+            clone_on_stack(
+                word,
+                stack.top(),
+                core::ptr::null_mut(),
+                entry::<SharedMemoryProbe>,
+                arg,
+            )
+        }
+    }?;
+    // Reaped by us, or (ECHILD) by a SIGCHLD handler or an ignored SIGCHLD: either way the
+    // child no longer runs once this returns, and has made its one store if it ever will.
+    let _ = crate::pidfd::wait_child_pid(pid);
+    Ok(probe.ran.load(Ordering::Acquire))
 }
 
 /// The socket pair of a handshake spawn (`AF_UNIX`, `SOCK_SEQPACKET`, both ends
@@ -459,5 +520,29 @@ pub(crate) fn clone3_answer_to_invalid_call() -> RawErrno {
     match unsafe { super::raw::clone3(&args, 0) } {
         Err(e) => e,
         Ok(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_tells_shared_memory_from_a_copy() {
+        let stack = ChildStack::new(64 * 1024).unwrap();
+        // The real question, on a kernel: the child's store is seen.
+        assert_eq!(
+            clone_shares_memory(CloneFlags::VM | CloneFlags::VFORK, &stack),
+            Ok(true)
+        );
+        // A child with its own copy of memory (what qemu-user 10 makes of CLONE_VM |
+        // CLONE_VFORK): its store is not.
+        assert_eq!(clone_shares_memory(CloneFlags::VFORK, &stack), Ok(false));
+        assert_eq!(clone_shares_memory(CloneFlags::empty(), &stack), Ok(false));
+        // CLONE_VM without CLONE_VFORK would let the child run on the stack concurrently.
+        assert_eq!(
+            clone_shares_memory(CloneFlags::VM, &stack),
+            Err(libc::EINVAL)
+        );
     }
 }
