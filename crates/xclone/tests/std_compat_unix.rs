@@ -112,15 +112,24 @@ both!(pre_exec_hook_may_print, {
 
 entry!(pre_exec_under_allocation_pressure_entry, {
     // process-panic-after-fork's concern: a hook that allocates while other threads allocate
-    // (the C library's fork handlers keep the allocator usable in the child).
+    // (the C library's fork handlers keep the allocator usable in the child). What counts is
+    // a spawn during which the other threads did allocate, so the loop ends after OVERLAPPED
+    // of those (their count, not a time, bounds the work: under TCG a fork of this process
+    // with two busy threads costs about a second, and the earlier fixed 100 spawns per side
+    // ran past the 120 s bound), with at most MAX_SPAWNS tries.
+    const OVERLAPPED: usize = 12;
+    const MAX_SPAWNS: usize = 60;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let allocated = Arc::new(AtomicUsize::new(0));
     let churn: Vec<_> = (0..2)
         .map(|_| {
             let stop = stop.clone();
+            let allocated = allocated.clone();
             std::thread::spawn(move || {
                 let mut v: Vec<Vec<u8>> = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     v.push(vec![1; 4096]);
+                    allocated.fetch_add(1, Ordering::Relaxed);
                     if v.len() > 64 {
                         v.clear();
                     }
@@ -128,12 +137,15 @@ entry!(pre_exec_under_allocation_pressure_entry, {
             })
         })
         .collect();
-    for i in 0..100 {
+    let mut overlapped = 0;
+    let mut spawns = 0;
+    while overlapped < OVERLAPPED && spawns < MAX_SPAWNS {
+        let before = allocated.load(Ordering::Relaxed);
         // SAFETY: the hook allocates and formats, which std's contract allows in practice.
         let st = unsafe {
             Command::new("true")
                 .pre_exec(move || {
-                    let s = format!("spawn {i}");
+                    let s = format!("spawn {spawns}");
                     let v: Vec<u8> = s.into_bytes();
                     if v.is_empty() {
                         return Err(std::io::Error::other("empty"));
@@ -144,11 +156,19 @@ entry!(pre_exec_under_allocation_pressure_entry, {
                 .unwrap()
         };
         assert!(st.success());
+        spawns += 1;
+        if allocated.load(Ordering::Relaxed) != before {
+            overlapped += 1;
+        }
     }
     stop.store(true, Ordering::Relaxed);
     for t in churn {
         t.join().unwrap();
     }
+    assert_eq!(
+        overlapped, OVERLAPPED,
+        "only {overlapped} of {spawns} spawns ran while the other threads allocated"
+    );
     println!("ALLOC=ok");
 });
 
