@@ -5,14 +5,14 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Command, Stdio};
-use xclone_testsupport::{have_bwrap, is_root, stderr_line, MERGED_USR};
+use xclone_testsupport::{have_bwrap, is_root, merged_usr, stderr_line};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
 /// `--unshare-all`, a merged-/usr layout and a new proc.
 fn base() -> Vec<&'static str> {
     let mut v = vec!["--unshare-all"];
-    v.extend(MERGED_USR);
+    v.extend(merged_usr());
     v.extend(["--proc", "/proc"]);
     v
 }

@@ -30,7 +30,7 @@ pub use procfs::{
     pid_max, ppid, status_field, uptime,
 };
 pub use run::{cli_output, have_setpriv, pipe, sh, stderr_line, stdout_of, SETPRIV_NOBODY};
-pub use sandbox::{have_bwrap, MERGED_USR};
+pub use sandbox::{have_bwrap, merged_usr};
 pub use target::{cgroup_and_target, root_and_cgroup, spawn_at_pid, start_target, TestCgroup};
 pub use tempdir::TempDir;
 

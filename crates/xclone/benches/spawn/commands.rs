@@ -165,7 +165,7 @@ pub fn run_vs_unshare(
 /// the target program bound where it lies.
 pub fn sandbox_args(target: &Path) -> Vec<OsString> {
     let mut a = os(&["--unshare-all"]);
-    a.extend(os(&xclone_testsupport::MERGED_USR));
+    a.extend(os(&xclone_testsupport::merged_usr()));
     a.extend(os(&[
         "--proc",
         "/proc",
