@@ -22,6 +22,7 @@ enum.Target.html     enter setns validate
 fn.validate.html     setns unshare validate
 fn.explain_errno.html setns unshare validate
 fn.error.html        setns unshare
+fn.current_features.html setns validate
 fn.to_markdown.html  rules rules/ns
 fn.clone.html        raw/calls raw/probe_calls
 fn.clone3.html       raw/calls raw/probe_calls

@@ -90,6 +90,19 @@ pub fn setns(target: impl AsFd, namespaces: Namespaces) -> crate::Result<Changed
     }
 }
 
+/// What this kernel offers, for judging `setns(2)` against it: the cached probe
+/// ([`crate::validate::current_features`]) and
+/// [`Features::setns_mnt_with_others_fs_shared`], asked of the kernel by
+/// [`mnt_with_others_refused_when_fs_shared`] (a helper process, once per process; not at all
+/// without `CAP_SYS_ADMIN`).
+pub fn current_features() -> Features {
+    let mut f = crate::validate::current_features();
+    if f.setns_pidfd {
+        f.setns_mnt_with_others_fs_shared = mnt_with_others_refused_when_fs_shared();
+    }
+    f
+}
+
 /// The library's error for a setns on descriptor `fd` with `nstype` that failed with
 /// `errno`, explained against this kernel and the calling thread.
 pub fn error(fd: i32, nstype: u64, errno: Errno) -> crate::Error {
@@ -97,7 +110,15 @@ pub fn error(fd: i32, nstype: u64, errno: Errno) -> crate::Error {
         .ok()
         .and_then(|c| {
             let t = Target::inspect(fd, c.euid);
-            explain_errno(&t, nstype, &crate::validate::current_features(), &c, errno)
+            // The helper the probe needs is made only where its answer can matter.
+            let mnt_and_more =
+                nstype & CloneFlags::NEWNS.bits() != 0 && nstype & !CloneFlags::NEWNS.bits() != 0;
+            let f = if mnt_and_more {
+                current_features()
+            } else {
+                crate::validate::current_features()
+            };
+            explain_errno(&t, nstype, &f, &c, errno)
         })
         .map(Box::new);
     crate::Error::Os {

@@ -178,17 +178,11 @@ pub fn validate_current(args: &CloneArgs) -> crate::Result<Verdict> {
     Ok(validate(args, &current_features(), &caller))
 }
 
-/// What this kernel offers, for validating against it: the cached probe, and
-/// [`Features::setns_mnt_with_others_fs_shared`] asked of the kernel (a helper process,
-/// once per process; not at all without `CAP_SYS_ADMIN`, see
-/// [`crate::setns::mnt_with_others_refused_when_fs_shared`]).
+/// What this kernel offers, for validating against it: the cached probe
+/// ([`Features::probe`]). Judging `setns(2)` needs one answer more, which costs a helper
+/// process: [`crate::setns::current_features`].
 pub fn current_features() -> Features {
-    let mut f = Features::probe().clone();
-    if f.setns_pidfd {
-        f.setns_mnt_with_others_fs_shared =
-            crate::sys::fsshare::setns_mnt_with_others_refused_when_fs_shared();
-    }
-    f
+    Features::probe().clone()
 }
 
 /// The explanation for `errno` returned by a real call with this request: the validator's

@@ -557,7 +557,7 @@ fn runner() {
     if std::env::var_os(ROLE_ENV).is_none() {
         return;
     }
-    let features = xclone::validate::current_features();
+    let features = xclone::setns::current_features();
     let (release_rd, release_wr) = pipe();
     RELEASE_WR.store(release_wr.as_raw_fd(), std::sync::atomic::Ordering::Relaxed);
     let holder_root = holder(false, &release_rd);

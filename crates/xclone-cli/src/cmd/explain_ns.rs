@@ -84,7 +84,9 @@ pub fn run(args: &ExplainArgs) -> i32 {
     };
     let features = match args.kernel {
         Some(v) => Features::as_of(v),
-        None => validate::current_features(),
+        // Judging a setns needs one probe more (a helper process): only then.
+        None if args.unshare.is_some() => validate::current_features(),
+        None => xclone::setns::current_features(),
     };
     let mut notes = Vec::new();
     let (call, flags, target, verdict) = if let Some(spec) = &args.unshare {

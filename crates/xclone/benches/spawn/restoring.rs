@@ -4,6 +4,11 @@
 //! (`restore` returning; std's `spawn` returning for the last child); choosing PIDs, choosing
 //! them again when one was taken meanwhile (EEXIST, a busy machine hands out PIDs fast), and
 //! killing and waiting for the processes afterwards are not. Shown per process.
+//!
+//! Two programs: `pause-nolibc` (no C library; judged, so that what is measured is the
+//! restorer's work, as the spawn rows use `exit0-nolibc`) and `/bin/sleep` (not judged: each of
+//! the N programs then runs glibc's start-up, 0.7 ms of CPU on the reference machine, and
+//! those start-ups share the CPUs with the execs still to come).
 
 use crate::stats::Contender;
 use crate::xrows::Missing;
@@ -12,8 +17,22 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 use xclone::restore::{restore, Manifest};
 
-/// The program every process runs: it blocks until killed.
-const PROGRAM: &str = "/bin/sleep";
+/// The program every process runs, with its arguments: it blocks until killed.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub path: String,
+    pub args: Vec<String>,
+}
+
+impl Program {
+    /// `/bin/sleep 1000`.
+    pub fn sleep() -> Program {
+        Program {
+            path: "/bin/sleep".into(),
+            args: vec!["1000".into()],
+        }
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Shape {
@@ -78,7 +97,15 @@ fn free_pids(n: usize) -> Result<Vec<i32>, String> {
     Ok(free)
 }
 
-fn manifest(shape: Shape, pids: &[i32]) -> Manifest {
+fn json_string(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn manifest(shape: Shape, pids: &[i32], prog: &Program) -> Manifest {
+    let mut argv = vec![json_string(&prog.path)];
+    argv.extend(prog.args.iter().map(|a| json_string(a)));
+    let argv = argv.join(", ");
+    let path = json_string(&prog.path);
     let procs: Vec<String> = pids
         .iter()
         .enumerate()
@@ -89,8 +116,8 @@ fn manifest(shape: Shape, pids: &[i32]) -> Manifest {
                 format!(r#""parent": "{}","#, shape.parent(i))
             };
             format!(
-                r#"{{"id": "{i}", {parent} "pids": [{pid}], "program": "{PROGRAM}",
-                   "argv": ["sleep", "1000"]}}"#
+                r#"{{"id": "{i}", {parent} "pids": [{pid}], "program": {path},
+                   "argv": [{argv}]}}"#
             )
         })
         .collect();
@@ -118,14 +145,14 @@ fn kill_all(fds: &[OwnedFd]) {
 const ATTEMPTS: usize = 20;
 
 /// One restore of `n` processes: the time of the `restore` call that succeeded, in µs.
-fn restore_once(shape: Shape, n: usize) -> Result<f64, String> {
+fn restore_once(shape: Shape, n: usize, prog: &Program) -> Result<f64, String> {
     // A PID taken meanwhile by another process (EEXIST, found by the pre-check or by clone3)
     // is not the restorer's cost: again, with PIDs chosen anew; only the call that succeeds
     // is timed.
     let mut attempt = 0;
     let (pids, tree, us) = loop {
         let pids = free_pids(n)?;
-        let m = manifest(shape, &pids);
+        let m = manifest(shape, &pids, prog);
         let t = Instant::now();
         match restore(&m) {
             Ok(tree) => break (pids, tree, t.elapsed().as_secs_f64() * 1e6),
@@ -154,13 +181,13 @@ fn restore_once(shape: Shape, n: usize) -> Result<f64, String> {
 }
 
 /// `n` children of one parent: the time until the last `spawn` returned, in µs.
-fn std_once(n: usize) -> Result<f64, String> {
+fn std_once(n: usize, prog: &Program) -> Result<f64, String> {
     let mut children = Vec::with_capacity(n);
     let mut err = None;
     let t = Instant::now();
     for _ in 0..n {
-        match Command::new(PROGRAM)
-            .arg("1000")
+        match Command::new(&prog.path)
+            .args(&prog.args)
             .stdin(Stdio::null())
             .spawn()
         {
@@ -191,7 +218,7 @@ pub const SHAPE_ROWS: [&str; 3] = [
 ];
 
 /// The rows for trees of `n` processes, or why they cannot be measured here.
-pub fn contenders(n: usize) -> Result<Vec<Contender<'static>>, Missing> {
+pub fn contenders(n: usize, prog: Program) -> Result<Vec<Contender<'static>>, Missing> {
     let labels = SHAPE_ROWS;
     if !rustix::process::geteuid().is_root() {
         return Err(Missing {
@@ -212,9 +239,13 @@ pub fn contenders(n: usize) -> Result<Vec<Contender<'static>>, Missing> {
         });
     }
     let shapes = [Shape::Flat, Shape::Deep, Shape::Bushy];
-    let mut cs = vec![Contender::self_timed(STD_ROW, move || std_once(n))];
+    let p = prog.clone();
+    let mut cs = vec![Contender::self_timed(STD_ROW, move || std_once(n, &p))];
     for (label, shape) in labels.into_iter().zip(shapes) {
-        cs.push(Contender::self_timed(label, move || restore_once(shape, n)));
+        let p = prog.clone();
+        cs.push(Contender::self_timed(label, move || {
+            restore_once(shape, n, &p)
+        }));
     }
     Ok(cs)
 }

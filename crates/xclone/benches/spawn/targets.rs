@@ -19,6 +19,15 @@ __asm__(\".globl _start\\n\"
         \"  syscall\\n\");
 ";
 
+const PAUSE_C: &str = "\
+/* No libc: waits for signals until one kills it (pause(2) in a loop). */
+__asm__(\".globl _start\\n\"
+        \"_start:\\n\"
+        \"  mov $34, %eax\\n\"
+        \"  syscall\\n\"
+        \"  jmp _start\\n\");
+";
+
 /// One executable the rows run.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -41,6 +50,18 @@ pub fn out_dir() -> PathBuf {
 }
 
 fn build(dir: &Path, name: &'static str, source: &str, flags: &[&str]) -> Result<Target, String> {
+    let t = compile(dir, name, source, flags)?;
+    // A target that does not exit 0 would make every row measure a failure path.
+    let st = Command::new(&t.path)
+        .status()
+        .map_err(|e| format!("running {}: {e}", t.path.display()))?;
+    if !st.success() {
+        return Err(format!("{} exited with {st}", t.path.display()));
+    }
+    Ok(t)
+}
+
+fn compile(dir: &Path, name: &'static str, source: &str, flags: &[&str]) -> Result<Target, String> {
     let src = dir.join(format!("{name}.c"));
     let exe = dir.join(name);
     let fresh = fs::read_to_string(&src)
@@ -67,13 +88,6 @@ fn build(dir: &Path, name: &'static str, source: &str, flags: &[&str]) -> Result
         }
     }
     let size = fs::metadata(&exe).map_err(|e| e.to_string())?.len();
-    // A target that does not exit 0 would make every row measure a failure path.
-    let st = Command::new(&exe)
-        .status()
-        .map_err(|e| format!("running {}: {e}", exe.display()))?;
-    if !st.success() {
-        return Err(format!("{} exited with {st}", exe.display()));
-    }
     Ok(Target {
         name,
         path: exe,
@@ -94,4 +108,18 @@ pub fn build_all() -> Result<Vec<Target>, String> {
         )?,
         build(&dir, "true-static", TRUE_C, &["-static", "-O2"])?,
     ])
+}
+
+/// `pause-nolibc`: a bare `_start` that waits in pause(2) until a signal kills it, what the
+/// processes of the restore rows run, so that the restorer's own cost shows (built like
+/// `exit0-nolibc`; not run here, it would not end).
+pub fn build_pause() -> Result<Target, String> {
+    let dir = out_dir();
+    fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    compile(
+        &dir,
+        "pause-nolibc",
+        PAUSE_C,
+        &["-nostdlib", "-static", "-O2", "-Wl,--build-id=none"],
+    )
 }

@@ -1418,3 +1418,12 @@ fn an_uninspectable_cgroup_is_no_conclusion() {
         verdict.notes
     );
 }
+
+/// Judging clone3 needs no helper process: the setns-only answer is left unasked (a helper
+/// born here could have become the init of a pid namespace the caller just unshared).
+#[test]
+fn clone3_features_leave_the_setns_helper_unasked() {
+    let f = current_features();
+    assert_eq!(f.setns_mnt_with_others_fs_shared, None);
+    assert_eq!(f, *Features::probe());
+}
