@@ -156,18 +156,24 @@ fn a_file_without_shebang_runs_through_sh() {
 
 #[test]
 fn enter_root_and_wd_without_values_are_the_targets() {
+    // The target says when it is in /tmp (a line on a pipe: no polling).
     let mut sleeper = Command::new("sh")
-        .args(["-c", "cd /tmp && exec sleep 30"])
+        .args(["-c", "cd /tmp && echo ready && exec sleep 30"])
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let pid = sleeper.id().to_string();
-    // Wait (bounded) until the target is in /tmp.
-    for _ in 0..1000 {
-        if std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|p| p == Path::new("/tmp")) {
-            break;
-        }
-        std::thread::yield_now();
-    }
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(sleeper.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "ready\n");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
+        Path::new("/tmp")
+    );
     let out = xclone(&["enter", "-t", &pid, "-a", "-r", "-w", "--", "pwd"]);
     let _ = sleeper.kill();
     let _ = sleeper.wait();

@@ -781,7 +781,9 @@ fn setup() -> Result<(Env, Cleanups), String> {
         .unwrap();
     let unshare_pid = child.id();
     let mut target = 0;
-    for _ in 0..500 {
+    // Bounded by time, not by a count of tries: under emulation starting takes seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
         let kids =
             std::fs::read_to_string(format!("/proc/{unshare_pid}/task/{unshare_pid}/children"))
                 .unwrap_or_default();
@@ -793,8 +795,7 @@ fn setup() -> Result<(Env, Cleanups), String> {
                 break;
             }
         }
-        // Bounded poll of /proc while the target starts (no event tells when it exec'd).
-        std::thread::yield_now();
+        // Poll /proc while the target starts (no event tells when it exec'd).
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     if target == 0 {
@@ -810,14 +811,14 @@ fn setup() -> Result<(Env, Cleanups), String> {
         .unwrap();
     let ntarget = nchild.id();
     let mut started = false;
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
         let comm = std::fs::read_to_string(format!("/proc/{ntarget}/comm")).unwrap_or_default();
         if comm.trim() == "sleep" {
             started = true;
             break;
         }
-        // Bounded poll of /proc while it starts, as above.
-        std::thread::yield_now();
+        // Poll /proc while it starts, as above.
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     if !started {
