@@ -144,7 +144,14 @@ const SWITCHES: &[(&str, &str)] = &[
         "New user namespace (own ids mapped as bubblewrap does)",
     ),
     ("unshare-ipc", "New IPC namespace"),
-    ("unshare-pid", "New pid namespace"),
+    (
+        "unshare-pid",
+        "New pid namespace: the program runs as PID 2 under an init of xclone's (PID 1)",
+    ),
+    (
+        "as-pid-1",
+        "With --unshare-pid: no init, the program itself is PID 1",
+    ),
     (
         "unshare-net",
         "New network namespace, its loopback interface up (127.0.0.1, ::1)",
@@ -183,6 +190,8 @@ pub struct SandboxArgs {
     pub chdir: Option<PathBuf>,
     pub new_session: bool,
     pub die_with_parent: bool,
+    /// `--as-pid-1`: the program is PID 1 of the new pid namespace (no init of xclone's).
+    pub as_pid_1: bool,
     pub argv0: Option<OsString>,
     pub rlimits: Vec<Rlimit>,
     pub seccomp: Option<RawFd>,
@@ -497,6 +506,10 @@ impl SandboxArgs {
         s.flags = f;
         s.new_session = on("new-session");
         s.die_with_parent = on("die-with-parent");
+        s.as_pid_1 = on("as-pid-1");
+        if s.as_pid_1 && !s.flags.contains(CloneFlags::NEWPID) {
+            return Err("--as-pid-1 needs --unshare-pid (or --unshare-all), as in bwrap".into());
+        }
         let num = |id: &str| -> Result<Option<u32>, String> {
             m.get_one::<String>(id)
                 .map(|v| {
@@ -654,6 +667,10 @@ impl SandboxArgs {
         // creates; unshare's -n/--net leaves it down (util-linux does nothing to it), so only
         // bwrap's spellings ask for it.
         sandbox.loopback_up = self.flags.contains(CloneFlags::NEWNET);
+        // bubblewrap's layout for its spellings of a new pid namespace: an init at PID 1,
+        // the program as PID 2 (unless --as-pid-1); util-linux's -p/--pid keep the program
+        // as PID 1.
+        sandbox.init = self.flags.contains(CloneFlags::NEWPID) && !self.as_pid_1;
         sandbox.userns2 = self.userns2;
         sandbox.block_fd = self.block_fd;
         sandbox.userns_block_fd = self.userns_block_fd;

@@ -225,3 +225,63 @@ fn failures_name_step_path_and_cause() {
         assert!(!host.exists());
     }
 }
+
+/// bwrap's layout (`--unshare-pid`, `--unshare-all`): xclone's init at PID 1 passes on the
+/// signals it gets — from xclone, which forwards its own, and from inside — where bwrap's
+/// PID 1 does not (a difference by design, docs/sandbox.md); `--as-pid-1` needs a new pid
+/// namespace, as in bwrap.
+#[test]
+fn init_passes_signals_on() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    // SIGTERM to xclone: forwarded to the init, passed on to the program.
+    let mut child = Command::new(XCLONE)
+        .arg("run")
+        .args(base())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; echo ready; while :; do :; done",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = [0u8; 6];
+    out.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ready\n");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+
+    // From inside, to PID 1.
+    let out = Command::new(XCLONE)
+        .arg("run")
+        .args(base())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got USR1; exit 5' USR1; kill -USR1 1; while :; do :; done",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got USR1\n");
+    assert_eq!(out.status.code(), Some(5));
+
+    let out = Command::new(XCLONE)
+        .args(["run", "--as-pid-1", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--as-pid-1 needs --unshare-pid"),
+        "{out:?}"
+    );
+}

@@ -4,8 +4,9 @@
 //! session, environment, resource limits, EROFS on read-only binds, seccomp errnos.
 //!
 //! Each row gives the options both tools take (bwrap's names), a `sh` script printing what
-//! the program sees, and where they differ by design a tool-specific option (`--as-pid-1`
-//! for bwrap) or wrapper (`prlimit` before bwrap, which has no `--rlimit`). Rows run with
+//! the program sees, and where they differ by design a tool-specific option or wrapper
+//! (`prlimit` before bwrap, which has no `--rlimit`). Both run the program as PID 2 under an
+//! init of their own by default and as PID 1 with `--as-pid-1`; rows compare both layouts. Rows run with
 //! descriptors 3 and 4 open on prepared files when they pass programs or data by number.
 
 use std::os::unix::fs::PermissionsExt;
@@ -70,10 +71,6 @@ fn row(name: &'static str, opts: &[&'static str], script: &'static str) -> Row {
 impl Row {
     fn mounts(mut self) -> Self {
         self.norm = Norm::Mounts;
-        self
-    }
-    fn bwrap(mut self, o: &[&'static str]) -> Self {
-        self.bwrap_only = o.to_vec();
         self
     }
     fn wrap(mut self, w: &[&'static str]) -> Self {
@@ -160,11 +157,12 @@ fn rows() -> Vec<Row> {
         row("capabilities: drop ALL, add two", &["--cap-drop", "ALL", "--cap-add", "CAP_NET_RAW", "--cap-add", "cap_chown"], "grep ^Cap /proc/self/status"),
         row("capabilities: --cap-add for uid 7 (ambient)", &["--uid", "7", "--cap-add", "CAP_KILL"], "id -u; grep ^Cap /proc/self/status"),
         row("capabilities: uid 0 inside, --cap-add", &with(ro, &["--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN"]), "grep ^Cap /proc/self/status"),
-        // bwrap's own PID 1 would be the session's leader, outside the namespace: compare
-        // with --as-pid-1, which xclone's program always is.
-        row("session: --new-session", &["--new-session"],
-            "s=$(cut -d' ' -f6 /proc/$$/stat); [ \"$s\" = \"$$\" ] && echo leader || echo not-leader")
-            .bwrap(&["--as-pid-1"]),
+        // Under both tools' init the session's leader is PID 1, the init; with --as-pid-1 it
+        // is the program.
+        row("session: --new-session (the init leads it)", &["--new-session"],
+            "s=$(cut -d' ' -f6 /proc/$$/stat); [ \"$s\" = \"$$\" ] && echo leader || echo \"session $s\"; ps -o pid=,sid=,pgid= | head -2 | tr -s ' '"),
+        row("session: --new-session --as-pid-1", &["--new-session", "--as-pid-1"],
+            "s=$(cut -d' ' -f6 /proc/$$/stat); [ \"$s\" = \"$$\" ] && echo leader || echo \"session $s\""),
         row("session: inherited", &[],
             "s=$(cut -d' ' -f6 /proc/$$/stat); [ \"$s\" = \"$$\" ] && echo leader || echo \"session $s\""),
         row("environment: --clearenv --setenv --unsetenv", &["--clearenv", "--setenv", "A", "1", "--setenv", "B", "two words", "--unsetenv", "A", "--setenv", "C", "3"], "env | sort"),
@@ -177,7 +175,14 @@ fn rows() -> Vec<Row> {
         row("--unshare-all: lo up, 127.0.0.1/8 and ::1", &[],
             "ip -o link show lo | grep -o '<[^>]*>'; ip -o addr show lo | tr -s ' ' | cut -d' ' -f3-6; ip route show table local"),
         row("--share-net: the host's interfaces", &["--share-net"], "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort"),
-        row("pid namespace: the program is PID 1 (bwrap --as-pid-1)", &[], "echo $$; cut -d' ' -f4 /proc/$$/stat").bwrap(&["--as-pid-1"]),
+        row("pid namespace: the program is PID 2 under an init", &[],
+            "echo $$; cut -d' ' -f4 /proc/$$/stat; ps -o pid=,ppid=,user= | head -2 | tr -s ' '"),
+        row("pid namespace: --as-pid-1, the program is PID 1", &["--as-pid-1"], "echo $$; cut -d' ' -f4 /proc/$$/stat; ls /proc | grep -cx 2"),
+        row("exit status: the program's code", &[], "exit 3"),
+        row("exit status: killed by a signal, 128+N", &[], "kill -TERM $$; echo survived"),
+        row("signals: --as-pid-1 ignores what it does not handle", &["--as-pid-1"], "kill -TERM $$; echo survived"),
+        row("orphans are reaped by the init", &[],
+            "p=$( (true & echo $!) ); i=0; while [ -d /proc/$p ] && [ $i -lt 200000 ]; do i=$((i+1)); done; [ -d /proc/$p ] && echo \"left: $(cut -d' ' -f3 /proc/$p/stat)\" || echo reaped"),
         row("rlimit NOFILE", &[], "grep 'open files' /proc/$$/limits").wrap(&["prlimit", "--nofile=100:200", "--"]),
         row("rlimit CORE", &[], "grep 'core file' /proc/$$/limits").wrap(&["prlimit", "--core=0:0", "--"]),
         row("rlimit FSIZE", &[], "grep 'file size' /proc/$$/limits").wrap(&["prlimit", "--fsize=1048576:2097152", "--"]),

@@ -238,3 +238,78 @@ fn keep_caps_raises_the_permitted_set_into_the_ambient_set() {
         ]
     );
 }
+
+/// `Sandbox::init`: the program runs as PID 2 under an init of xclone's; `wait` returns the
+/// program's status (from the init's pipe), signals sent to the child (the init) reach the
+/// program, orphans are reaped, `output()` sees end of file as soon as the program ends.
+#[test]
+fn init_runs_the_program_as_pid_2() {
+    if !have_userns() {
+        eprintln!("skipped: user namespaces are not available");
+        return;
+    }
+    let mut init = Sandbox::default();
+    init.filesystem = Some(layout(vec![]));
+    init.init = true;
+    // What the program sees; its exit code comes back as is.
+    let out = sandboxed(
+        "echo $$; cut -d' ' -f4 /proc/$$/stat; p=$( (true & echo $!) ); \
+         i=0; while [ -d /proc/$p ] && [ $i -lt 200000 ]; do i=$((i+1)); done; \
+         [ -d /proc/$p ] && echo left || echo reaped; exit 3",
+        init.clone(),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n1\nreaped\n");
+    assert_eq!(out.status.code(), Some(3));
+
+    // Killed by a signal: the program's status says so (the init's own would be 128+N).
+    let mut c = sandboxed("kill -TERM $$", init.clone());
+    let st = c.status().unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGTERM), "{st:?}");
+
+    // A signal to the child (the init) is passed on to the program.
+    let mut c = sandboxed(
+        "trap 'exit 7' USR1; echo ready; while :; do :; done",
+        init.clone(),
+    );
+    c.stdout(xclone::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    assert!(child.has_init());
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "ready\n");
+    assert_eq!(child.try_wait().unwrap(), None);
+    child.signal(libc::SIGUSR1).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+
+    // Killing the init ends everything; wait falls back to the init's own status.
+    let mut child = sandboxed("while :; do :; done", init.clone())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        child
+            .wait_timeout(std::time::Duration::from_millis(1))
+            .unwrap(),
+        None
+    );
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+
+    // A failing step of the program's process is reported as without an init.
+    let mut c = sandboxed("true", init.clone());
+    c.current_dir("/nonexistent");
+    let e = c.spawn().unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(c.last_spawn_error().unwrap().step(), Step::Chdir);
+
+    // Without a new pid namespace the request is refused.
+    let mut c = sandboxed("true", init);
+    c.flags(CloneFlags::NEWUSER | CloneFlags::NEWNS);
+    let e = c.spawn().unwrap_err();
+    assert!(e.to_string().contains("CLONE_NEWPID"), "{e}");
+}

@@ -156,6 +156,7 @@ pub(crate) fn follow(child: Child, sigfd: &SignalFd, mut json: Option<File>) -> 
     if let Some(j) = json.as_mut() {
         json_started(j, &child);
     }
+    let under_init = child.has_init();
     let status = match supervise(child, sigfd) {
         Ok(s) => s,
         Err(e) => return exit::fail(format!("waiting for the program: {}", errno_text(&e))),
@@ -164,6 +165,10 @@ pub(crate) fn follow(child: Child, sigfd: &SignalFd, mut json: Option<File>) -> 
         json_ended(j, status);
     }
     drop(json);
+    if under_init {
+        // As bwrap: the program's code, or 128+N for a signal N (the init's own exit).
+        return status.shell_code();
+    }
     exit_like(status)
 }
 
@@ -274,6 +279,12 @@ fn build_as(a: &RunArgs, script: Option<OsString>) -> Result<(Command, Resolved)
     }
     a.sandbox
         .apply(&mut cmd, ids.euid, ids.egid, implicit_user_ns)?;
+    if resolved.init && cmd.get_sandbox().init {
+        // --init's `xclone __init` is the init already.
+        let mut s = cmd.get_sandbox().clone();
+        s.init = false;
+        cmd.sandbox(s);
+    }
     if a.isolation.keep_caps {
         // As unshare: only a new user namespace grants capabilities worth keeping.
         if resolved.flags.contains(xclone::CloneFlags::NEWUSER) {
@@ -436,8 +447,9 @@ pub(crate) fn supervise(mut child: Child, sigfd: &SignalFd) -> io::Result<ExitSt
     use rustix::event::{poll, PollFd, PollFlags};
     loop {
         let (child_ready, sig_ready) = {
+            let ready = child.ready_fd();
             let mut fds = [
-                PollFd::new(child.pidfd(), PollFlags::IN),
+                PollFd::new(&ready, PollFlags::IN),
                 PollFd::new(sigfd, PollFlags::IN),
             ];
             match poll(&mut fds, None) {

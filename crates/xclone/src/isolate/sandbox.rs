@@ -2,7 +2,8 @@
 //! resource limits ([`Rlimit`]), the capabilities kept ([`CapSet`]), seccomp filters
 //! ([`SeccompProgram`]) and a new network namespace's loopback interface brought up
 //! ([`Sandbox::loopback_up`]), all prepared by the parent and carried out by the child between
-//! clone and exec — no setuid helper, no second process, no copy of the parent's memory.
+//! clone and exec — no setuid helper, no second process (unless [`Sandbox::init`] asks for
+//! bubblewrap's init at PID 1), no copy of the parent's memory.
 //!
 //! Where each part runs among the child's steps (see `spawn::child_side`):
 //!
@@ -118,6 +119,24 @@ pub struct Sandbox {
     /// the file tree and before any capability is dropped. A failure is
     /// [`Step::Loopback`], naming the system call.
     pub loopback_up: bool,
+    /// bubblewrap's layout of a new pid namespace: the clone3 child stays as PID 1 of the
+    /// namespace, an init of xclone's that never execs, and the program runs as PID 2 (its
+    /// child). The init forwards the signals it receives to the program (except those the
+    /// kernel sent to a whole process group, such as a terminal's ^C, which the program got
+    /// already), reaps every orphan of the namespace, leads the session when
+    /// [`Command::setsid`](crate::Command::setsid) is asked (as bubblewrap's PID 1 does), and
+    /// writes the program's wait status to a pipe the [`Child`](crate::Child) reads before
+    /// it exits: [`Child::wait`](crate::Child::wait) returns the *program's* status without
+    /// waiting for the init's exit and the namespaces' teardown after it. The file tree,
+    /// limits, hostname and death signal are set up by the init (and so hold for both);
+    /// signal dispositions, descriptors, identity, capabilities, working directory, mask,
+    /// hooks, `block_fd` and seccomp by the program's process only.
+    ///
+    /// The init runs on memory it shares with the caller: its stack stays mapped until the
+    /// [`Child`](crate::Child) has reaped it, and is left mapped (leaked) if the `Child` is
+    /// dropped while the init still runs. Needs `CLONE_NEWPID`. Without it (bubblewrap's
+    /// `--as-pid-1`, util-linux's contract) the program itself is PID 1.
+    pub init: bool,
 }
 
 impl Sandbox {
@@ -133,6 +152,11 @@ impl Sandbox {
                 "a sandbox's file tree needs a new mount namespace (CLONE_NEWNS), or it would \
                  change the parent's mounts"
                     .into(),
+            );
+        }
+        if self.init && !flags.contains(CloneFlags::NEWPID) {
+            return Err(
+                "an init at PID 1 of the sandbox needs a new pid namespace (CLONE_NEWPID)".into(),
             );
         }
         if self.loopback_up && !flags.contains(CloneFlags::NEWNET) {
@@ -178,6 +202,15 @@ impl Sandbox {
                 "seccomp filter #{i} ({} instructions), right before exec",
                 p.len()
             ));
+        }
+        if self.init {
+            out.push(
+                "stay as PID 1 (an init of xclone's, no exec): create the program's process \
+                 (clone CLONE_VM|CLONE_VFORK), which runs the steps from the signal \
+                 dispositions on and execs as PID 2; then forward signals to it, reap \
+                 orphans and write its wait status to the parent's pipe before exiting"
+                    .into(),
+            );
         }
         out
     }

@@ -58,6 +58,21 @@ struct Handle {
     kill_on_drop: bool,
     /// Made with `CLONE_PARENT`: our parent's child, which only it can wait for.
     sibling: bool,
+    /// Under a sandbox's init ([`Sandbox::init`](crate::isolate::sandbox::Sandbox::init)).
+    init: Option<InitHandle>,
+}
+
+/// The parent's side of a sandbox's init at PID 1.
+#[derive(Debug)]
+struct InitHandle {
+    /// The pipe the init writes the program's wait status to; `None` once it gave end of
+    /// file without one (the init was killed: then the init's own status is the answer).
+    status: Option<OwnedFd>,
+    /// The stack the init runs on (it shares this process's memory): unmapped only once the
+    /// init is reaped.
+    stack: Option<crate::sys::stack::ChildStack>,
+    /// The init itself has been reaped.
+    reaped: bool,
 }
 
 impl Drop for Handle {
@@ -65,7 +80,22 @@ impl Drop for Handle {
         if self.kill_on_drop && self.status.is_none() {
             if let Some(fd) = &self.pidfd {
                 let _ = fd.send_signal(libc::SIGKILL);
-                let _ = fd.wait();
+                if fd.wait().is_ok() {
+                    if let Some(i) = self.init.as_mut() {
+                        i.reaped = true;
+                    }
+                }
+            }
+        }
+        if let Some(init) = self.init.as_mut() {
+            if !init.reaped && !self.sibling {
+                if let Some(Ok(Some(_))) = self.pidfd.as_ref().map(PidFd::try_wait) {
+                    init.reaped = true;
+                }
+            }
+            if !init.reaped {
+                // The init may still run on it: leave it mapped for good.
+                std::mem::forget(init.stack.take());
             }
         }
     }
@@ -131,10 +161,87 @@ impl Child {
                 status: None,
                 kill_on_drop,
                 sibling: false,
+                init: None,
             },
             stdin: stdin.map(ChildStdin::from),
             stdout: stdout.map(ChildStdout::from),
             stderr: stderr.map(ChildStderr::from),
+        }
+    }
+
+    /// Under a sandbox's init: the status pipe's read end, and the stack the init runs on.
+    pub(crate) fn set_init(&mut self, status: OwnedFd, stack: crate::sys::stack::ChildStack) {
+        self.handle.init = Some(InitHandle {
+            status: Some(status),
+            stack: Some(stack),
+            reaped: false,
+        });
+    }
+
+    /// Whether the program runs under a sandbox's init
+    /// ([`Sandbox::init`](crate::isolate::sandbox::Sandbox::init)): [`id`](Self::id),
+    /// [`pidfd`](Self::pidfd) and [`signal`](Self::signal) are the init's (which passes
+    /// signals on), the statuses [`wait`](Self::wait) returns are the program's.
+    pub fn has_init(&self) -> bool {
+        self.handle.init.is_some()
+    }
+
+    /// The descriptor that becomes readable when [`wait`](Self::wait) would not block: the
+    /// pidfd, or under a sandbox's init
+    /// ([`Sandbox::init`](crate::isolate::sandbox::Sandbox::init)) the pipe the init writes
+    /// the program's status to before it exits.
+    pub fn ready_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self.handle.init.as_ref().and_then(|i| i.status.as_ref()) {
+            Some(fd) => fd.as_fd(),
+            None => self.fd().as_fd(),
+        }
+    }
+
+    /// Under a sandbox's init: the program's status from the init's pipe, waiting at most
+    /// `timeout` (`None`: until it comes). `Ok(None)`: not there yet, or the pipe gave end
+    /// of file (the init ended without writing it: then the pidfd answers).
+    fn init_status(&mut self, timeout: Option<Duration>) -> io::Result<Option<ExitStatus>> {
+        let Some(fd) = self.handle.init.as_ref().and_then(|i| i.status.as_ref()) else {
+            return Ok(None);
+        };
+        if let Some(t) = timeout {
+            use rustix::event::{poll, PollFd, PollFlags, Timespec};
+            let ts = Timespec {
+                tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
+                tv_nsec: t.subsec_nanos() as _,
+            };
+            let mut fds = [PollFd::new(fd, PollFlags::IN)];
+            loop {
+                match poll(&mut fds, Some(&ts)) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Ok(0) => return Ok(None),
+                    r => {
+                        r?;
+                        break;
+                    }
+                }
+            }
+        }
+        let mut buf = [0u8; 4];
+        let n = loop {
+            match rustix::io::read(fd, &mut buf) {
+                Err(rustix::io::Errno::INTR) => continue,
+                r => break r?,
+            }
+        };
+        if n == 4 {
+            return Ok(Some(ExitStatus::from_raw(i32::from_ne_bytes(buf))));
+        }
+        if let Some(i) = self.handle.init.as_mut() {
+            i.status = None;
+        }
+        Ok(None)
+    }
+
+    /// Marks the init reaped (its stack is free again).
+    fn init_reaped(&mut self) {
+        if let Some(i) = self.handle.init.as_mut() {
+            i.reaped = true;
         }
     }
 
@@ -205,7 +312,12 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(s);
         }
+        if let Some(s) = self.init_status(None)? {
+            self.handle.status = Some(s);
+            return Ok(s);
+        }
         let s = self.waitable()?.wait()?;
+        self.init_reaped();
         self.handle.status = Some(s);
         Ok(s)
     }
@@ -215,9 +327,27 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(Some(s));
         }
+        if let Some(s) = self.init_status(Some(Duration::ZERO))? {
+            self.handle.status = Some(s);
+            return Ok(Some(s));
+        }
+        if self.waiting_on_init_pipe() {
+            return Ok(None);
+        }
         let s = self.waitable()?.try_wait()?;
+        if s.is_some() {
+            self.init_reaped();
+        }
         self.handle.status = s;
         Ok(s)
+    }
+
+    /// Whether the init's status pipe is still the one to wait on.
+    fn waiting_on_init_pipe(&self) -> bool {
+        self.handle
+            .init
+            .as_ref()
+            .is_some_and(|i| i.status.is_some())
     }
 
     /// Waits at most `timeout` for the child to exit.
@@ -225,7 +355,17 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(Some(s));
         }
+        if let Some(s) = self.init_status(Some(timeout))? {
+            self.handle.status = Some(s);
+            return Ok(Some(s));
+        }
+        if self.waiting_on_init_pipe() {
+            return Ok(None);
+        }
         let s = self.waitable()?.wait_timeout(timeout)?;
+        if s.is_some() {
+            self.init_reaped();
+        }
         self.handle.status = s;
         Ok(s)
     }
@@ -237,7 +377,10 @@ impl Child {
         if let Some(s) = self.handle.status {
             return Ok(s);
         }
+        // Under a sandbox's init: the init exits right after writing the program's status.
         let s = self.waitable()?.wait_async().await?;
+        self.init_reaped();
+        let s = self.init_status(Some(Duration::ZERO))?.unwrap_or(s);
         self.handle.status = Some(s);
         Ok(s)
     }

@@ -18,8 +18,9 @@ use super::plan::{ChildPlan, FdPlan};
 use super::report::Step;
 use crate::sys::child as sc;
 use crate::sys::isolate as isys;
+use crate::sys::pid1 as pid1_sys;
 use crate::sys::signal;
-use crate::sys::vfork::VforkChild;
+use crate::sys::vfork::{spawn_vfork, CloneCall, VforkChild};
 
 /// The child's exit status when setup or exec fails (what `posix_spawn` uses too).
 pub const SETUP_FAILED: i32 = 127;
@@ -29,9 +30,131 @@ type Fail = (Step, usize, i32);
 
 impl VforkChild for ChildPlan<'_> {
     fn run_child(&mut self) -> i32 {
+        if self.init.is_some() {
+            return pid1(self);
+        }
         let (step, index, errno) = run(self);
         self.report.fail(step, index, errno);
         SETUP_FAILED
+    }
+}
+
+/// The program's process under a sandbox's init: created by the init with `CLONE_VM |
+/// CLONE_VFORK` (the init waits until it has exec'd or exited), it runs the steps that are
+/// the program's own and execs.
+struct ProgramSide<'p, 'a>(&'p mut ChildPlan<'a>);
+
+impl VforkChild for ProgramSide<'_, '_> {
+    fn run_child(&mut self) -> i32 {
+        let p = &mut *self.0;
+        let (step, index, errno) = match program_setup(p) {
+            Err(f) => f,
+            Ok(()) => exec(p),
+        };
+        p.report.fail(step, index, errno);
+        SETUP_FAILED
+    }
+}
+
+/// The steps of the program's process under an init: everything after the init's share
+/// (handshake, isolation, death signal, session).
+fn program_setup(p: &mut ChildPlan<'_>) -> Result<(), Fail> {
+    reset_signal_dispositions(p)?;
+    if let Some(pg) = p.pgroup {
+        sc::setpgid_self(pg).map_err(|e| (Step::Setpgid, 0, e))?;
+    }
+    map_fds(&mut p.fds)?;
+    p.isolation.sandbox.before_identity()?;
+    identity(p)?;
+    p.isolation.sandbox.after_identity()?;
+    if let Some(dir) = p.cwd.as_deref() {
+        sc::chdir(dir).map_err(|e| (Step::Chdir, 0, e))?;
+    }
+    signal::set_mask(&p.signals.mask).map_err(|e| (Step::SignalMask, 0, e))?;
+    run_hooks(p)?;
+    p.isolation.sandbox.last()
+}
+
+/// PID 1 of a sandbox's pid namespace ([`crate::isolate::sandbox::Sandbox::init`]): sets up
+/// what holds for the whole namespace, creates the program's process, and once that has
+/// exec'd supervises it. Returns the exit status of the init.
+fn pid1(p: &mut ChildPlan<'_>) -> i32 {
+    let Some(mut init) = p.init.take() else {
+        return SETUP_FAILED;
+    };
+    let status_fd = init.status_fd;
+    let started = pid1_start(p, &mut init);
+    // Back where the parent owns it, before the parent can learn that the spawn is over.
+    p.init = Some(init);
+    let (program, sigfd) = match started {
+        Err((step, index, errno)) => {
+            p.report.fail(step, index, errno);
+            return SETUP_FAILED;
+        }
+        // The program's process reported its failure in the slot itself.
+        Ok(None) => return SETUP_FAILED,
+        Ok(Some(s)) => s,
+    };
+    // From here on nothing of the plan is touched: once the handshake socket is closed the
+    // parent returns from the spawn and may free it. (close_range closes it; the explicit
+    // close is for kernels without close_range.)
+    let child_end = p.handshake.map(|h| h.child_end);
+    let _ = pid1_sys::close_all_but([sigfd, status_fd]);
+    if let Some(fd) = child_end {
+        let _ = isys::close(fd);
+    }
+    supervise(program, sigfd, status_fd)
+}
+
+/// The init's share of the setup, then the program's process: `Some((its pid, the
+/// signalfd))`, or `None` when it failed (and filled in the report).
+fn pid1_start(
+    p: &mut ChildPlan<'_>,
+    init: &mut super::plan::InitPlan,
+) -> Result<Option<(i32, i32)>, Fail> {
+    handshake(p)?;
+    p.isolation.run()?;
+    die_with_parent(p)?;
+    if p.setsid {
+        sc::setsid().map_err(|e| (Step::Setsid, 0, e))?;
+    }
+    let sigfd = pid1_sys::block_into_signalfd(&init.signals).map_err(|e| (Step::Init, 0, e))?;
+    let Some(stack) = init.stack.as_ref() else {
+        return Err((Step::Init, 1, libc::EINVAL));
+    };
+    let call = CloneCall::Legacy {
+        flags: libc::SIGCHLD as u64,
+    };
+    let spawned = spawn_vfork(call, &mut ProgramSide(p), stack).map_err(|e| (Step::Init, 1, e))?;
+    if p.report.failure.is_some() {
+        return Ok(None);
+    }
+    Ok(Some((spawned.pid, sigfd)))
+}
+
+/// The init's loop: pass signals on to the program, reap every child, and when the program
+/// has ended write its wait status to the parent's pipe and end with its code (128+N for a
+/// signal N, as a shell reports it).
+fn supervise(program: i32, sigfd: i32, status_fd: i32) -> i32 {
+    loop {
+        let Ok((signo, code)) = pid1_sys::read_signal(sigfd) else {
+            return SETUP_FAILED;
+        };
+        if signo == libc::SIGCHLD {
+            while let Ok(Some((pid, status))) = pid1_sys::reap_any() {
+                if pid == program {
+                    let _ = sc::write(status_fd, &status.to_ne_bytes());
+                    return if status & 0x7f == 0 {
+                        (status >> 8) & 0xff
+                    } else {
+                        128 + (status & 0x7f)
+                    };
+                }
+            }
+        } else if code != signal::SI_KERNEL {
+            // The program may be gone already (ESRCH): its SIGCHLD is queued then.
+            let _ = pid1_sys::kill(program, signo);
+        }
     }
 }
 

@@ -914,7 +914,7 @@ impl Command {
     /// Whether the spawn is a handshake spawn (`CLONE_VM` without `CLONE_VFORK`: the parent
     /// writes id maps while the child waits), see [`id_maps`](Self::id_maps).
     pub fn uses_handshake(&self) -> bool {
-        self.isolation.needs_handshake()
+        self.isolation.needs_handshake() || self.sandbox.init
     }
 
     // --- getters ---

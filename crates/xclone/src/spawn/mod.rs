@@ -108,7 +108,13 @@ fn settle<T>(cmd: &mut Command, r: Result<T, Failure>) -> io::Result<T> {
 
 pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> io::Result<Child> {
     cmd.last_failure = None;
-    let r = if cmd.fork_hooks {
+    let r = if cmd.fork_hooks && cmd.sandbox.init {
+        Err(Failure::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a sandbox's init (Sandbox::init) runs in memory shared with the caller; it \
+             cannot be combined with pre_exec hooks (which run in a forked child)",
+        )))
+    } else if cmd.fork_hooks {
         forked::spawn(cmd, defaults)
     } else {
         spawn_shared(cmd, defaults)
@@ -157,8 +163,15 @@ fn spawn_shared(cmd: &mut Command, defaults: StdioDefault) -> Result<Child, Fail
     let stack = take_spawn_stack()?;
     let launched = launch(&mut p, &stack, None);
     // The child has exec'd or exited (CLONE_VFORK): its stack and plan are free again, and
-    // the descriptors made for it can be closed in the parent.
-    return_spawn_stack(stack);
+    // the descriptors made for it can be closed in the parent. A sandbox's init keeps
+    // running on its stack: the Child holds it (when the spawn failed, the init is reaped
+    // by then and the stack is dropped below).
+    let init_stack = if p.init_status.is_some() {
+        Some(stack)
+    } else {
+        return_spawn_stack(stack);
+        None
+    };
     drop(std::mem::take(&mut p.child_owned));
     let Spawned { pid, pidfd } = match launched? {
         Launched::Spawned(s) => s,
@@ -184,6 +197,9 @@ fn spawn_shared(cmd: &mut Command, defaults: StdioDefault) -> Result<Child, Fail
     );
     if p.clone.flags.contains(CloneFlags::PARENT) {
         child.mark_sibling();
+    }
+    if let (Some(status), Some(stack)) = (p.init_status.take(), init_stack) {
+        child.set_init(status, stack);
     }
     Ok(child)
 }
@@ -348,6 +364,10 @@ pub(crate) fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> 
             .map(|d| String::from_utf8_lossy(d.to_bytes()).into_owned())
             .unwrap_or_default(),
         Step::PreExec => format!("#{index}"),
+        Step::Init => match index {
+            0 => "PID 1: blocking its signals into a signalfd".into(),
+            _ => "PID 1: creating the program's process (clone)".into(),
+        },
         Step::TimeOffsets
         | Step::MountPropagation
         | Step::Chroot

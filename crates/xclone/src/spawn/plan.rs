@@ -113,8 +113,21 @@ pub(crate) struct HandshakeFds {
     pub parent_end: RawFd,
 }
 
+/// A sandbox's init at PID 1 ([`crate::isolate::sandbox::Sandbox::init`]).
+#[derive(Debug)]
+pub(crate) struct InitPlan {
+    /// The write end of the status pipe (close-on-exec): the program's wait status, 4 bytes.
+    pub status_fd: RawFd,
+    /// The signals the init reads from its signalfd.
+    pub signals: SigSet,
+    /// The stack of the program's process until it execs. Taken by the init for the clone
+    /// and put back before the parent can see the spawn finished; never dropped in a child.
+    pub stack: Option<crate::sys::stack::ChildStack>,
+}
+
 /// What the child reads (and the report it writes).
 pub(crate) struct ChildPlan<'a> {
+    pub init: Option<InitPlan>,
     pub handshake: Option<HandshakeFds>,
     pub isolation: ChildSteps,
     pub signals: SignalPlan,
@@ -159,6 +172,8 @@ pub(crate) struct Prepared<'a> {
     pub persist: Vec<(CloneFlags, std::path::PathBuf)>,
     /// The socket of a handshake spawn.
     pub handshake: Option<HandshakeSocket>,
+    /// The read end of a sandbox init's status pipe.
+    pub init_status: Option<OwnedFd>,
 }
 
 /// The clone3 fields a spawn passes through.
@@ -252,7 +267,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         flags.contains(CloneFlags::NNP),
     )
     .map_err(invalid)?;
-    let handshake = cmd.isolation.needs_handshake();
+    let handshake = cmd.uses_handshake();
     let id_map_plan = match (&cmd.isolation.id_maps, handshake) {
         (Some(m), true) => Some(MapPlan::prepare(m).map_err(io::Error::from)?),
         _ => None,
@@ -383,6 +398,21 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         None => None,
     };
 
+    let (init, init_status) = if cmd.sandbox.init {
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let plan = InitPlan {
+            status_fd: w.as_raw_fd(),
+            signals: crate::isolate::init::handled_signals(),
+            stack: Some(crate::sys::stack::ChildStack::new(
+                crate::sys::stack::SPAWN_STACK_SIZE,
+            )?),
+        };
+        child_owned.push(w);
+        (Some(plan), Some(r))
+    } else {
+        (None, None)
+    };
+
     let death_signal = cmd.death_signal.map(|signal| DeathSignal {
         signal,
         expected_ppid: if cmd.flags.contains(CloneFlags::NEWPID) {
@@ -398,6 +428,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         cmd.uid.is_some() && cmd.groups.is_none() && rustix::process::getuid().is_root();
 
     let child = ChildPlan {
+        init,
         handshake: handshake_fds,
         isolation,
         signals: SignalPlan {
@@ -449,6 +480,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
         maps: id_map_plan,
         persist: cmd.isolation.persist.clone(),
         handshake: sock,
+        init_status,
     })
 }
 

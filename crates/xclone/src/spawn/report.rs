@@ -70,11 +70,14 @@ pub enum Step {
     /// Bringing the new network namespace's loopback interface up
     /// ([`Sandbox::loopback_up`](crate::isolate::sandbox::Sandbox::loopback_up)).
     Loopback,
+    /// The sandbox's init at PID 1 ([`Sandbox::init`](crate::isolate::sandbox::Sandbox::init)):
+    /// its signalfd, or the clone of the program's process.
+    Init,
 }
 
 impl Step {
     /// Every step, in declaration order (the position is [`Step::code`]).
-    const ALL: [Step; 30] = [
+    const ALL: [Step; 31] = [
         Step::Handshake,
         Step::TimeOffsets,
         Step::MountPropagation,
@@ -105,6 +108,7 @@ impl Step {
         Step::Seccomp,
         Step::Block,
         Step::Loopback,
+        Step::Init,
     ];
 
     /// A number for the step, for reports that cross a process boundary (a pipe).
@@ -150,6 +154,7 @@ impl Step {
             Step::Seccomp => "seccomp",
             Step::Block => "read",
             Step::Loopback => "loopback",
+            Step::Init => "init",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod fsshare;
 pub(crate) mod isolate;
 pub mod ns;
 pub mod nscalls;
+pub(crate) mod pid1;
 pub mod pidfd;
 pub mod probe_calls;
 pub mod raw;

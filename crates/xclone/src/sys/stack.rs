@@ -21,6 +21,13 @@ pub struct ChildStack {
     guard: usize,
 }
 
+// SAFETY: a `ChildStack` owns its mapping outright (nothing else unmaps it); unmapping it
+// from another thread is as sound as from this one, so it may move between threads.
+unsafe impl Send for ChildStack {}
+// SAFETY: `&ChildStack` only reads the address and size fields (no interior mutability);
+// what a child does on the memory is the spawner's business, not the shared reference's.
+unsafe impl Sync for ChildStack {}
+
 impl ChildStack {
     /// Maps `size` usable bytes (rounded up to pages) above a guard page.
     pub fn new(size: usize) -> io::Result<Self> {

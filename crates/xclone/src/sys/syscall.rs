@@ -57,4 +57,7 @@ pub(crate) mod nr {
     pub const EXIT_GROUP: usize = g::__NR_exit_group as usize;
     pub const FCHDIR: usize = g::__NR_fchdir as usize;
     pub const SETNS: usize = g::__NR_setns as usize;
+    pub const WAIT4: usize = g::__NR_wait4 as usize;
+    pub const KILL: usize = g::__NR_kill as usize;
+    pub const CLOSE_RANGE: usize = g::__NR_close_range as usize;
 }
