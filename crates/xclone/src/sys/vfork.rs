@@ -22,8 +22,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 /// unwind. The return value is the child's exit status when it does not exec.
 ///
 /// Crate-private on purpose: the soundness of [`spawn_vfork`] rests on every implementation
-/// keeping this contract, which the crate audits (there are two: the spawn plan and
-/// [`clone_shares_memory`]'s probe, which stores one flag).
+/// keeping this contract, which the crate audits (there are three: the spawn plan, the
+/// program's process under a sandbox's init (`spawn::child_side::ProgramSide`, the same
+/// steps on the same plan) and [`clone_shares_memory`]'s probe, which stores one flag).
 pub(crate) trait VforkChild {
     fn run_child(&mut self) -> i32;
 }
