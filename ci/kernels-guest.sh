@@ -11,6 +11,10 @@ list=${XCLONE_LIST:-$(arg xclone.list)}
 filter=$(echo "${XCLONE_FILTER:-$(arg xclone.filter)}" | tr ',' ' ')
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 export RUST_BACKTRACE=1
+# A booted system's manager gives services a hard descriptor limit far above the kernel's
+# default 4096 (systemd: 524288); tests that open thousands of pidfds raise their soft limit
+# up to it.
+ulimit -Hn 524288 2>/dev/null
 echo "XCLONE-KERNEL: $(uname -r)"
 if [ ! -s "$list" ]; then
   echo "XCLONE-SUMMARY: $(uname -r) passed 0 failed 1 skipped 0 (no test list at $list)"

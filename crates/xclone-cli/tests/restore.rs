@@ -423,43 +423,65 @@ fn a_killed_restorer_leaves_no_process_and_stops_building() {
     const DEPTH: usize = 1200;
     let dir = TempDir::new("xclone-cli-restore-killed");
     let nap = format!("1000.{}", std::process::id());
-    let pids = free_pids(DEPTH);
-    let processes: Vec<String> = pids
-        .iter()
-        .enumerate()
-        .map(|(i, pid)| {
-            let parent = if i == 0 {
-                String::new()
-            } else {
-                format!(r#""parent": "p{}","#, i - 1)
-            };
-            format!(r#"{{"id": "p{i}", {parent} "pids": [{pid}], "argv": ["sleep", "{nap}"]}}"#)
-        })
-        .collect();
-    let m = dir.file(
-        "m.json",
-        &format!(
-            r#"{{"version": 1, "processes": [{}]}}"#,
-            processes.join(",")
-        ),
-    );
-    let mut child = xclone()
-        .arg("restore")
-        .arg(&m)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Until a tenth of the chain exists (or the restore ended: a PID taken meanwhile).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !exists(pids[DEPTH / 10]) {
-        if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
-            eprintln!("skipped: the restore ended or stalled before the chain grew");
-            return;
+    let mut attempt = 0;
+    let (pids, m, mut child) = loop {
+        let pids = free_pids(DEPTH);
+        let processes: Vec<String> = pids
+            .iter()
+            .enumerate()
+            .map(|(i, pid)| {
+                let parent = if i == 0 {
+                    String::new()
+                } else {
+                    format!(r#""parent": "p{}","#, i - 1)
+                };
+                format!(r#"{{"id": "p{i}", {parent} "pids": [{pid}], "argv": ["sleep", "{nap}"]}}"#)
+            })
+            .collect();
+        let m = dir.file(
+            "m.json",
+            &format!(
+                r#"{{"version": 1, "processes": [{}]}}"#,
+                processes.join(",")
+            ),
+        );
+        let err = dir.path().join("stderr");
+        let mut child = xclone()
+            .arg("restore")
+            .arg(&m)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap();
+        // Until a tenth of the chain exists. A restore that ended before (a PID taken
+        // meanwhile: EEXIST) is tried again with other PIDs; any other end is a failure, and so
+        // is a chain that stops growing (bounded generously: under emulation a link takes
+        // milliseconds).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        let mut ended = None;
+        while !exists(pids[DEPTH / 10]) {
+            if let Some(st) = child.try_wait().unwrap() {
+                ended = Some(st);
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the chain stopped growing before {} links",
+                DEPTH / 10
+            );
+            std::thread::yield_now();
         }
-        std::thread::yield_now();
-    }
+        let Some(st) = ended else {
+            break (pids, m, child);
+        };
+        let text = std::fs::read_to_string(&err).unwrap_or_default();
+        attempt += 1;
+        assert!(
+            text.contains("EEXIST") && attempt < 10,
+            "the restore ended ({st}) before the chain grew: {text}"
+        );
+    };
     child.kill().unwrap();
     child.wait().unwrap();
     // Each process of the tree that still exists must end by itself, and no new one may
@@ -562,15 +584,25 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
     // pipe for every report where it may, and closes it when it gives up).
     const DEPTH: usize = 3000;
     const LEAVES: usize = 100;
+    let k = 1 + DEPTH + LEAVES;
+    // The restorer watches every process through a pidfd: raise this process's soft limit
+    // (which xclone inherits) up to the hard one where it is lower than that needs (a booted
+    // system's default soft limit is 1024).
+    let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    // k processes and the clash, and the restorer's own descriptors (its check asks for 64).
+    let want = k as u64 + 1 + 64;
+    if lim.current.is_some_and(|c| c < want) {
+        let raised = rustix::process::Rlimit {
+            current: Some(lim.maximum.map_or(want, |m| m.min(want))),
+            maximum: lim.maximum,
+        };
+        let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, raised);
+    }
     let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current
         .unwrap_or(u64::MAX);
-    let k = 1 + DEPTH + LEAVES;
-    if nofile < k as u64 + 64 {
-        eprintln!(
-            "skipped: RLIMIT_NOFILE {nofile} is below the {} needed",
-            k + 64
-        );
+    if nofile < want {
+        eprintln!("skipped: RLIMIT_NOFILE {nofile} is below the {want} needed");
         return;
     }
     let (group, _member) = invisible_taken_pid();
@@ -621,6 +653,8 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
         if !until(&mut child, 60, || exists(pids[0])) {
             let _ = child.kill();
             let _ = child.wait();
+            let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+            eprintln!("again: the root did not appear: {err}");
             continue;
         }
         signal(rustix::process::Signal::STOP);
