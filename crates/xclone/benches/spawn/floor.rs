@@ -7,12 +7,17 @@
 //! the kernel's namespaces and mounts, the start-up of a static glibc program and the exec
 //! of the target, which no tool building the same sandbox the same way can skip.
 //!
-//! The steps and their order are xclone's (`isolate::fs_plan`): the handshake over a
-//! socketpair while the parent writes the id maps, slave propagation, a tmpfs on /tmp as the
-//! building root and a first pivot_root into it, the operations (sources under /oldroot,
-//! destinations under /newroot, every bind followed by `mount_setattr`), then
-//! `pivot_root(".", ".")` into /newroot and one lazy unmount, chdir, setsid, execve; the
-//! parent waits with `waitid`.
+//! The steps and their order are xclone's (`isolate::fs_plan`, `spawn::child_side`): the
+//! handshake over a socketpair while the parent writes the id maps, lo up, slave propagation,
+//! a tmpfs on /tmp as the building root with /tmp/newroot bound on itself (built in place:
+//! no source is under /tmp, so no first pivot_root), the operations (destinations under
+//! /tmp/newroot, every bind followed by `mount_setattr`), then `pivot_root(".", ".")` into
+//! /tmp/newroot and one lazy unmount, chdir. Then bubblewrap's layout of a new pid namespace,
+//! as `xclone run` and `bwrap` both have it for `--unshare-all`: the clone3 child stays as
+//! PID 1, leads the new session, makes the program's process with `vfork` (it execs as PID
+//! 2), closes its descriptors (the parent sees end of file on the socket), waits for it and
+//! writes its status to a pipe; the parent exits with that status without waiting for PID 1
+//! (whose exit tears the namespaces down).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,6 +27,8 @@ const FLOOR_C: &str = r#"/* xclone bench: the kernel steps of `xclone run` for t
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -56,82 +63,105 @@ static void touch(const char *path) {
     close(fd);
 }
 
+#define NR "/tmp/newroot"
 static const char *prog;
+static int status_fd;
 static char cwd[4096];
 
 static int child(int sock) {
     char c, path[4200], src[4200];
     if (read(sock, &c, 1) != 1) fail("handshake");
+    /* lo up in the new network namespace (--unshare-all, as bwrap) */
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr)) fail("lo");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr)) fail("lo up");
+    close(s);
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)) fail("propagation");
+    /* The building root on /tmp, built in place (no source under /tmp: one pivot_root). */
     if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, NULL)) fail("building root");
-    if (chdir("/tmp")) fail("chdir");
-    mkdir("newroot", 0755);
-    mkdir("oldroot", 0755);
-    if (syscall(SYS_pivot_root, ".", "oldroot")) fail("pivot_root");
-    if (chdir("/")) fail("chdir");
-    if (mount("/newroot", "/newroot", NULL, MS_BIND | MS_REC, NULL)) fail("newroot");
+    mkdir("/tmp/newroot", 0755);
+    if (mount("/tmp/newroot", "/tmp/newroot", NULL, MS_BIND | MS_REC, NULL)) fail("newroot");
     /* --ro-bind /usr /usr, the three links */
-    mkdir("/newroot/usr", 0755);
-    bind_mount("/oldroot/usr", "/newroot/usr", RDONLY | NOSUID | NODEV);
-    if (symlink("usr/lib", "/newroot/lib") || symlink("usr/lib64", "/newroot/lib64")
-        || symlink("usr/bin", "/newroot/bin")) fail("symlink");
+    mkdir(NR "/usr", 0755);
+    bind_mount("/usr", NR "/usr", RDONLY | NOSUID | NODEV);
+    if (symlink("usr/lib", NR "/lib") || symlink("usr/lib64", NR "/lib64")
+        || symlink("usr/bin", NR "/bin")) fail("symlink");
     /* --proc /proc, with the writable parts covered read-only */
-    mkdir("/newroot/proc", 0755);
-    if (mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("proc");
+    mkdir(NR "/proc", 0755);
+    if (mount("proc", NR "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("proc");
     const char *covered[] = { "sys", "sysrq-trigger", "irq", "bus" };
     for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "/newroot/proc/%s", covered[i]);
+        snprintf(path, sizeof path, NR "/proc/%s", covered[i]);
         if (access(path, W_OK) == 0) {
             if (mount(path, path, NULL, MS_BIND | MS_REC, NULL)) fail(path);
             set_attr(path, 0, RDONLY);
         }
     }
     /* --dev /dev */
-    mkdir("/newroot/dev", 0755);
-    if (mount("tmpfs", "/newroot/dev", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) fail("dev");
+    mkdir(NR "/dev", 0755);
+    if (mount("tmpfs", NR "/dev", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) fail("dev");
     const char *nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
     for (int i = 0; i < 6; i++) {
-        snprintf(src, sizeof src, "/oldroot/dev/%s", nodes[i]);
-        snprintf(path, sizeof path, "/newroot/dev/%s", nodes[i]);
+        snprintf(src, sizeof src, "/dev/%s", nodes[i]);
+        snprintf(path, sizeof path, NR "/dev/%s", nodes[i]);
         touch(path);
         bind_mount(src, path, NOSUID);
     }
     const char *links[][2] = { { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
         { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" } };
     for (int i = 0; i < 5; i++) {
-        snprintf(path, sizeof path, "/newroot/dev/%s", links[i][1]);
+        snprintf(path, sizeof path, NR "/dev/%s", links[i][1]);
         if (symlink(links[i][0], path)) fail(path);
     }
-    mkdir("/newroot/dev/shm", 0755);
-    mkdir("/newroot/dev/pts", 0755);
-    if (mount("devpts", "/newroot/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+    mkdir(NR "/dev/shm", 0755);
+    mkdir(NR "/dev/pts", 0755);
+    if (mount("devpts", NR "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=620")) fail("devpts");
-    if (symlink("pts/ptmx", "/newroot/dev/ptmx")) fail("ptmx");
+    if (symlink("pts/ptmx", NR "/dev/ptmx")) fail("ptmx");
     /* --tmpfs /tmp */
-    mkdir("/newroot/tmp", 0755);
-    if (mount("tmpfs", "/newroot/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) fail("tmp");
+    mkdir(NR "/tmp", 0755);
+    if (mount("tmpfs", NR "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) fail("tmp");
     /* --ro-bind PROG PROG: its directories, an empty file, the bind */
-    snprintf(path, sizeof path, "/newroot%s", prog);
-    for (char *p = path + strlen("/newroot") + 1; (p = strchr(p, '/')); p++) {
+    snprintf(path, sizeof path, NR "%s", prog);
+    for (char *p = path + strlen(NR) + 1; (p = strchr(p, '/')); p++) {
         *p = 0;
         mkdir(path, 0700);
         *p = '/';
     }
     touch(path);
-    snprintf(src, sizeof src, "/oldroot%s", prog);
-    bind_mount(src, path, RDONLY | NOSUID | NODEV);
-    /* the new root, the old one detached */
-    if (chdir("/newroot")) fail("chdir");
+    bind_mount(prog, path, RDONLY | NOSUID | NODEV);
+    /* the new root, the old one (with the building root) detached */
+    if (chdir(NR)) fail("chdir");
     if (syscall(SYS_pivot_root, ".", ".")) fail("pivot_root");
     if (umount2(".", MNT_DETACH)) fail("umount");
     if (chdir("/")) fail("chdir");
     if (cwd[0]) (void)chdir(cwd);
+    /* PID 1 stays, leads the session (--new-session), and the program runs as PID 2. */
     if (setsid() < 0) fail("setsid");
     char *argv[] = { (char *)prog, NULL };
     extern char **environ;
-    execve(prog, argv, environ);
-    fail(prog);
-    return 127;
+    pid_t program = vfork();
+    if (program < 0) fail("vfork");
+    if (program == 0) {
+        execve(prog, argv, environ);
+        _exit(127);
+    }
+    /* Every descriptor but the status pipe: the handshake socket too (the parent's end of file). */
+    close_range(0, status_fd - 1, 0);
+    close_range(status_fd + 1, ~0U, 0);
+    for (;;) {
+        siginfo_t si;
+        if (waitid(P_ALL, 0, &si, WEXITED)) return 127;
+        if (si.si_pid == program) {
+            int st = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+            (void)write(status_fd, &st, sizeof st);
+            return st;
+        }
+    }
 }
 
 int main(int argc, char **argv) {
@@ -141,7 +171,8 @@ int main(int argc, char **argv) {
     }
     prog = argv[1];
     if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
-    int sv[2];
+    int sv[2], pp[2];
+    if (pipe2(pp, O_CLOEXEC)) fail("pipe");
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) fail("socketpair");
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
@@ -152,9 +183,14 @@ int main(int argc, char **argv) {
     if (pid < 0) fail("clone3");
     if (pid == 0) {
         close(sv[0]);
+        close(pp[0]);
+        /* Kept above everything close_range spares: the status pipe's write end. */
+        status_fd = fcntl(pp[1], F_DUPFD_CLOEXEC, 1000);
+        if (status_fd < 0) fail("status pipe");
         _exit(child(sv[1]));
     }
     close(sv[1]);
+    close(pp[1]);
     char path[64], map[64];
     const char *files[] = { "gid_map", "uid_map" };
     unsigned ids[] = { getgid(), getuid() };
@@ -173,10 +209,11 @@ int main(int argc, char **argv) {
     }
     if (send(sv[0], "g", 1, MSG_NOSIGNAL) != 1) fail("send");
     char c;
-    (void)read(sv[0], &c, 1); /* end of file at the exec */
-    siginfo_t si;
-    if (waitid(P_PID, pid, &si, WEXITED)) fail("waitid");
-    return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+    (void)read(sv[0], &c, 1); /* end of file once the program exec'd */
+    int st;
+    /* The program's status from PID 1, which exits (and tears the namespaces down) after. */
+    if (read(pp[0], &st, sizeof st) != sizeof st) fail("status");
+    return st;
 }
 "#;
 
