@@ -241,6 +241,9 @@ struct Guard {
     pidfd: AsyncFd<PidFd>,
     status: Option<ExitStatus>,
     kill_on_drop: bool,
+    /// Under a sandbox's init: its status pipe and the stack it runs on (dropped once the
+    /// init is reaped, left mapped otherwise).
+    init: Option<crate::spawn::InitParts>,
 }
 
 impl Drop for Guard {
@@ -249,7 +252,15 @@ impl Drop for Guard {
             let fd = self.pidfd.get_ref();
             if fd.send_signal(libc::SIGKILL).is_ok() {
                 // SIGKILL cannot be caught: the wait is short, and it reaps the zombie.
-                let _ = fd.wait();
+                if fd.wait().is_ok() {
+                    self.status = Some(ExitStatus::from_raw(libc::SIGKILL));
+                }
+            }
+        }
+        if let Some(init) = self.init.as_mut() {
+            if self.status.is_none() {
+                // The init may still run on it.
+                std::mem::forget(init.stack.take());
             }
         }
     }
@@ -263,11 +274,13 @@ impl Child {
         let stdout = child.stdout.take().map(OwnedFd::from);
         let stderr = child.stderr.take().map(OwnedFd::from);
         let pid = child.id();
+        let init = child.take_init();
         let guard = Guard {
             pid,
             pidfd: crate::sys::pidfd::async_owned(child.into_pidfd())?,
             status: None,
             kill_on_drop,
+            init,
         };
         // From here on the guard owns the process: an error below kills it if asked.
         Ok(Child {
@@ -318,6 +331,11 @@ impl Child {
             return Ok(Some(s));
         }
         let s = self.pidfd().try_wait()?;
+        // Under a sandbox's init, reaped now: the program's status is in its pipe.
+        let s = match (s, self.guard.init.as_ref()) {
+            (Some(s), Some(init)) => Some(init.program_status().unwrap_or(s)),
+            _ => s,
+        };
         self.guard.status = s;
         Ok(s)
     }

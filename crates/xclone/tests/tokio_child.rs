@@ -235,3 +235,26 @@ fn options_of_the_wrapped_command_apply() {
         assert_eq!(out.stdout, b"set\n/\n");
     });
 }
+
+/// Under a sandbox's init (`Sandbox::init`) the async wait gives the program's status, not
+/// the init's: a program killed by SIGTERM is reported as such (the init itself exits 143).
+#[test]
+fn wait_under_a_sandbox_init_gives_the_programs_status() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root (new pid and mount namespaces)");
+        return;
+    }
+    rt().block_on(async {
+        let mut sandbox = xclone::isolate::sandbox::Sandbox::default();
+        sandbox.init = true;
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo $$; kill -TERM $$"])
+            .stdout(Stdio::piped());
+        cmd.as_xclone_mut()
+            .flags(xclone::CloneFlags::NEWPID | xclone::CloneFlags::NEWNS)
+            .sandbox(sandbox);
+        let out = cmd.output().await.unwrap();
+        assert_eq!(out.stdout, b"2\n");
+        assert_eq!(out.status.signal(), Some(libc::SIGTERM));
+    });
+}

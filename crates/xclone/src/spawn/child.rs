@@ -62,6 +62,30 @@ struct Handle {
     init: Option<InitHandle>,
 }
 
+/// A sandbox init's status pipe and stack, handed from a [`Child`] to an async one.
+#[cfg(feature = "tokio")]
+#[derive(Debug)]
+pub(crate) struct InitParts {
+    pub status: Option<OwnedFd>,
+    pub stack: Option<crate::sys::stack::ChildStack>,
+}
+
+#[cfg(feature = "tokio")]
+impl InitParts {
+    /// Once the init has been reaped: the program's status if the init wrote it.
+    pub(crate) fn program_status(&self) -> Option<ExitStatus> {
+        let fd = self.status.as_ref()?;
+        let mut buf = [0u8; 4];
+        loop {
+            match rustix::io::read(fd, &mut buf) {
+                Err(rustix::io::Errno::INTR) => continue,
+                Ok(4) => return Some(ExitStatus::from_raw(i32::from_ne_bytes(buf))),
+                _ => return None,
+            }
+        }
+    }
+}
+
 /// The parent's side of a sandbox's init at PID 1.
 #[derive(Debug)]
 struct InitHandle {
@@ -236,6 +260,16 @@ impl Child {
             i.status = None;
         }
         Ok(None)
+    }
+
+    /// Hands the init's status pipe and stack over (to `xclone::tokio::Child`, which then
+    /// keeps them as this handle did).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn take_init(&mut self) -> Option<InitParts> {
+        self.handle.init.take().map(|i| InitParts {
+            status: i.status,
+            stack: i.stack,
+        })
     }
 
     /// Marks the init reaped (its stack is free again).

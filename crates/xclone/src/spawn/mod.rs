@@ -16,6 +16,8 @@ pub(crate) mod forked;
 pub(crate) mod plan;
 pub(crate) mod report;
 
+#[cfg(feature = "tokio")]
+pub(crate) use child::InitParts;
 pub(crate) use child::{Child, Output};
 pub(crate) use command::{Command, Stdio};
 pub(crate) use report::{SpawnError, Step};
