@@ -129,7 +129,7 @@ complete -c xclone -n "__fish_xclone_using_subcommand run" -s S -l setuid -d 'Th
 complete -c xclone -n "__fish_xclone_using_subcommand run" -s G -l setgid -d 'The program\'s gid: a number or a group name; drops supplementary groups where allowed, as unshare' -r
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l env -d 'Set an environment variable for the program (repeatable)' -r
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l fd-map -d 'Make xclone\'s descriptor PARENT appear as CHILD in the program (repeatable)' -r
-complete -c xclone -n "__fish_xclone_using_subcommand run" -l json-status-fd -d 'Write JSON Lines to descriptor FD: {"child-pid": …} once the program exists, and {"exit-code": …} or {"signal": …} when it ends' -r
+complete -c xclone -n "__fish_xclone_using_subcommand run" -l json-status-fd -d 'Write JSON Lines to descriptor FD: {"child-pid": …} once the program exists, and {"exit-code": …} or {"signal": …} when it ends (under --unshare-pid\'s init, as bwrap: {"exit-code": 128+N} for a signal N)' -r
 complete -c xclone -n "__fish_xclone_using_subcommand run" -l clear-sighand -d 'Reset the child\'s signal handlers to their defaults (CLONE_CLEAR_SIGHAND)'
 complete -c xclone -n "__fish_xclone_using_subcommand run" -s r -l map-root-user -d 'Map your effective uid and gid to root in the new user namespace (implies -U and --setgroups deny)'
 complete -c xclone -n "__fish_xclone_using_subcommand run" -s c -l map-current-user -d 'Map your effective uid and gid to the same ids inside (implies -U and --setgroups deny)'

@@ -285,3 +285,29 @@ fn init_passes_signals_on() {
         "{out:?}"
     );
 }
+
+/// `--json-status-fd` under the init: the last line is bwrap's, `{"exit-code": 128+N}` for a
+/// program killed by signal N.
+#[test]
+fn json_status_under_the_init_is_bwraps() {
+    if !is_root() || !have_bwrap() {
+        eprintln!("skipped: needs root and bwrap");
+        return;
+    }
+    let last = |tool: &[&str]| {
+        let out = Command::new(tool[0])
+            .args(&tool[1..])
+            .args(base())
+            .args(["--json-status-fd", "1", "--", "sh", "-c", "kill -TERM $$"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text.lines().last().unwrap_or_default().to_string();
+        let v: serde_json::Value = serde_json::from_str(&line).expect(&line);
+        (out.status.code(), v)
+    };
+    let x = last(&[XCLONE, "run"]);
+    let b = last(&["bwrap"]);
+    assert_eq!(x, b);
+    assert_eq!(x.1["exit-code"], 143, "{x:?}");
+}

@@ -68,7 +68,8 @@ pub struct RunArgs {
     #[arg(long = "fd-map", value_name = "PARENT:CHILD", value_parser = parse_fd_map)]
     pub fd_map: Vec<(RawFd, RawFd)>,
     /// Write JSON Lines to descriptor FD: {"child-pid": …} once the program exists, and
-    /// {"exit-code": …} or {"signal": …} when it ends.
+    /// {"exit-code": …} or {"signal": …} when it ends (under --unshare-pid's init, as bwrap:
+    /// {"exit-code": 128+N} for a signal N).
     #[arg(long, value_name = "FD")]
     pub json_status_fd: Option<RawFd>,
     /// Never fall back to clone(2) where clone3 is missing or filtered.
@@ -162,7 +163,13 @@ pub(crate) fn follow(child: Child, sigfd: &SignalFd, mut json: Option<File>) -> 
         Err(e) => return exit::fail(format!("waiting for the program: {}", errno_text(&e))),
     };
     if let Some(j) = json.as_mut() {
-        json_ended(j, status);
+        if under_init {
+            // As bwrap under its init: the init's code (128+N for a signal N).
+            let line = serde_json::json!({ "exit-code": status.shell_code() });
+            let _ = writeln!(j, "{line}").and_then(|_| j.flush());
+        } else {
+            json_ended(j, status);
+        }
     }
     drop(json);
     if under_init {
