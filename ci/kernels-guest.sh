@@ -24,8 +24,9 @@ tp=0 tf=0 ts=0
 for exe in $(cat "$list"); do
   name=$(basename "$exe")
   out=/tmp/xclone-test-$$.out
-  # One binary at a time, its tests two at a time; a binary that hangs is cut off.
-  timeout -s KILL "${XCLONE_TEST_TIMEOUT:-600}" "$exe" --test-threads=2 --show-output $filter >"$out" 2>&1
+  # One binary at a time, its tests two at a time; a binary that hangs is cut off (after 25
+  # minutes: under TCG the util-linux comparison table alone runs over 10).
+  timeout -s KILL "${XCLONE_TEST_TIMEOUT:-1500}" "$exe" --test-threads=2 --show-output $filter >"$out" 2>&1
   rc=$?
   passed=$(sed -n 's/^test result: .* \([0-9]*\) passed.*/\1/p' "$out" | tail -1)
   failed=$(sed -n 's/^test result: .* \([0-9]*\) failed.*/\1/p' "$out" | tail -1)
