@@ -35,6 +35,8 @@ main() {
   echo "guest: $(uname -srm), $(nproc) CPUs; running $(wc -l <"$out/tests.list") test binaries"
   mkdir -p "$out/logs"
   passed=0 failed=0 ignored=0 broken=()
+  # This run's skip reasons (the logs directory also holds earlier runs' logs).
+  : >"$out/skips"
   start=$(date +%s)
   while read -r exe dir; do
     name=$(basename "$exe")
@@ -43,6 +45,7 @@ main() {
     (cd "$dir" && CARGO_MANIFEST_DIR=$dir timeout -k 10 "${XCLONE_CROSS_TEST_TIMEOUT:-3600}" \
       "$exe" --nocapture) >"$log" 2>&1 </dev/null
     status=$?
+    grep -a '^skipped' "$log" >>"$out/skips"
     line=$(grep -a '^test result:' "$log" | tail -1)
     p=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")
     f=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
@@ -95,7 +98,7 @@ main() {
     echo "passed $passed"
     echo "ignored $ignored"
     for b in "${broken[@]}"; do echo "failing binary: $b"; done
-    grep -ah '^skipped' "$out"/logs/*.log | sort | uniq -c | sed 's/^ */skip x/'
+    sort "$out/skips" | uniq -c | sed 's/^ */skip x/'
     echo "failed $failed"
   } >"$out/result.tmp"
   mv "$out/result.tmp" "$out/result"

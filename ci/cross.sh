@@ -204,6 +204,9 @@ if [ ! -L "$guest/var/run" ]; then
   rmdir "$guest/var/run" 2>/dev/null || rm -rf "${guest:?}/var/run"
   ln -s /run "$guest/var/run"
 fi
+# What update-alternatives (mawk's maintainer script) would have linked: `awk`, which tests'
+# scripts call.
+[ -e "$guest/usr/bin/awk" ] || [ ! -e "$guest/usr/bin/mawk" ] || ln -s mawk "$guest/usr/bin/awk"
 kver=$(ls "$guest/lib/modules" | head -1)
 # arm64 ships a compressed Image (vmlinuz), riscv64 an uncompressed one (vmlinux).
 kernel=$guest/boot/vmlinuz-$kver
