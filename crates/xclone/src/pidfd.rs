@@ -165,6 +165,13 @@ fn signal_suffix(sig: i32) -> &'static str {
         libc::SIGPIPE => " (SIGPIPE)",
         libc::SIGALRM => " (SIGALRM)",
         libc::SIGTERM => " (SIGTERM)",
+        // std names it on these architectures only (riscv64 shows a bare "signal: 16").
+        #[cfg(any(
+            target_arch = "x86_64",
+            target_arch = "x86",
+            target_arch = "arm",
+            target_arch = "aarch64"
+        ))]
         libc::SIGSTKFLT => " (SIGSTKFLT)",
         libc::SIGCHLD => " (SIGCHLD)",
         libc::SIGCONT => " (SIGCONT)",
