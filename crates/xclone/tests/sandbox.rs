@@ -268,6 +268,15 @@ fn init_runs_the_program_as_pid_2() {
     let st = c.status().unwrap();
     assert_eq!(st.signal(), Some(libc::SIGTERM), "{st:?}");
 
+    // A blocking wait leaves nothing behind: the init is reaped too, not left a zombie.
+    let mut child = sandboxed("exit 4", init.clone()).spawn().unwrap();
+    let init_pid = child.id();
+    assert_eq!(child.wait().unwrap().code(), Some(4));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{init_pid}")).exists(),
+        "the init {init_pid} was not reaped"
+    );
+
     // A signal to the child (the init) is passed on to the program.
     let mut c = sandboxed(
         "trap 'exit 7' USR1; echo ready; while :; do :; done",

@@ -133,8 +133,12 @@ pub struct Sandbox {
     /// hooks, `block_fd` and seccomp by the program's process only.
     ///
     /// The init runs on memory it shares with the caller: its stack stays mapped until the
-    /// [`Child`](crate::Child) has reaped it, and is left mapped (leaked) if the `Child` is
-    /// dropped while the init still runs. Needs `CLONE_NEWPID`. Without it (bubblewrap's
+    /// [`Child`](crate::Child) has reaped it. [`Child::wait`](crate::Child::wait) reaps it
+    /// (it ends right after writing the status, once its namespaces are torn down);
+    /// `try_wait` and `wait_timeout` return as soon as the status is there, and a later
+    /// `try_wait` or the drop reaps the init if it has ended by then. A `Child` dropped while
+    /// the init still runs leaves its stack mapped (leaked) and the init to the caller's
+    /// reaping. Needs `CLONE_NEWPID`. Without it (bubblewrap's
     /// `--as-pid-1`, util-linux's contract) the program itself is PID 1.
     pub init: bool,
 }

@@ -348,6 +348,10 @@ impl Child {
         }
         if let Some(s) = self.init_status(None)? {
             self.handle.status = Some(s);
+            // The init ends right after writing the status: reap it too, so that a blocking
+            // wait leaves neither a zombie nor its stack behind (try_wait and wait_timeout
+            // return at once and reap it later, when they or the drop find it ended).
+            self.reap_ended_init(true);
             return Ok(s);
         }
         let s = self.waitable()?.wait()?;
@@ -356,9 +360,34 @@ impl Child {
         Ok(s)
     }
 
+    /// Under a sandbox's init whose program's status is known: reaps the init, waiting for
+    /// it when `block` (it ends right after writing the status, once its namespaces are torn
+    /// down), and frees its stack.
+    fn reap_ended_init(&mut self, block: bool) {
+        let pending = self.handle.init.as_ref().is_some_and(|i| !i.reaped);
+        if !pending || self.handle.sibling {
+            return;
+        }
+        let Some(fd) = self.handle.pidfd.as_ref() else {
+            return;
+        };
+        let ended = if block {
+            fd.wait().is_ok()
+        } else {
+            matches!(fd.try_wait(), Ok(Some(_)))
+        };
+        if ended {
+            self.init_reaped();
+            if let Some(i) = self.handle.init.as_mut() {
+                drop(i.stack.take());
+            }
+        }
+    }
+
     /// Reaps the child if it has exited, without blocking.
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if let Some(s) = self.handle.status {
+            self.reap_ended_init(false);
             return Ok(Some(s));
         }
         if let Some(s) = self.init_status(Some(Duration::ZERO))? {
