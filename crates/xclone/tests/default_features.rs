@@ -47,6 +47,14 @@ fn check(work: &Path, extra: &[&str]) -> (bool, String) {
         .arg(work.join("crate/Cargo.toml"))
         .args(extra)
         .env("CARGO_TARGET_DIR", work.join("target"))
+        // The rustc beside that cargo, where PATH does not lead to it (the kernel matrix's
+        // guests run the suite with a system PATH).
+        .envs(
+            Path::new(env!("CARGO"))
+                .with_file_name("rustc")
+                .exists()
+                .then(|| ("RUSTC", Path::new(env!("CARGO")).with_file_name("rustc"))),
+        )
         .output()
         .expect("running cargo");
     (
