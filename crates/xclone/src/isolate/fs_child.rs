@@ -140,22 +140,65 @@ pub(crate) fn run(act: &Act) -> Result<(), i32> {
     }
 }
 
-/// `mount_setattr`, or on kernels before 5.12 a remount of that one mount (`MS_REMOUNT |
-/// MS_BIND`), which keeps the other flags only where they are locked.
+/// `mount_setattr`, or on kernels before 5.12 (`ENOSYS`) what bubblewrap does there: a
+/// remount (`MS_REMOUNT | MS_BIND`) of that mount, and when `recursive` of every mount below
+/// it as `/proc/self/mountinfo` lists them, each with the flags it has already (nosuid,
+/// nodev, noexec, the atime flags, read-only: a bind remount clears what it is not given)
+/// plus the asked ones. A mount below that cannot be reached any more (`ENOENT`, `EACCES`)
+/// is left as it is; any other failure is the step's. Where no `/proc` is reachable (the
+/// plan builds in a root of its own, bubblewrap's layout, when a source lies in `/tmp`), the
+/// mounts below are not found and only the top one is remounted.
 fn set_attr(path: &CStr, recursive: bool, set: u64) -> Result<(), i32> {
     match ss::mount_setattr(path, recursive, set, 0) {
         Err(libc::ENOSYS) => {
-            let mut flags = libc::MS_REMOUNT | libc::MS_BIND;
+            let mut asked = 0;
             for (attr, ms) in [
                 (ATTR_RDONLY, libc::MS_RDONLY),
                 (ATTR_NOSUID, libc::MS_NOSUID),
                 (ATTR_NODEV, libc::MS_NODEV),
             ] {
                 if set & attr != 0 {
-                    flags |= ms;
+                    asked |= ms;
                 }
             }
-            si::mount(None, path, None, flags, None)
+            let kept_bits = libc::MS_RDONLY
+                | libc::MS_NOSUID
+                | libc::MS_NODEV
+                | libc::MS_NOEXEC
+                | libc::MS_NOATIME
+                | libc::MS_NODIRATIME
+                | libc::MS_RELATIME;
+            let remount = |p: &CStr| -> Result<(), i32> {
+                let kept = ss::mount_flags(p)? & kept_bits;
+                si::mount(
+                    None,
+                    p,
+                    None,
+                    libc::MS_REMOUNT | libc::MS_BIND | kept | asked,
+                    None,
+                )
+            };
+            remount(path)?;
+            if !recursive {
+                return Ok(());
+            }
+            let top = path.to_bytes();
+            let mut first = true;
+            let r = ss::for_each_mount_below(path, &mut |p: &CStr| {
+                first = false;
+                if p.to_bytes() == top {
+                    return Ok(());
+                }
+                match remount(p) {
+                    Err(libc::ENOENT | libc::EACCES) => Ok(()),
+                    r => r,
+                }
+            });
+            match r {
+                // No mountinfo to read (nothing was called): the top mount only.
+                Err(libc::ENOENT) if first => Ok(()),
+                r => r,
+            }
         }
         r => r,
     }

@@ -218,6 +218,130 @@ pub(crate) fn copy_all(from: RawFd, to: RawFd) -> R {
     }
 }
 
+/// The flags of the mount at `path`: `statfs(2)`'s `f_flags`, whose `ST_*` bits have the
+/// values of the `MS_*` flags of the same names (read-only, nosuid, nodev, noexec, the atime
+/// flags).
+pub(crate) fn mount_flags(path: &CStr) -> R<u64> {
+    // SAFETY: an all-zero `struct statfs` is a valid value (integers and arrays of them).
+    let mut st: k::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated; `st` is a live, writable `struct statfs` of the
+    // kernel's own layout (linux-raw-sys).
+    result(unsafe {
+        syscall6(
+            nr(k::__NR_statfs),
+            path.as_ptr() as usize,
+            &mut st as *mut k::statfs as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })?;
+    Ok(st.f_flags as u64)
+}
+
+/// Calls `f` with the mount point of `path`'s mount and of every mount below it, as
+/// `/proc/self/mountinfo` lists them (parents before their children), unescaped and
+/// NUL-terminated in a buffer on the stack; stops at `f`'s first error. Lines longer than
+/// 8 KiB are skipped. No allocation: for the child of a spawn.
+///
+/// `Err(ENOENT)` before any call when `/proc/self/mountinfo` cannot be opened (no `/proc` in
+/// the root the plan builds in).
+pub(crate) fn for_each_mount_below(path: &CStr, f: &mut dyn FnMut(&CStr) -> R) -> R {
+    // SAFETY: the path is a NUL-terminated literal; the rest are integers.
+    let fd = result(unsafe {
+        syscall6(
+            nr(k::__NR_openat),
+            AT_FDCWD,
+            c"/proc/self/mountinfo".as_ptr() as usize,
+            (libc::O_RDONLY | libc::O_CLOEXEC) as usize,
+            0,
+            0,
+            0,
+        )
+    })? as RawFd;
+    let r = walk_mountinfo(fd, path.to_bytes(), f);
+    let _ = super::isolate::close(fd);
+    r
+}
+
+fn walk_mountinfo(fd: RawFd, prefix: &[u8], f: &mut dyn FnMut(&CStr) -> R) -> R {
+    let mut chunk = [0u8; 4096];
+    let mut line = [0u8; 8192];
+    let mut len = 0usize;
+    let mut overlong = false;
+    loop {
+        let n = match read(fd, &mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+        };
+        for &b in chunk.get(..n).unwrap_or(&[]) {
+            if b != b'\n' {
+                match line.get_mut(len) {
+                    Some(slot) => {
+                        *slot = b;
+                        len += 1;
+                    }
+                    None => overlong = true,
+                }
+                continue;
+            }
+            if !overlong {
+                mountinfo_line(line.get(..len).unwrap_or(&[]), prefix, f)?;
+            }
+            len = 0;
+            overlong = false;
+        }
+    }
+}
+
+/// One line of mountinfo: calls `f` when its mount point (the fifth field) is `prefix` or
+/// below it.
+fn mountinfo_line(line: &[u8], prefix: &[u8], f: &mut dyn FnMut(&CStr) -> R) -> R {
+    let Some(field) = line.split(|&b| b == b' ').nth(4) else {
+        return Ok(());
+    };
+    // Unescape the kernel's octal escapes (`\040` for a space) into a NUL-terminated path.
+    let mut out = [0u8; 4097];
+    let mut o = 0usize;
+    let mut i = 0usize;
+    while let Some(&b) = field.get(i) {
+        let mut c = b;
+        if b == b'\\' {
+            if let Some(d) = field.get(i + 1..i + 4) {
+                if d.iter().all(|x| (b'0'..=b'7').contains(x)) {
+                    c = d
+                        .iter()
+                        .fold(0u8, |a, x| a.wrapping_mul(8).wrapping_add(x - b'0'));
+                    i += 3;
+                }
+            }
+        }
+        if c == 0 {
+            return Ok(());
+        }
+        let Some(slot) = out.get_mut(o) else {
+            return Ok(());
+        };
+        *slot = c;
+        o += 1;
+        i += 1;
+    }
+    let mp = out.get(..o).unwrap_or(&[]);
+    let below = mp == prefix
+        || (mp.starts_with(prefix)
+            && (prefix.ends_with(b"/") || mp.get(prefix.len()) == Some(&b'/')));
+    if !below {
+        return Ok(());
+    }
+    match CStr::from_bytes_with_nul(out.get(..=o).unwrap_or(&[])) {
+        Ok(p) => f(p),
+        Err(_) => Ok(()),
+    }
+}
+
 /// `struct mount_attr` of `<linux/mount.h>`.
 #[repr(C)]
 struct MountAttr {
@@ -592,5 +716,55 @@ mod tests {
             assert_eq!(set_if_flags(sock, b"lo", f), Err(libc::EPERM));
         }
         super::super::isolate::close(sock).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod mountinfo_tests {
+    use super::*;
+
+    fn seen(line: &str, prefix: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        mountinfo_line(line.as_bytes(), prefix.as_bytes(), &mut |p: &CStr| {
+            out.push(p.to_string_lossy().into_owned());
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn mount_points_at_and_below_a_path_unescaped() {
+        let l = |mp: &str| format!("36 35 98:0 / {mp} rw,noatime master:1 - ext3 /dev/root rw");
+        assert_eq!(seen(&l("/newroot/usr"), "/newroot/usr"), ["/newroot/usr"]);
+        assert_eq!(
+            seen(&l("/newroot/usr/lib"), "/newroot/usr"),
+            ["/newroot/usr/lib"]
+        );
+        // A sibling sharing the prefix is not below it.
+        assert!(seen(&l("/newroot/usrx"), "/newroot/usr").is_empty());
+        assert!(seen(&l("/other"), "/newroot/usr").is_empty());
+        // The root is above everything.
+        assert_eq!(seen(&l("/a"), "/"), ["/a"]);
+        // Octal escapes (a space, a backslash); a NUL escape is skipped, not cut short.
+        assert_eq!(seen(&l("/n/a\\040b\\134c"), "/n"), ["/n/a b\\c"]);
+        assert!(seen(&l("/n/a\\000b"), "/n").is_empty());
+        // Short or odd lines are skipped.
+        assert!(seen("36 35 98:0", "/").is_empty());
+        assert!(seen("", "/").is_empty());
+    }
+
+    #[test]
+    fn this_process_root_is_listed() {
+        let mut n = 0;
+        for_each_mount_below(c"/", &mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(n >= 1);
+        // The walk stops at the first error.
+        let r = for_each_mount_below(c"/", &mut |_| Err(libc::EIO));
+        assert_eq!(r, Err(libc::EIO));
     }
 }
