@@ -602,6 +602,9 @@ fn expand(args: &[&str], env: &Env, f: &Path, g: &Path) -> Vec<String> {
     out
 }
 
+/// Seconds after which a row's process is killed (`timeout -s KILL`).
+const ROW_LIMIT: &str = "300";
+
 fn run_side(
     prog: &[&str],
     args: &[String],
@@ -610,7 +613,14 @@ fn run_side(
     f: &Path,
     g: &Path,
 ) -> Seen {
-    let mut argv: Vec<String> = vec!["timeout".into(), "-s".into(), "KILL".into(), "30".into()];
+    // A guard against a hang, not a timing: under emulation on a busy machine a row takes
+    // tens of seconds (30 s killed rows of both tools on 5.10 under TCG).
+    let mut argv: Vec<String> = vec![
+        "timeout".into(),
+        "-s".into(),
+        "KILL".into(),
+        ROW_LIMIT.into(),
+    ];
     if as_nobody {
         argv.extend(
             [
@@ -1188,7 +1198,7 @@ fn with_subid_files(subuid: &Path, subgid: &Path, as_nobody: bool, argv: &[Strin
             "--clear-groups",
         ]);
     }
-    cmd.args(["timeout", "-s", "KILL", "30"]);
+    cmd.args(["timeout", "-s", "KILL", ROW_LIMIT]);
     cmd.args(argv).current_dir("/").output().unwrap()
 }
 
