@@ -785,7 +785,10 @@ fn setup() -> Result<(Env, Cleanups), String> {
         .args([
             "sh",
             "-c",
-            "hostname tgt; cd /tmp; export XCLONE_T=target-env; exec sleep 300",
+            // Outlives the table (under emulation it runs for more than 5 minutes, which
+            // `sleep 300` did not: every later enter row of both tools failed); killed at
+            // clean-up.
+            "hostname tgt; cd /tmp; export XCLONE_T=target-env; exec sleep 3600",
         ])
         .spawn()
         .unwrap();
@@ -816,7 +819,7 @@ fn setup() -> Result<(Env, Cleanups), String> {
     // nobody's target: setpriv and unshare exec in place, so the process becomes the sleep.
     let mut nchild = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .args(["unshare", "-Ur", "--", "sleep", "300"])
+        .args(["unshare", "-Ur", "--", "sleep", "3600"])
         .spawn()
         .unwrap();
     let ntarget = nchild.id();
@@ -848,8 +851,13 @@ fn setup() -> Result<(Env, Cleanups), String> {
         our_ns: ns_links("self"),
         netns: netns.clone(),
     };
+    let target_pid = target;
     let cleanups: Cleanups = vec![
         Box::new(move || {
+            // unshare -f leaves its child (the target) behind when it is killed.
+            if let Some(p) = rustix::process::Pid::from_raw(target_pid as i32) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
             let _ = nchild.kill();
