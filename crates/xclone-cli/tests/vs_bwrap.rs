@@ -402,27 +402,24 @@ fn bpf_builder_shape() {
     assert_eq!((p2[8 * 4 + 2], p2[8 * 4 + 3]), (0, 1));
 }
 
-#[test]
-fn same_as_bwrap() {
-    if !is_root() {
-        eprintln!("skipped: needs root (to run each row as root and as uid 65534)");
-        return;
-    }
-    if !have_bwrap() || !have_setpriv() {
-        eprintln!("skipped: bwrap (bubblewrap) or setpriv (util-linux) not found");
-        return;
-    }
-    let fx = Fixture::new();
+/// Runs each row as root and (unless root-only) as uid 65534, with `xclone` (the command that
+/// takes the row's options) and with bwrap: the number of comparisons, a markdown table of
+/// them, and what differed.
+fn compare_with_bwrap(
+    rows: Vec<Row>,
+    xclone: &[&str],
+    fx: &Fixture,
+) -> (usize, String, Vec<String>) {
     let mut table = String::from("| row | user | xclone = bwrap |\n|---|---|---|\n");
     let mut failures = Vec::new();
     let mut n = 0;
-    for r in rows() {
+    for r in rows {
         for who in [Who::Root, Who::Nobody] {
             if who == Who::Nobody && r.root_only {
                 continue;
             }
-            let x = run(&[XCLONE, "run"], &r, who, &fx, false);
-            let b = run(&["bwrap"], &r, who, &fx, true);
+            let x = run(xclone, &r, who, fx, false);
+            let b = run(&["bwrap"], &r, who, fx, true);
             n += 1;
             let same = x == b;
             table.push_str(&format!(
@@ -438,6 +435,21 @@ fn same_as_bwrap() {
             }
         }
     }
+    (n, table, failures)
+}
+
+#[test]
+fn same_as_bwrap() {
+    if !is_root() {
+        eprintln!("skipped: needs root (to run each row as root and as uid 65534)");
+        return;
+    }
+    if !have_bwrap() || !have_setpriv() {
+        eprintln!("skipped: bwrap (bubblewrap) or setpriv (util-linux) not found");
+        return;
+    }
+    let fx = Fixture::new();
+    let (n, table, failures) = compare_with_bwrap(rows(), &[XCLONE, "run"], &fx);
     eprintln!("{table}");
     assert!(n >= 40, "only {n} rows");
     assert!(
@@ -480,27 +492,11 @@ fn mount_tables_without_mount_setattr_as_bwrap() {
         XCLONE,
         "run",
     ];
-    let mut failures = Vec::new();
-    let mut n = 0;
-    for r in rows()
+    let mounts = rows()
         .into_iter()
         .filter(|r| matches!(r.norm, Norm::Mounts))
-    {
-        for who in [Who::Root, Who::Nobody] {
-            if who == Who::Nobody && r.root_only {
-                continue;
-            }
-            let x = run(&wrapped, &r, who, &fx, false);
-            let b = run(&["bwrap"], &r, who, &fx, true);
-            n += 1;
-            if x != b {
-                failures.push(format!(
-                    "{} as {who:?}:\n  xclone ({}): {:?}\n  bwrap  ({}): {:?}",
-                    r.name, x.0, x.1, b.0, b.1
-                ));
-            }
-        }
-    }
+        .collect();
+    let (n, _, failures) = compare_with_bwrap(mounts, &wrapped, &fx);
     assert!(n >= 10, "only {n} rows");
     assert!(
         failures.is_empty(),
