@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use xclone::isolate::sandbox::{
     BindKind, Cap, CapChange, CapSet, Filesystem, FsOp, Rlimit, Sandbox, SeccompProgram,
 };
-use xclone::isolate::IdMaps;
+use xclone::isolate::{IdMaps, SetGroups};
 use xclone::raw::fdnum::{dup_number, set_cloexec_number};
 use xclone::{CloneFlags, Command};
 
@@ -620,7 +620,11 @@ impl SandboxArgs {
         }
         if !mapped && in_userns && (self.user_ns || implicit_user_ns || own_ids) {
             let (u, g) = (self.uid.unwrap_or(euid), self.gid.unwrap_or(egid));
-            iso.id_maps = Some(IdMaps::user(u, g, euid, egid));
+            let mut maps = IdMaps::user(u, g, euid, egid);
+            // bubblewrap (not setuid) denies setgroups(2) in the user namespace it makes,
+            // for root too.
+            maps.setgroups = Some(SetGroups::Deny);
+            iso.id_maps = Some(maps);
         }
 
         let mut sandbox = Sandbox::default();
@@ -642,11 +646,16 @@ impl SandboxArgs {
             // bubblewrap: a real root starts from the capabilities it holds, anyone else
             // from none.
             let start = if euid == 0 {
-                own_permitted()
+                CapSet(own_caps().permitted.bits())
             } else {
                 CapSet::EMPTY
             };
             sandbox.capabilities = Some(self.caps.iter().fold(start, |s, c| s.apply(*c)));
+        } else if euid == 0 && in_userns && !mapped && self.user_ns {
+            // bubblewrap run by a real root keeps the capabilities root holds (its effective
+            // set) in the user namespace it makes, which hands out a full bounding set:
+            // bwrap shrinks the bounding set back and leaves the rest to execve.
+            sandbox.bounding_set = Some(CapSet(own_caps().effective.bits()));
         } else if euid != 0 && in_userns && !mapped && (self.user_ns || implicit_user_ns) {
             // bubblewrap in the user namespace it makes for anyone but root keeps only the
             // capabilities asked (none): the bounding set is emptied too, not just the sets
@@ -764,16 +773,13 @@ impl SandboxArgs {
     }
 }
 
-/// This process's permitted capabilities (`CapPrm` of /proc/self/status).
-fn own_permitted() -> CapSet {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapPrm:"))
-                .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
-        })
-        .map_or(CapSet::EMPTY, CapSet)
+/// This process's capability sets (capget(2)); empty ones where it fails.
+fn own_caps() -> rustix::thread::CapabilitySets {
+    rustix::thread::capabilities(None).unwrap_or(rustix::thread::CapabilitySets {
+        effective: rustix::thread::CapabilitySet::empty(),
+        permitted: rustix::thread::CapabilitySet::empty(),
+        inheritable: rustix::thread::CapabilitySet::empty(),
+    })
 }
 
 #[cfg(test)]

@@ -16,9 +16,10 @@ use xclone_testsupport::{have_bwrap, have_setpriv, is_root, merged_usr, seccomp,
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
-/// `--unshare-all`, this machine's merged-/usr layout and a new proc.
-fn base() -> Vec<&'static str> {
-    let mut v = vec!["--unshare-all"];
+/// The namespace options (`--unshare-all` unless the row says otherwise), this machine's
+/// merged-/usr layout and `--proc /proc`.
+fn base(namespaces: &[&'static str]) -> Vec<&'static str> {
+    let mut v = namespaces.to_vec();
     v.extend(merged_usr());
     v.extend(["--proc", "/proc"]);
     v
@@ -53,6 +54,10 @@ struct Row {
     xclone_only: Vec<&'static str>,
     norm: Norm,
     root_only: bool,
+    /// The namespace options of the base.
+    namespaces: Vec<&'static str>,
+    /// A command both tools run under (after the user switch).
+    wrap_both: Vec<&'static str>,
 }
 
 fn row(name: &'static str, opts: &[&'static str], script: &'static str) -> Row {
@@ -65,6 +70,8 @@ fn row(name: &'static str, opts: &[&'static str], script: &'static str) -> Row {
         xclone_only: Vec::new(),
         norm: Norm::Same,
         root_only: false,
+        namespaces: vec!["--unshare-all"],
+        wrap_both: Vec::new(),
     }
 }
 
@@ -79,6 +86,14 @@ impl Row {
     }
     fn root_only(mut self) -> Self {
         self.root_only = true;
+        self
+    }
+    fn namespaces(mut self, ns: &[&'static str]) -> Self {
+        self.namespaces = ns.to_vec();
+        self
+    }
+    fn wrap_both(mut self, w: &[&'static str]) -> Self {
+        self.wrap_both = w.to_vec();
         self
     }
 }
@@ -195,6 +210,21 @@ fn rows() -> Vec<Row> {
             "mkdir /tmp/x 2>&1; uname -n 2>&1; echo $?"),
         row("no_new_privs under seccomp", &["--seccomp", "3"], "grep NoNewPrivs /proc/self/status"),
         row("caps as real root without a user namespace", &["--cap-drop", "ALL", "--cap-add", "CAP_NET_RAW"], "id -u; grep -E '^Cap(Prm|Eff|Inh|Amb)' /proc/self/status").root_only(),
+        // A real root's sandbox in a new user namespace keeps what root holds, not the full
+        // set the new namespace hands out (the caller here lacks CAP_SYS_NICE).
+        row("caps: a real root's own in --unshare-user", &[], "grep ^Cap /proc/self/status")
+            .namespaces(&["--unshare-user"]).wrap_both(&["setpriv", "--bounding-set", "-sys_nice", "--"]).root_only(),
+        row("caps: a real root's own in --unshare-all, --uid 5", &["--uid", "5"], "id -u; grep ^Cap /proc/self/status")
+            .wrap_both(&["setpriv", "--bounding-set", "-sys_nice", "--"]).root_only(),
+        row("setgroups denied in the new user namespace", &[], "cat /proc/self/setgroups /proc/self/uid_map /proc/self/gid_map | tr -s ' '"),
+        // Without a pid namespace of its own the program gets the caller's proc, bound (a
+        // new proc would need CAP_SYS_ADMIN over the pid namespace's owner).
+        row("--proc without a pid namespace: --unshare-user", &[], "grep ' /proc' /proc/self/mountinfo")
+            .namespaces(&["--unshare-user"]).mounts(),
+        row("--proc without a pid namespace: no --unshare-*", &[], "grep ' /proc' /proc/self/mountinfo")
+            .namespaces(&[]).mounts(),
+        row("--proc without a pid namespace: the caller's processes", &[], "ls /proc | grep -cx 1; test -d /proc/$$ && echo own")
+            .namespaces(&["--unshare-user"]),
     ]
     .into_iter()
     .map(|mut r| {
@@ -304,13 +334,14 @@ fn run(tool: &[&str], r: &Row, who: Who, fx: &Fixture, bwrap: bool) -> (i32, Str
     if bwrap {
         argv.extend(r.bwrap_wrap.iter().map(|s| s.to_string()));
     }
+    argv.extend(r.wrap_both.iter().map(|s| s.to_string()));
     argv.extend(tool.iter().map(|s| s.to_string()));
     let subst = |s: &str| match s {
         "@RO" => fx.path("ro"),
         "@RW" => fx.path("rw"),
         s => s.to_string(),
     };
-    argv.extend(base().iter().map(|s| s.to_string()));
+    argv.extend(base(&r.namespaces).iter().map(|s| s.to_string()));
     argv.extend(r.opts.iter().map(|s| subst(s)));
     let extra = if bwrap { &r.bwrap_only } else { &r.xclone_only };
     argv.extend(extra.iter().map(|s| s.to_string()));

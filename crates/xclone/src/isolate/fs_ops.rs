@@ -60,8 +60,12 @@ pub enum FsOp {
         /// The mount point in the new root (usually `/dev`).
         dest: PathBuf,
     },
-    /// `--proc DEST`: a new `proc`, with `sys`, `sysrq-trigger`, `irq` and `bus` made
-    /// read-only where they are writable.
+    /// `--proc DEST`: a new `proc` when the child is in a pid namespace other than the
+    /// caller's (`CLONE_NEWPID`, or one the caller joined for its children with setns);
+    /// otherwise the caller's `/proc` bound recursively (`nosuid,nodev`), as bubblewrap does
+    /// (mounting a proc needs `CAP_SYS_ADMIN` over the user namespace that owns the pid
+    /// namespace). Either way `sys`, `sysrq-trigger`, `irq` and `bus` are made read-only
+    /// where they are writable.
     Proc {
         /// The mount point in the new root (usually `/proc`).
         dest: PathBuf,

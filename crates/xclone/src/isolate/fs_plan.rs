@@ -154,6 +154,9 @@ const DEV_LINKS: [(&str, &str); 5] = [
 /// What `--proc` makes read-only where it is writable.
 const PROC_COVERED: [&str; 4] = ["sys", "sysrq-trigger", "irq", "bus"];
 
+/// Where `--proc` finds the caller's proc when it binds it.
+const CALLER_PROC: &str = "/proc";
+
 /// An [`Act`] with the operation it serves (for messages) and whether failing is allowed.
 #[derive(Debug)]
 pub(crate) struct Action {
@@ -203,6 +206,9 @@ struct Builder {
     actions: Vec<Action>,
     op: Option<usize>,
     layout: Layout,
+    /// The program gets a pid namespace other than the caller's (new, or joined before the
+    /// spawn): `--proc` mounts a new proc; otherwise it binds the caller's.
+    own_pid_ns: bool,
 }
 
 impl Builder {
@@ -275,6 +281,21 @@ impl Builder {
     }
 }
 
+/// Whether this process's children start in a pid namespace other than its own (a setns of
+/// `CLONE_NEWPID` before the spawn): `/proc/self/ns/pid_for_children` (Linux 4.12) names
+/// another namespace than `/proc/self/ns/pid`. No answer counts as no.
+fn children_in_other_pid_ns() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+    match (
+        id("/proc/self/ns/pid"),
+        id("/proc/self/ns/pid_for_children"),
+    ) {
+        (Ok(a), Ok(b)) => a != b,
+        _ => false,
+    }
+}
+
 /// The parent's terminal behind stdin, if there is one (bound as `/dev/console`).
 fn stdin_tty() -> Option<PathBuf> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -286,8 +307,13 @@ fn stdin_tty() -> Option<PathBuf> {
 }
 
 impl FsPlan {
-    /// Compiles `fs`. Errors name the operation and the cause.
-    pub(crate) fn prepare(fs: &Filesystem) -> Result<FsPlan, String> {
+    /// Compiles `fs`. Errors name the operation and the cause. `new_pid_ns`: the spawn
+    /// creates a pid namespace (`CLONE_NEWPID`); without one `--proc` still mounts a new proc
+    /// when this process's children go to another pid namespace (joined with setns), and
+    /// binds the caller's otherwise (see [`FsOp::Proc`]).
+    pub(crate) fn prepare(fs: &Filesystem, new_pid_ns: bool) -> Result<FsPlan, String> {
+        let has_proc = fs.ops.iter().any(|op| matches!(op, FsOp::Proc { .. }));
+        let own_pid_ns = new_pid_ns || (has_proc && children_in_other_pid_ns());
         // The sources, resolved once: they decide the layout and are bound as resolved.
         let base = match &fs.base {
             Some(dir) => Some(
@@ -306,17 +332,20 @@ impl FsPlan {
         let uses_dev = fs.ops.iter().any(|op| matches!(op, FsOp::Dev { .. }));
         let tty = uses_dev.then(stdin_tty).flatten();
         let dev = Path::new("/dev");
+        let binds_proc = has_proc && !own_pid_ns;
         let sources = base
             .iter()
             .map(PathBuf::as_path)
             .chain(canon.iter().filter_map(|c| c.as_ref()?.as_deref().ok()))
             .chain(uses_dev.then_some(dev))
+            .chain(binds_proc.then_some(Path::new(CALLER_PROC)))
             .chain(tty.as_deref());
         let layout = Layout::choose(sources, fs)?;
         let mut b = Builder {
             actions: Vec::new(),
             op: None,
             layout,
+            own_pid_ns,
         };
         let new_root = layout.new_root();
         let newroot = cstr(new_root.as_bytes())?;
@@ -540,12 +569,20 @@ fn compile(
                 path: d.clone(),
                 mode: 0o755,
             });
-            b.mount(
-                Some(b"proc"),
-                d.as_bytes(),
-                Some(c"proc"),
-                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            );
+            if b.own_pid_ns {
+                b.mount(
+                    Some(b"proc"),
+                    d.as_bytes(),
+                    Some(c"proc"),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                );
+            } else {
+                // The program shares the caller's pid namespace, whose proc is already
+                // mounted (and a new one would need CAP_SYS_ADMIN over the user namespace
+                // owning that pid namespace): bind it, as a --bind of it would be.
+                let src = under(layout.old(), Path::new(CALLER_PROC))?;
+                b.bind(&src, &d, ATTR_NOSUID | ATTR_NODEV);
+            }
             for sub in PROC_COVERED {
                 b.push(Act::CoverRo {
                     path: dest_of(&dest.join(sub))?,
@@ -779,7 +816,7 @@ mod tests {
                 },
             ],
         };
-        let p = FsPlan::prepare(&fs).unwrap();
+        let p = FsPlan::prepare(&fs, true).unwrap();
         let text: Vec<String> = (0..p.actions.len()).map(|i| p.describe(i)).collect();
         let at = |needle: &str| text.iter().position(|t| t.contains(needle)).unwrap();
         // No source at all: the direct layout.
@@ -805,16 +842,58 @@ mod tests {
                 kind: BindKind::default(),
             }],
         };
-        let e = FsPlan::prepare(&bad).unwrap_err();
+        let e = FsPlan::prepare(&bad, true).unwrap_err();
         assert!(
             e.starts_with("--bind /nonexistent-xclone /x: /nonexistent-xclone: No such file"),
             "{e}"
         );
     }
 
+    #[test]
+    fn proc_is_new_in_an_own_pid_namespace_and_bound_otherwise() {
+        let fs = Filesystem {
+            base: None,
+            ops: vec![FsOp::Proc {
+                dest: "/proc".into(),
+            }],
+        };
+        let plan_texts = |new_pid_ns| {
+            let p = FsPlan::prepare(&fs, new_pid_ns).unwrap();
+            (0..p.actions.len())
+                .map(|i| p.describe(i))
+                .collect::<Vec<_>>()
+        };
+        let own = plan_texts(true);
+        assert!(
+            own.iter()
+                .any(|t| t.contains("mount proc on /newroot/proc")),
+            "{own:?}"
+        );
+        assert!(
+            !own.iter().any(|t| t.starts_with("--proc /proc: bind")),
+            "{own:?}"
+        );
+        // This test's children start in its own pid namespace: the caller's proc, bound.
+        let shared = plan_texts(false);
+        assert!(
+            !shared.iter().any(|t| t.contains("mount proc on")),
+            "{shared:?}"
+        );
+        assert!(
+            shared
+                .iter()
+                .any(|t| t.starts_with("--proc /proc: bind") && t.contains("/proc")),
+            "{shared:?}"
+        );
+        // The covered directories are made read-only either way.
+        for t in [&own, &shared] {
+            assert!(t.iter().any(|t| t.contains("/newroot/proc/sys")), "{t:?}");
+        }
+    }
+
     /// The texts of a plan's actions.
     fn texts(fs: &Filesystem) -> Vec<String> {
-        let p = FsPlan::prepare(fs).unwrap();
+        let p = FsPlan::prepare(fs, true).unwrap();
         (0..p.actions.len()).map(|i| p.describe(i)).collect()
     }
 

@@ -296,13 +296,16 @@ pub(crate) struct ChildSteps {
 pub(crate) type StepFail = (Step, usize, i32);
 
 impl ChildSteps {
+    /// `flags`: the spawn's clone flags (`CLONE_NNP` makes the child's prctl unnecessary,
+    /// `CLONE_NEWPID` decides what `--proc` mounts).
     pub(crate) fn prepare(
         iso: &Isolation,
         sandbox: &sandbox::Sandbox,
-        nnp_by_flag: bool,
+        flags: CloneFlags,
     ) -> Result<Self, String> {
+        let nnp_by_flag = flags.contains(CloneFlags::NNP);
         Ok(ChildSteps {
-            sandbox: sandbox::SandboxPlan::prepare(sandbox)?,
+            sandbox: sandbox::SandboxPlan::prepare(sandbox, flags.contains(CloneFlags::NEWPID))?,
             time_offsets: (!iso.time_offsets.is_empty())
                 .then(|| iso.time_offsets.to_proc_text().into_bytes()),
             mounts: MountPlan::prepare(&iso.mounts)?,
@@ -452,7 +455,8 @@ mod tests {
             no_new_privs: true,
             ..Default::default()
         };
-        let s = ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), false).unwrap();
+        let s =
+            ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), CloneFlags::empty()).unwrap();
         assert_eq!(
             s.time_offsets.as_deref(),
             Some(&b"monotonic -2 500000000\n"[..])
@@ -460,7 +464,7 @@ mod tests {
         assert_eq!(s.hostname.as_deref(), Some(&b"box"[..]));
         assert!(s.no_new_privs);
         assert!(
-            !ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), true)
+            !ChildSteps::prepare(&iso, &sandbox::Sandbox::default(), CloneFlags::NNP)
                 .unwrap()
                 .no_new_privs
         );

@@ -92,6 +92,14 @@ pub struct Sandbox {
     pub filesystem: Option<Filesystem>,
     /// The capabilities the program keeps; `None` leaves them as the kernel makes them.
     pub capabilities: Option<CapSet>,
+    /// Shrink only the bounding set to this set (`PR_CAPBSET_DROP` of every capability
+    /// outside it, before the identity change) and leave the other sets as the kernel makes
+    /// them. A new user namespace hands its creator a full bounding set; with this set to the
+    /// caller's effective capabilities a uid-0 program gets at exec exactly what the caller
+    /// held (its permitted set is the bounding set when the inheritable set is empty), which
+    /// is what bubblewrap leaves a real root's sandbox. Applies together with
+    /// [`Sandbox::capabilities`] (the bounding set is then the intersection).
+    pub bounding_set: Option<CapSet>,
     /// Resource limits set in the child before exec (setrlimit(2)), in this order.
     pub rlimits: Vec<Rlimit>,
     /// Filters installed in this order right before exec.
@@ -188,6 +196,9 @@ impl Sandbox {
         if let Some(c) = self.capabilities {
             out.push(format!("capabilities kept: {c}"));
         }
+        if let Some(c) = self.bounding_set {
+            out.push(format!("bounding set kept: {c}"));
+        }
         if let Some(fd) = self.userns2 {
             out.push(format!("setns into the user namespace of descriptor {fd}"));
         }
@@ -227,6 +238,7 @@ pub(crate) struct SandboxPlan {
     /// `(resource, soft, hard)`.
     rlimits: Vec<(u32, u64, u64)>,
     caps: Option<CapsPlan>,
+    bounding: Option<CapsPlan>,
     /// The programs (owning the instructions) and their `sock_fprog`s pointing into them.
     seccomp: Vec<(SeccompProgram, SockFprog)>,
     userns_block_fd: Option<RawFd>,
@@ -238,8 +250,13 @@ pub(crate) struct SandboxPlan {
 }
 
 impl SandboxPlan {
-    pub(crate) fn prepare(s: &Sandbox) -> Result<Self, String> {
-        let fs = s.filesystem.as_ref().map(FsPlan::prepare).transpose()?;
+    /// `new_pid_ns`: the spawn creates a pid namespace (what `--proc` mounts depends on it).
+    pub(crate) fn prepare(s: &Sandbox, new_pid_ns: bool) -> Result<Self, String> {
+        let fs = s
+            .filesystem
+            .as_ref()
+            .map(|f| FsPlan::prepare(f, new_pid_ns))
+            .transpose()?;
         let rlimits = s
             .rlimits
             .iter()
@@ -260,6 +277,7 @@ impl SandboxPlan {
             fs,
             rlimits,
             caps: s.capabilities.map(CapsPlan::new),
+            bounding: s.bounding_set.map(CapsPlan::new),
             seccomp,
             userns_block_fd: s.userns_block_fd,
             block_fd: s.block_fd,
@@ -299,6 +317,13 @@ impl SandboxPlan {
             ss::set_keepcaps(true).map_err(|e| (Step::Capabilities, 0, e))?;
             for cap in 0..=c.last_cap {
                 if !c.keep.contains(cap) {
+                    ss::capbset_drop(cap).map_err(|e| (Step::Capabilities, 1, e))?;
+                }
+            }
+        }
+        if let Some(b) = &self.bounding {
+            for cap in 0..=b.last_cap {
+                if !b.keep.contains(cap) {
                     ss::capbset_drop(cap).map_err(|e| (Step::Capabilities, 1, e))?;
                 }
             }
@@ -478,7 +503,7 @@ mod tests {
         assert_eq!(d[0], "new root: an empty tmpfs (pivot_root onto it)");
         assert!(d.contains(&"prlimit NOFILE=64:128".to_string()));
         assert!(d.contains(&"capabilities kept: none".to_string()));
-        let p = SandboxPlan::prepare(&s).unwrap();
+        let p = SandboxPlan::prepare(&s, false).unwrap();
         assert_eq!(p.describe(Step::Rlimit, 0), "NOFILE=64:128");
         assert!(Sandbox::default().is_empty());
         let k = Sandbox {
@@ -487,7 +512,7 @@ mod tests {
         };
         assert!(!k.is_empty());
         assert!(k.describe_steps()[0].contains("unshare --keep-caps"));
-        let p = SandboxPlan::prepare(&k).unwrap();
+        let p = SandboxPlan::prepare(&k, false).unwrap();
         assert_eq!(p.keep_caps, Some(crate::isolate::caps::last_cap()));
         assert!(p
             .describe(Step::Capabilities, 5)
@@ -503,7 +528,7 @@ mod tests {
             .contains("CLONE_NEWNET"));
         assert!(lo.check(CloneFlags::NEWNET).is_ok());
         assert!(lo.describe_steps()[0].contains("loopback interface lo up"));
-        let p = SandboxPlan::prepare(&lo).unwrap();
+        let p = SandboxPlan::prepare(&lo, false).unwrap();
         assert!(p.loopback_up);
         assert_eq!(
             p.describe(Step::Loopback, 2),

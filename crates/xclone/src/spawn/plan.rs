@@ -261,12 +261,7 @@ pub(crate) fn prepare(cmd: &mut Command, defaults: StdioDefault) -> io::Result<P
     cmd.sandbox.check(flags).map_err(invalid)?;
     // CLONE_NNP (added by request_flags where the kernel has it, or asked for directly)
     // makes the child's prctl unnecessary.
-    let isolation = ChildSteps::prepare(
-        &cmd.isolation,
-        &cmd.sandbox,
-        flags.contains(CloneFlags::NNP),
-    )
-    .map_err(invalid)?;
+    let isolation = ChildSteps::prepare(&cmd.isolation, &cmd.sandbox, flags).map_err(invalid)?;
     let handshake = cmd.uses_handshake();
     let id_map_plan = match (&cmd.isolation.id_maps, handshake) {
         (Some(m), true) => Some(MapPlan::prepare(m).map_err(io::Error::from)?),
