@@ -238,6 +238,7 @@ impl Target {
         let path = format!("ns/{name}");
         let st = rustix::fs::statat(&self.proc_dir, path.as_str(), AtFlags::empty())
             .map_err(|e| self.proc_error(&path, e))?;
+        self.check_ns_file(&path, st.st_mode)?;
         Ok(NsId {
             dev: st.st_dev,
             ino: st.st_ino,
@@ -250,13 +251,31 @@ impl Target {
             io::Error::new(io::ErrorKind::InvalidInput, "not a single namespace type")
         })?;
         let path = format!("ns/{name}");
-        rustix::fs::openat(
+        let fd = rustix::fs::openat(
             &self.proc_dir,
             path.as_str(),
             OFlags::RDONLY | OFlags::CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| self.proc_error(&path, e))
+        .map_err(|e| self.proc_error(&path, e))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| self.proc_error(&path, e))?;
+        self.check_ns_file(&path, st.st_mode)?;
+        Ok(fd)
+    }
+
+    /// A `/proc/PID/ns/*` link must lead to a namespace file (nsfs: a regular file). Where
+    /// ptrace access is denied, kernels answer `EACCES`; Debian's 5.10.262 resolves the link
+    /// to the `ns` directory itself instead (seen in the kernel matrix), which must not pass
+    /// for a namespace: the same error as the refusal.
+    fn check_ns_file(&self, path: &str, mode: u32) -> io::Result<()> {
+        if mode & libc::S_IFMT == libc::S_IFREG {
+            return Ok(());
+        }
+        let e = self.proc_error(path, rustix::io::Errno::ACCESS);
+        Err(io::Error::new(
+            e.kind(),
+            format!("{e}; the kernel resolved the link to something else than a namespace"),
+        ))
     }
 
     /// The namespace types in which the target differs from the calling process (what
@@ -349,6 +368,25 @@ pub(crate) fn cgroup_dir(mount_point: &Path, mount_root: &Path, cgroup: &Path) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_link_leading_elsewhere_is_refused() {
+        let me = Target::from_pid(std::process::id()).unwrap();
+        // Our own namespace files are nsfs files.
+        assert!(me.ns_id(CloneFlags::NEWNET).is_ok());
+        assert!(me.open_ns(CloneFlags::NEWNET).is_ok());
+        // What 5.10.262 showed for a denied link: the ns directory (mode dr-x--x--x).
+        let e = me
+            .check_ns_file("ns/net", libc::S_IFDIR | 0o511)
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("/proc/{}/ns/net: EACCES", std::process::id())),
+            "{text}"
+        );
+        assert!(text.contains("ptrace access"), "{text}");
+    }
 
     #[test]
     fn environ_parsing() {

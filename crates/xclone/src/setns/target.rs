@@ -263,7 +263,16 @@ fn inspect_pidfd(fd: i32, pid: i32, euid: u32) -> Target {
     if state == TaskState::Running {
         for kind in NsKind::INSTALL_ORDER {
             let path = format!("/proc/{pid}/ns/{}", kind.name());
-            match File::open(&path) {
+            // A denied link is EACCES, or (Debian's 5.10.262) the `ns` directory itself:
+            // only a regular (nsfs) file is a namespace.
+            let opened = File::open(&path).and_then(|f| {
+                if f.metadata()?.file_type().is_file() {
+                    Ok(f)
+                } else {
+                    Err(std::io::ErrorKind::PermissionDenied.into())
+                }
+            });
+            match opened {
                 Ok(f) => {
                     inspectable = Some(true);
                     let name = std::fs::read_link(&path)
