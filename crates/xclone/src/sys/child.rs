@@ -118,6 +118,27 @@ pub(crate) fn getppid() -> i32 {
     unsafe { syscall6(nr::GETPPID, 0, 0, 0, 0, 0, 0) as i32 }
 }
 
+/// `read(fd, buf)`, retried on `EINTR`: how many bytes came (0 at end of file).
+pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> R<usize> {
+    loop {
+        // SAFETY: the pointer and length describe a live, writable slice.
+        let r = result(unsafe {
+            syscall6(
+                nr::READ,
+                fd as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                0,
+                0,
+                0,
+            )
+        });
+        if r != Err(libc::EINTR) {
+            return r;
+        }
+    }
+}
+
 /// `write(fd, bytes)`: one call; returns how much was written.
 pub(crate) fn write(fd: RawFd, bytes: &[u8]) -> R<usize> {
     // SAFETY: the pointer and length describe a live, readable slice.

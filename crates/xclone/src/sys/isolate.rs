@@ -127,18 +127,7 @@ pub(crate) fn write_file(path: &CStr, bytes: &[u8]) -> R {
             0,
         )
     })? as RawFd;
-    // SAFETY: pointer and length describe a live byte slice the kernel only reads.
-    let written = result(unsafe {
-        syscall6(
-            nr::WRITE,
-            fd as usize,
-            bytes.as_ptr() as usize,
-            bytes.len(),
-            0,
-            0,
-            0,
-        )
-    });
+    let written = super::child::write(fd, bytes);
     let _ = close(fd);
     match written {
         Ok(n) if n == bytes.len() => Ok(()),
@@ -150,26 +139,8 @@ pub(crate) fn write_file(path: &CStr, bytes: &[u8]) -> R {
 /// Reads one byte from `fd`, retrying on `EINTR`: `Ok(true)` if a byte came, `Ok(false)` at
 /// end of file.
 pub(crate) fn read_byte(fd: RawFd) -> R<bool> {
-    let mut b = 0u8;
-    loop {
-        // SAFETY: one writable byte on our own stack.
-        let r = result(unsafe {
-            syscall6(
-                nr::READ,
-                fd as usize,
-                &mut b as *mut u8 as usize,
-                1,
-                0,
-                0,
-                0,
-            )
-        });
-        match r {
-            Err(libc::EINTR) => continue,
-            Err(e) => return Err(e),
-            Ok(n) => return Ok(n == 1),
-        }
-    }
+    let mut b = [0u8; 1];
+    super::child::read(fd, &mut b).map(|n| n == 1)
 }
 
 /// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`: executes the file `fd` refers to (an

@@ -46,25 +46,8 @@ pub(crate) fn block_into_signalfd(set: &SigSet) -> R<RawFd> {
 /// Reads one signal from a signalfd: `(signo, si_code)`. Retries on `EINTR`.
 pub(crate) fn read_signal(fd: RawFd) -> R<(i32, i32)> {
     let mut buf = [0u8; 128];
-    loop {
-        // SAFETY: the pointer and length describe a live, writable stack buffer.
-        let r = result(unsafe {
-            syscall6(
-                nr::READ,
-                fd as usize,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                0,
-                0,
-                0,
-            )
-        });
-        match r {
-            Err(libc::EINTR) => continue,
-            Err(e) => return Err(e),
-            Ok(n) if n < 12 => return Err(libc::EIO),
-            Ok(_) => break,
-        }
+    if super::child::read(fd, &mut buf)? < 12 {
+        return Err(libc::EIO);
     }
     // struct signalfd_siginfo: ssi_signo at 0, ssi_code at 8.
     let signo = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as i32;

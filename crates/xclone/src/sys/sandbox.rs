@@ -6,6 +6,7 @@
 //! (`&CStr`, plain integers, structures the parent built), no libc, no `errno`, no
 //! allocation, no locks, no panics; buffers live on the child's own stack.
 
+use super::child::{read, write};
 use super::syscall::{result, syscall6, RawErrno};
 use core::ffi::CStr;
 use linux_raw_sys::general as k;
@@ -19,21 +20,17 @@ fn nr(n: u32) -> usize {
     n as usize
 }
 
+/// `call(AT_FDCWD, path, a, b)`, for the `*at` calls of this module whose other arguments
+/// are integers (modes, flags): `mkdirat`, `openat`, `unlinkat`, `fchmodat`, `faccessat`.
+fn at_path(call: u32, path: &CStr, a: usize, b: usize) -> R<usize> {
+    // SAFETY: `path` is NUL-terminated and outlives the call; every caller passes one of the
+    // calls named above, for which `a` and `b` are integers the kernel follows as no pointer.
+    result(unsafe { syscall6(nr(call), AT_FDCWD, path.as_ptr() as usize, a, b, 0, 0) })
+}
+
 /// `mkdirat(AT_FDCWD, path, mode)`.
 pub(crate) fn mkdir(path: &CStr, mode: u32) -> R {
-    // SAFETY: `path` is NUL-terminated and outlives the call.
-    result(unsafe {
-        syscall6(
-            nr(k::__NR_mkdirat),
-            AT_FDCWD,
-            path.as_ptr() as usize,
-            mode as usize,
-            0,
-            0,
-            0,
-        )
-    })
-    .map(|_| ())
+    at_path(k::__NR_mkdirat, path, mode as usize, 0).map(|_| ())
 }
 
 /// `symlinkat(target, AT_FDCWD, linkpath)`.
@@ -76,53 +73,17 @@ pub(crate) fn create(path: &CStr, mode: u32, truncate: bool) -> R<RawFd> {
     if truncate {
         flags |= libc::O_TRUNC;
     }
-    // SAFETY: `path` is NUL-terminated and outlives the call; the rest are integers.
-    result(unsafe {
-        syscall6(
-            nr(k::__NR_openat),
-            AT_FDCWD,
-            path.as_ptr() as usize,
-            flags as usize,
-            mode as usize,
-            0,
-            0,
-        )
-    })
-    .map(|fd| fd as RawFd)
+    at_path(k::__NR_openat, path, flags as usize, mode as usize).map(|fd| fd as RawFd)
 }
 
 /// `unlinkat(AT_FDCWD, path, 0)`.
 pub(crate) fn unlink(path: &CStr) -> R {
-    // SAFETY: `path` is NUL-terminated and outlives the call.
-    result(unsafe {
-        syscall6(
-            nr(k::__NR_unlinkat),
-            AT_FDCWD,
-            path.as_ptr() as usize,
-            0,
-            0,
-            0,
-            0,
-        )
-    })
-    .map(|_| ())
+    at_path(k::__NR_unlinkat, path, 0, 0).map(|_| ())
 }
 
 /// `fchmodat(AT_FDCWD, path, mode, 0)`.
 pub(crate) fn chmod(path: &CStr, mode: u32) -> R {
-    // SAFETY: `path` is NUL-terminated and outlives the call.
-    result(unsafe {
-        syscall6(
-            nr(k::__NR_fchmodat),
-            AT_FDCWD,
-            path.as_ptr() as usize,
-            mode as usize,
-            0,
-            0,
-            0,
-        )
-    })
-    .map(|_| ())
+    at_path(k::__NR_fchmodat, path, mode as usize, 0).map(|_| ())
 }
 
 /// Whether `path` names a directory (following symlinks): `statx` with only the type asked.
@@ -148,49 +109,7 @@ pub(crate) fn is_dir(path: &CStr) -> R<bool> {
 
 /// `faccessat(AT_FDCWD, path, W_OK)`: whether the caller may write `path`.
 pub(crate) fn writable(path: &CStr) -> R {
-    // SAFETY: `path` is NUL-terminated and outlives the call.
-    result(unsafe {
-        syscall6(
-            nr(k::__NR_faccessat),
-            AT_FDCWD,
-            path.as_ptr() as usize,
-            libc::W_OK as usize,
-            0,
-            0,
-            0,
-        )
-    })
-    .map(|_| ())
-}
-
-fn read(fd: RawFd, buf: &mut [u8]) -> R<usize> {
-    // SAFETY: `buf` is a live writable slice of the given length.
-    result(unsafe {
-        syscall6(
-            nr(k::__NR_read),
-            fd as usize,
-            buf.as_mut_ptr() as usize,
-            buf.len(),
-            0,
-            0,
-            0,
-        )
-    })
-}
-
-fn write(fd: RawFd, buf: &[u8]) -> R<usize> {
-    // SAFETY: `buf` is a live readable slice of the given length.
-    result(unsafe {
-        syscall6(
-            nr(k::__NR_write),
-            fd as usize,
-            buf.as_ptr() as usize,
-            buf.len(),
-            0,
-            0,
-            0,
-        )
-    })
+    at_path(k::__NR_faccessat, path, libc::W_OK as usize, 0).map(|_| ())
 }
 
 /// Copies everything `from` yields until end of file into `to` (a pipe or a file), through
@@ -198,11 +117,9 @@ fn write(fd: RawFd, buf: &[u8]) -> R<usize> {
 pub(crate) fn copy_all(from: RawFd, to: RawFd) -> R {
     let mut buf = [0u8; 4096];
     loop {
-        let n = match read(from, &mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(libc::EINTR) => continue,
-            Err(e) => return Err(e),
+        let n = match read(from, &mut buf)? {
+            0 => return Ok(()),
+            n => n,
         };
         let mut done = 0;
         while let Some(rest) = buf.get(done..n) {
@@ -248,18 +165,12 @@ pub(crate) fn mount_flags(path: &CStr) -> R<u64> {
 /// `Err(ENOENT)` before any call when `/proc/self/mountinfo` cannot be opened (no `/proc` in
 /// the root the plan builds in).
 pub(crate) fn for_each_mount_below(path: &CStr, f: &mut dyn FnMut(&CStr) -> R) -> R {
-    // SAFETY: the path is a NUL-terminated literal; the rest are integers.
-    let fd = result(unsafe {
-        syscall6(
-            nr(k::__NR_openat),
-            AT_FDCWD,
-            c"/proc/self/mountinfo".as_ptr() as usize,
-            (libc::O_RDONLY | libc::O_CLOEXEC) as usize,
-            0,
-            0,
-            0,
-        )
-    })? as RawFd;
+    let fd = at_path(
+        k::__NR_openat,
+        c"/proc/self/mountinfo",
+        (libc::O_RDONLY | libc::O_CLOEXEC) as usize,
+        0,
+    )? as RawFd;
     let r = walk_mountinfo(fd, path.to_bytes(), f);
     let _ = super::isolate::close(fd);
     r
@@ -271,11 +182,9 @@ fn walk_mountinfo(fd: RawFd, prefix: &[u8], f: &mut dyn FnMut(&CStr) -> R) -> R 
     let mut len = 0usize;
     let mut overlong = false;
     loop {
-        let n = match read(fd, &mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(libc::EINTR) => continue,
-            Err(e) => return Err(e),
+        let n = match read(fd, &mut chunk)? {
+            0 => return Ok(()),
+            n => n,
         };
         for &b in chunk.get(..n).unwrap_or(&[]) {
             if b != b'\n' {
