@@ -165,6 +165,24 @@ pub(crate) fn fork_then<F: FnOnce() -> Infallible>(
     Ok(Forked { pid, pidfd })
 }
 
+/// Runs `helper` in a fork-like child ([`fork_then`] with the default spec), which exits with
+/// the code `helper` returns, and waits for that child: its exit code, or `None` when it could
+/// not be created or waited for, or did not exit normally. For the probes that ask the kernel
+/// a question in a process of their own; `helper` keeps to [`fork_then`]'s rules (raw calls
+/// only, nothing allocated: the caller may be multithreaded).
+pub(crate) fn exit_code_of(helper: impl FnOnce() -> i32) -> Option<i32> {
+    let forked = fork_then(&ForkSpec::default(), || raw::exit_group(helper())).ok()?;
+    let pid = rustix::process::Pid::from_raw(forked.pid)?;
+    let status = loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return None,
+            Ok(s) => break s?.1,
+        }
+    };
+    status.exit_status()
+}
+
 /// Whether [`fork_like_then`] can use the C library's `fork()` for `spec`: nothing in it
 /// needs clone3 (no flags, `SIGCHLD`, no `set_tid`).
 pub(crate) fn is_plain_fork(spec: &ForkSpec<'_>) -> bool {

@@ -10,9 +10,8 @@
 //! its release.
 
 use super::flags::CloneFlags;
-use super::fork::{fork_then, ForkSpec};
+use super::fork::{exit_code_of, fork_then, ForkSpec};
 use super::nscalls::setns_raw;
-use super::raw::exit_group;
 use super::syscall::{nr, result, syscall6};
 use crate::errno::Errno;
 use linux_raw_sys::general as k;
@@ -121,18 +120,9 @@ fn in_helper() -> i32 {
 }
 
 fn ask() -> Option<bool> {
-    let forked = fork_then(&ForkSpec::default(), || exit_group(in_helper())).ok()?;
-    let pid = rustix::process::Pid::from_raw(forked.pid)?;
-    let status = loop {
-        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => return None,
-            Ok(s) => break s?.1,
-        }
-    };
-    match status.exit_status() {
-        Some(REFUSED) => Some(true),
-        Some(ACCEPTED) => Some(false),
+    match exit_code_of(in_helper)? {
+        REFUSED => Some(true),
+        ACCEPTED => Some(false),
         _ => None,
     }
 }

@@ -9,9 +9,8 @@
 //! for `CLONE_VM` and switches at execve (`exec_task_namespaces()`). Both behaviours changed
 //! together, so one question tells them apart.
 
-use super::fork::{fork_then, ForkSpec};
+use super::fork::exit_code_of;
 use super::probe_calls::{clone3, CloneOutcome};
-use super::raw::exit_group;
 use super::syscall::{result, syscall6, RawErrno};
 use crate::errno::Errno;
 
@@ -60,37 +59,24 @@ fn ask() -> Option<bool> {
     const OLD: i32 = 10;
     const NEW: i32 = 11;
     const UNKNOWN: i32 = 12;
-    let spec = ForkSpec::default();
-    let forked = fork_then(&spec, || {
-        // Raw calls only (the caller may be multithreaded, see `fork_then`).
-        let code = match unshare_time() {
-            Err(_) => UNKNOWN,
-            Ok(()) => {
-                let mut words = [0u64; 8];
-                words[0] =
-                    (linux_raw_sys::general::CLONE_VM | linux_raw_sys::general::CLONE_VFORK) as u64;
-                words[4] = libc::SIGCHLD as u64;
-                match clone3(&words, 64) {
-                    CloneOutcome::Failed(Errno::EINVAL) => OLD,
-                    CloneOutcome::Created(_) => NEW,
-                    _ => UNKNOWN,
-                }
+    // Raw calls only (the caller may be multithreaded, see `fork_then`).
+    let code = exit_code_of(|| match unshare_time() {
+        Err(_) => UNKNOWN,
+        Ok(()) => {
+            let mut words = [0u64; 8];
+            words[0] =
+                (linux_raw_sys::general::CLONE_VM | linux_raw_sys::general::CLONE_VFORK) as u64;
+            words[4] = libc::SIGCHLD as u64;
+            match clone3(&words, 64) {
+                CloneOutcome::Failed(Errno::EINVAL) => OLD,
+                CloneOutcome::Created(_) => NEW,
+                _ => UNKNOWN,
             }
-        };
-        exit_group(code)
-    })
-    .ok()?;
-    let pid = rustix::process::Pid::from_raw(forked.pid)?;
-    let status = loop {
-        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => return None,
-            Ok(s) => break s?.1,
         }
-    };
-    match status.exit_status() {
-        Some(OLD) => Some(false),
-        Some(NEW) => Some(true),
+    })?;
+    match code {
+        OLD => Some(false),
+        NEW => Some(true),
         _ => None,
     }
 }
