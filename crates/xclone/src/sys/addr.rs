@@ -33,30 +33,9 @@ pub const USER_SPACE_END_5LEVEL: u64 = (1 << 56) - 4096;
 /// with 5-level paging: the returned address tells either way.
 #[cfg(target_arch = "x86_64")]
 pub fn user_space_end() -> u64 {
-    const HINT: u64 = 1 << 55;
-    const PAGE: usize = 4096;
-    // SAFETY: a new anonymous PROT_NONE mapping at an address nothing of ours can use
-    // (MAP_FIXED_NOREPLACE never replaces an existing mapping; without it the address is a
-    // hint); it is unmapped before anything could refer to it.
-    let got = unsafe {
-        libc::mmap(
-            HINT as usize as *mut libc::c_void,
-            PAGE,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
-        )
-    };
-    if got == libc::MAP_FAILED {
-        return USER_SPACE_END_4LEVEL;
-    }
-    // SAFETY: the mapping was just made by us, one page, and nothing refers to it.
-    unsafe { libc::munmap(got, PAGE) };
-    if got as usize as u64 >= 1 << 47 {
-        USER_SPACE_END_5LEVEL
-    } else {
-        USER_SPACE_END_4LEVEL
+    match map_page_once(1 << 55) {
+        Ok(got) if got >= 1 << 47 => USER_SPACE_END_5LEVEL,
+        _ => USER_SPACE_END_4LEVEL,
     }
 }
 
@@ -134,6 +113,16 @@ fn clone3_stack_end() -> Option<u64> {
 /// page there, or one is there already (`EEXIST`).
 #[cfg(not(target_arch = "x86_64"))]
 fn page_usable(addr: u64) -> bool {
+    match map_page_once(addr) {
+        Ok(got) => got == addr,
+        Err(e) => e == libc::EEXIST,
+    }
+}
+
+/// Asks the kernel for one new `PROT_NONE` page at `addr` (`MAP_FIXED_NOREPLACE`, which
+/// never replaces an existing mapping; a kernel older than 4.17 takes the address as a
+/// hint) and unmaps it again at once: the address the page got, or the errno of the refusal.
+fn map_page_once(addr: u64) -> Result<u64, i32> {
     const PAGE: usize = 4096;
     // SAFETY: a new anonymous PROT_NONE mapping that never replaces an existing one
     // (MAP_FIXED_NOREPLACE; an old kernel takes the address as a hint); it is unmapped before
@@ -149,11 +138,13 @@ fn page_usable(addr: u64) -> bool {
         )
     };
     if got == libc::MAP_FAILED {
-        return std::io::Error::last_os_error().raw_os_error() == Some(libc::EEXIST);
+        return Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::ENOMEM));
     }
     // SAFETY: the mapping was just made by us, one page, and nothing refers to it.
     unsafe { libc::munmap(got, PAGE) };
-    got as usize as u64 == addr
+    Ok(got as usize as u64)
 }
 
 #[cfg(test)]
