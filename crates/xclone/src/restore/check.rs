@@ -377,6 +377,16 @@ pub fn check(m: &Manifest, limits: &Limits) -> Result<CheckedTree, Vec<ManifestE
         let q = &m.processes[j];
         q.sid == Some(q.pids[0]) || q.pgid == Some(q.pids[0])
     };
+    // A sid or pgid that names no process of the tree.
+    let no_such_pid = |i: usize, field: &str, pid: i32, keeps: &str| {
+        ManifestError::at(
+            format!("{}.{field}", at(i)),
+            format!(
+                "no process of the tree has PID {pid} (in the restorer's namespace); omit \
+                 {field} to keep the parent's {keeps}"
+            ),
+        )
+    };
     let mut session = vec![Leader::Restorer; n];
     for &i in &order {
         let p = &m.processes[i];
@@ -386,13 +396,7 @@ pub fn check(m: &Manifest, limits: &Limits) -> Result<CheckedTree, Vec<ManifestE
             Some(s) if s == p.pids[0] => Leader::Process(i),
             Some(s) => match by_pid0.get(&s) {
                 None => {
-                    errs.push(ManifestError::at(
-                        format!("{}.sid", at(i)),
-                        format!(
-                            "no process of the tree has PID {s} (in the restorer's namespace); \
-                             omit sid to keep the parent's session"
-                        ),
-                    ));
+                    errs.push(no_such_pid(i, "sid", s, "session"));
                     inherited
                 }
                 Some(&j) if Leader::Process(j) == inherited => inherited,
@@ -440,13 +444,7 @@ pub fn check(m: &Manifest, limits: &Limits) -> Result<CheckedTree, Vec<ManifestE
             }
             Some(g) => match by_pid0.get(&g) {
                 None => {
-                    errs.push(ManifestError::at(
-                        format!("{}.pgid", at(i)),
-                        format!(
-                            "no process of the tree has PID {g} (in the restorer's namespace); \
-                             omit pgid to keep the parent's group"
-                        ),
-                    ));
+                    errs.push(no_such_pid(i, "pgid", g, "group"));
                     inherited
                 }
                 Some(&j) if !leads_group(j) => {
