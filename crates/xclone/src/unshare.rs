@@ -33,7 +33,7 @@ use crate::nscheck::{finding, plural, verdict, Finding};
 use crate::probe::Features;
 use crate::rules::ns::{Call, NsRuleId};
 use crate::sys::flags::CloneFlags;
-use crate::validate::{Problem, Verdict};
+use crate::validate::{Problem, Verdict, NAMESPACE_ORDER};
 
 bitflags::bitflags! {
     /// The flags unshare(2) takes (the `CLONE_*` values of `<linux/sched.h>`).
@@ -230,18 +230,6 @@ fn accepted(v: Option<KernelVersion>) -> CloneFlags {
     ok
 }
 
-/// The namespaces `create_new_namespaces()` makes, in its order, with the name of their
-/// `max_*_namespaces` limit.
-const ORDER: [(CloneFlags, &str); 7] = [
-    (CloneFlags::NEWNS, "mnt"),
-    (CloneFlags::NEWUTS, "uts"),
-    (CloneFlags::NEWIPC, "ipc"),
-    (CloneFlags::NEWPID, "pid"),
-    (CloneFlags::NEWCGROUP, "cgroup"),
-    (CloneFlags::NEWNET, "net"),
-    (CloneFlags::NEWTIME, "time"),
-];
-
 /// Every problem the kernel would find with `unshare(flags)` (any bits) from `c` on the
 /// kernel `f` describes, in the kernel's order: the first is what unshare returns.
 pub fn validate(flags: u64, f: &Features, c: &Caller) -> Verdict {
@@ -345,7 +333,7 @@ pub fn validate(flags: u64, f: &Features, c: &Caller) -> Verdict {
                 .var("s", if ns.bits().count_ones() == 1 { "s" } else { "" }),
         );
     }
-    for (i, (flag, kind)) in ORDER.iter().enumerate() {
+    for (i, (flag, kind)) in NAMESPACE_ORDER.iter().enumerate() {
         if !asked.contains(*flag) {
             continue;
         }

@@ -330,9 +330,10 @@ fn pid_max(c: &Caller, f: &Features) -> u32 {
     c.pid_max.or(f.pid_max).unwrap_or(4_194_304)
 }
 
-/// The namespace flags `copy_namespaces()` creates, in `create_new_namespaces()` order, with
-/// the name of their `max_*_namespaces` limit.
-const NAMESPACE_ORDER: [(CloneFlags, &str); 7] = [
+/// The namespace flags `copy_namespaces()` (clone3) and `unshare_nsproxy_namespaces()`
+/// (unshare) create, in `create_new_namespaces()` order, with the name of their
+/// `max_*_namespaces` limit.
+pub(crate) const NAMESPACE_ORDER: [(CloneFlags, &str); 7] = [
     (CloneFlags::NEWNS, "mnt"),
     (CloneFlags::NEWUTS, "uts"),
     (CloneFlags::NEWIPC, "ipc"),
