@@ -6,10 +6,11 @@
 //! prints the tree's PIDs as JSON and exits 0 at once, leaving the tree running. A refused or
 //! failed restore exits 125 with one line on stderr naming the process, level and errno.
 
-use crate::cmd::run::forwarded_signals;
+use crate::cmd::run::{forwarded_signals, ready_or_signal};
 use crate::exit;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
-use xclone::raw::signal::{SignalFd, SI_KERNEL};
+use xclone::raw::signal::SignalFd;
 use xclone::restore::{restore, Manifest, Restored, RootExit};
 
 #[derive(clap::Args, Debug)]
@@ -95,28 +96,12 @@ pub fn run(args: RestoreArgs) -> i32 {
 /// Waits for the root while passing the forwarded signals on to it (not those a terminal
 /// sent to the whole foreground group, which the tree got already).
 fn follow(tree: &Restored, sigfd: &SignalFd) -> std::io::Result<RootExit> {
-    use rustix::event::{poll, PollFd, PollFlags};
     loop {
-        let (root_ready, sig_ready) = {
-            let mut fds = [
-                PollFd::new(&tree.root_pidfd, PollFlags::IN),
-                PollFd::new(sigfd, PollFlags::IN),
-            ];
-            match poll(&mut fds, None) {
-                Err(rustix::io::Errno::INTR) => continue,
-                r => r?,
-            };
-            (!fds[0].revents().is_empty(), !fds[1].revents().is_empty())
-        };
-        if sig_ready {
-            let info = sigfd.read()?;
-            if info.code != SI_KERNEL {
-                if let Some(sig) = rustix::process::Signal::from_named_raw(info.signo) {
-                    match rustix::process::pidfd_send_signal(&tree.root_pidfd, sig) {
-                        Ok(()) | Err(rustix::io::Errno::SRCH) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+        let (root_ready, signo) = ready_or_signal(tree.root_pidfd.as_fd(), sigfd)?;
+        if let Some(sig) = signo.and_then(rustix::process::Signal::from_named_raw) {
+            match rustix::process::pidfd_send_signal(&tree.root_pidfd, sig) {
+                Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         if root_ready {

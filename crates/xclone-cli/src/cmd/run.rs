@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::path::PathBuf;
 use xclone::raw::fdnum::{dup_number, set_cloexec_number};
 use xclone::raw::signal::{self, SigSet, SignalFd, SI_KERNEL};
@@ -451,29 +451,12 @@ pub(crate) fn spawn_failed(e: &io::Error, cmd: Option<&Command>) -> i32 {
 
 /// Waits for the child on its pidfd while passing the forwarded signals on to it.
 pub(crate) fn supervise(mut child: Child, sigfd: &SignalFd) -> io::Result<ExitStatus> {
-    use rustix::event::{poll, PollFd, PollFlags};
     loop {
-        let (child_ready, sig_ready) = {
-            let ready = child.ready_fd();
-            let mut fds = [
-                PollFd::new(&ready, PollFlags::IN),
-                PollFd::new(sigfd, PollFlags::IN),
-            ];
-            match poll(&mut fds, None) {
-                Err(rustix::io::Errno::INTR) => continue,
+        let (child_ready, signo) = ready_or_signal(child.ready_fd(), sigfd)?;
+        if let Some(signo) = signo {
+            match child.signal(signo) {
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
                 r => r?,
-            };
-            (!fds[0].revents().is_empty(), !fds[1].revents().is_empty())
-        };
-        if sig_ready {
-            let info = sigfd.read()?;
-            // A terminal sends ^C and friends to the whole foreground process group, the
-            // program included: passing it on would deliver it twice.
-            if info.code != SI_KERNEL {
-                match child.signal(info.signo) {
-                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                    r => r?,
-                }
             }
         }
         if child_ready {
@@ -482,6 +465,36 @@ pub(crate) fn supervise(mut child: Child, sigfd: &SignalFd) -> io::Result<ExitSt
             }
         }
     }
+}
+
+/// Waits until `target` is readable or a forwarded signal is pending on `sigfd` (retrying
+/// `EINTR`), and reads that signal: whether `target` is readable, and the signal to pass
+/// on. Not one a terminal sent (`SI_KERNEL`): ^C and friends go to the whole foreground
+/// process group, the program included, and passing them on would deliver them twice.
+pub(crate) fn ready_or_signal(
+    target: BorrowedFd<'_>,
+    sigfd: &SignalFd,
+) -> io::Result<(bool, Option<i32>)> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let (target_ready, sig_ready) = loop {
+        let mut fds = [
+            PollFd::new(&target, PollFlags::IN),
+            PollFd::new(sigfd, PollFlags::IN),
+        ];
+        match poll(&mut fds, None) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => r?,
+        };
+        break (!fds[0].revents().is_empty(), !fds[1].revents().is_empty());
+    };
+    let mut signo = None;
+    if sig_ready {
+        let info = sigfd.read()?;
+        if info.code != SI_KERNEL {
+            signo = Some(info.signo);
+        }
+    }
+    Ok((target_ready, signo))
 }
 
 /// Exits the way the program did: with its code, or killed by its signal (re-raised on
