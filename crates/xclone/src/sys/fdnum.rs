@@ -45,11 +45,9 @@ pub fn close_number(fd: RawFd) -> io::Result<()> {
     if fd < 0 {
         return Err(io::Error::from_raw_os_error(libc::EBADF));
     }
-    // SAFETY: closing a number owns nothing in Rust: the caller states that no `OwnedFd`
-    // holds it (it came from the command line, not from this process's own objects).
-    result(unsafe { syscall6(nr::CLOSE, fd as usize, 0, 0, 0, 0, 0) })
-        .map(|_| ())
-        .map_err(io::Error::from_raw_os_error)
+    // Closing a number owns nothing in Rust: the caller states that no `OwnedFd` holds it
+    // (it came from the command line, not from this process's own objects).
+    super::isolate::close(fd).map_err(io::Error::from_raw_os_error)
 }
 
 /// Whether descriptor number `fd` is open (`F_GETFD` answers).

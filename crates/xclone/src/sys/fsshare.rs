@@ -71,7 +71,7 @@ const UNKNOWN: i32 = 12;
 fn raw(nr: usize, a: usize, b: usize, c: usize, d: usize) -> Result<usize, Errno> {
     // SAFETY: only called below with calls that take integer arguments or NULL pointers
     // (getpid, pidfd_open, kill, wait4 with no status/rusage, ppoll with no
-    // descriptors, close): the kernel follows no pointer of ours.
+    // descriptors): the kernel follows no pointer of ours.
     result(unsafe { syscall6(nr, a, b, c, d, 0, 0) }).map_err(Errno)
 }
 
@@ -111,7 +111,7 @@ fn in_helper() -> i32 {
     if setns_raw(pidfd as i32, both).is_err() {
         return UNKNOWN;
     }
-    let _ = raw(k::__NR_close as usize, pidfd, 0, 0, 0);
+    let _ = super::isolate::close(pidfd as i32);
     match (shared_both, shared_alone) {
         (Err(Errno::EINVAL), _) => REFUSED,
         (Ok(_), Err(Errno::EINVAL)) => ACCEPTED,
