@@ -564,6 +564,19 @@ mod tests {
         }
     }
 
+    /// A pidfd of a running process (PID 42) whose namespaces are all below the caller's,
+    /// in user namespaces the caller created.
+    fn pidfd_of_own_child() -> Target {
+        let mine = NsOwner::Below { owned_by_me: true };
+        Target::Pidfd {
+            fd: 4,
+            pid: Some(42),
+            state: TaskState::Running,
+            inspectable: Some(true),
+            namespaces: NsKind::INSTALL_ORDER.iter().map(|k| ns(*k, mine)).collect(),
+        }
+    }
+
     fn first(t: &Target, flags: CloneFlags, c: &Caller) -> Option<&'static str> {
         validate(t, flags.bits(), &Features::everything(), c)
             .problems
@@ -637,14 +650,7 @@ mod tests {
 
     #[test]
     fn mount_namespace_with_others_from_a_shared_fs_struct_follows_the_probe() {
-        let mine = NsOwner::Below { owned_by_me: true };
-        let t = Target::Pidfd {
-            fd: 4,
-            pid: Some(42),
-            state: TaskState::Running,
-            inspectable: Some(true),
-            namespaces: NsKind::INSTALL_ORDER.iter().map(|k| ns(*k, mine)).collect(),
-        };
+        let t = pidfd_of_own_child();
         let threaded = Caller {
             sharing: Sharing::threads(2),
             ..Caller::root()
@@ -694,14 +700,7 @@ mod tests {
 
     #[test]
     fn pidfds() {
-        let mine = NsOwner::Below { owned_by_me: true };
-        let t = Target::Pidfd {
-            fd: 4,
-            pid: Some(42),
-            state: TaskState::Running,
-            inspectable: Some(true),
-            namespaces: NsKind::INSTALL_ORDER.iter().map(|k| ns(*k, mine)).collect(),
-        };
+        let t = pidfd_of_own_child();
         let nobody = Caller::unprivileged(1000);
         assert_eq!(
             first(&t, CloneFlags::empty(), &nobody),

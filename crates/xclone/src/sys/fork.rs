@@ -262,11 +262,12 @@ impl Drop for ExitOnUnwind {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::sys::raw::exit_group;
 
-    fn wait_status(pid: i32) -> i32 {
+    /// Reaps child `pid` and returns its exit code (also for `vmtree`'s tests).
+    pub(in crate::sys) fn wait_status(pid: i32) -> i32 {
         let st = rustix::process::waitpid(
             Some(rustix::process::Pid::from_raw(pid).unwrap()),
             rustix::process::WaitOptions::empty(),

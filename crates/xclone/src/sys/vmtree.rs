@@ -204,19 +204,9 @@ impl<'env> VmTree<'env> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::fork::tests::wait_status;
     use crate::sys::raw::exit_group;
     use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-
-    fn wait_status(pid: i32) -> i32 {
-        let st = rustix::process::waitpid(
-            Some(rustix::process::Pid::from_raw(pid).unwrap()),
-            rustix::process::WaitOptions::empty(),
-        )
-        .unwrap()
-        .unwrap()
-        .1;
-        st.exit_status().unwrap() as i32
-    }
 
     const CHAIN: usize = 20;
 
