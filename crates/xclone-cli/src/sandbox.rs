@@ -618,13 +618,24 @@ impl SandboxArgs {
                     .into(),
             );
         }
+        let mut nested_user_ns = None;
         if !mapped && in_userns && (self.user_ns || implicit_user_ns || own_ids) {
             let (u, g) = (self.uid.unwrap_or(euid), self.gid.unwrap_or(egid));
-            let mut maps = IdMaps::user(u, g, euid, egid);
+            // bubblewrap mounts a --dev's devpts as uid 0: its namespace then maps root, and
+            // a second one nested in it after the file tree gives the program its ids
+            // (unless --userns-block-fd lets the caller write the maps).
+            let nest = (u, g) != (0, 0)
+                && self.userns_block_fd.is_none()
+                && self.ops.iter().any(|op| matches!(op, FsOp::Dev { .. }));
+            let (first_u, first_g) = if nest { (0, 0) } else { (u, g) };
+            let mut maps = IdMaps::user(first_u, first_g, euid, egid);
             // bubblewrap (not setuid) denies setgroups(2) in the user namespace it makes,
-            // for root too.
+            // for root too (a nested namespace inherits that).
             maps.setgroups = Some(SetGroups::Deny);
             iso.id_maps = Some(maps);
+            if nest {
+                nested_user_ns = Some(IdMaps::user(u, g, 0, 0));
+            }
         }
 
         let mut sandbox = Sandbox::default();
@@ -663,6 +674,7 @@ impl SandboxArgs {
             // and so are the capabilities: what the kernel gives.
             sandbox.capabilities = Some(CapSet::EMPTY);
         }
+        sandbox.nested_user_ns = nested_user_ns;
         sandbox.rlimits = self.rlimits.clone();
         for fd in self.seccomp.iter().chain(&self.add_seccomp) {
             let own = dup_number(*fd).map_err(|e| format!("--seccomp {fd}: {e}"))?;

@@ -25,8 +25,9 @@ fn base(namespaces: &[&'static str]) -> Vec<&'static str> {
     v
 }
 
-/// The rows that mount a `--dev` run as uid 0 inside, for both tools: unprivileged, bwrap
-/// mounts devpts from a nested user namespace of its own otherwise (see docs/sandbox.md).
+/// Most rows that mount a `--dev` run as uid 0 inside, for both tools; the rows named
+/// "nested user namespace" run without it: then both map root first (devpts is mounted by
+/// uid 0) and give the program its ids in a user namespace nested after the file tree.
 const ROOT_INSIDE: &[&str] = &["--uid", "0", "--gid", "0"];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -215,6 +216,13 @@ fn rows() -> Vec<Row> {
         row("caps: a real root's own in --unshare-user", &[], "grep ^Cap /proc/self/status")
             .namespaces(&["--unshare-user"]).wrap_both(&["setpriv", "--bounding-set", "-sys_nice", "--"]).root_only(),
         row("caps: a real root's own in --unshare-all, --uid 5", &["--uid", "5"], "id -u; grep ^Cap /proc/self/status")
+            .wrap_both(&["setpriv", "--bounding-set", "-sys_nice", "--"]).root_only(),
+        row("--dev, the caller's ids: nested user namespace", &["--dev", "/dev"],
+            "id; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups | tr -s ' '; ls -l /dev/pts/ptmx | cut -d' ' -f1,3,4; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status"),
+        row("--dev --uid 5 --gid 6: nested user namespace", &["--dev", "/dev", "--uid", "5", "--gid", "6"],
+            "id; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; ls -l /dev/pts/ptmx | cut -d' ' -f1,3,4; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status"),
+        row("mount table: --dev, nested user namespace", &["--dev", "/dev", "--tmpfs", "/tmp"], mounts).mounts(),
+        row("caps: a real root's own, --dev --uid 5 (nested)", &["--dev", "/dev", "--uid", "5"], "id -u; grep ^Cap /proc/self/status")
             .wrap_both(&["setpriv", "--bounding-set", "-sys_nice", "--"]).root_only(),
         row("setgroups denied in the new user namespace", &[], "cat /proc/self/setgroups /proc/self/uid_map /proc/self/gid_map | tr -s ' '"),
         // Without a pid namespace of its own the program gets the caller's proc, bound (a

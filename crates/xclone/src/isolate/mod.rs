@@ -357,6 +357,7 @@ impl ChildSteps {
             | Step::Seccomp
             | Step::Block
             | Step::Loopback
+            | Step::NestedUserNs
             | Step::Setns => self.sandbox.describe(step, index),
             _ => mounts::describe(step, index, &self.mounts),
         }
@@ -385,7 +386,12 @@ pub(crate) fn hint(step: Step, errno: i32) -> Option<&'static str> {
         }
         (Step::Handshake, _) => Some("the parent went away before it released the child"),
         (
-            Step::Filesystem | Step::Rlimit | Step::Capabilities | Step::Seccomp | Step::Loopback,
+            Step::Filesystem
+            | Step::Rlimit
+            | Step::Capabilities
+            | Step::Seccomp
+            | Step::Loopback
+            | Step::NestedUserNs,
             _,
         ) => sandbox::hint(step, errno),
         _ => mounts::hint(step, errno),

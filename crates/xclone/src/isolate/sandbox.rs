@@ -112,6 +112,17 @@ pub struct Sandbox {
     /// `setns` into this user namespace after the setup, before the capabilities are set
     /// (`--userns2`: typically a user namespace nested in the child's own).
     pub userns2: Option<RawFd>,
+    /// After the file tree (and after `userns2`), create a user namespace nested in the
+    /// child's own (`unshare(CLONE_NEWUSER)`) and write these maps for it from the child
+    /// itself (`/proc/self/uid_map`, `setgroups` when set, `gid_map`); their outside ids are
+    /// the child's ids in its first user namespace, so each map is the one line a process may
+    /// write for itself (user_namespaces(7)). bubblewrap does this for an unprivileged caller
+    /// whose sandbox has a `--dev`: the first namespace maps root so that the new `devpts` is
+    /// mounted by uid 0, the nested one gives the program its own ids (`uid_map` then reads
+    /// `65534 0 1`). The new namespace hands out a full bounding set again: with
+    /// [`Sandbox::capabilities`] the bounding set is shrunk once more after it. A failure is
+    /// [`Step::NestedUserNs`].
+    pub nested_user_ns: Option<super::IdMaps>,
     /// util-linux's `--keep-caps`: after the identity change (and the steps above), the
     /// inheritable set becomes the permitted set and every effective capability is raised
     /// into the ambient set, so that the capabilities the child holds (typically all of
@@ -202,6 +213,14 @@ impl Sandbox {
         if let Some(fd) = self.userns2 {
             out.push(format!("setns into the user namespace of descriptor {fd}"));
         }
+        if let Some(m) = &self.nested_user_ns {
+            out.push(format!(
+                "create a nested user namespace (unshare CLONE_NEWUSER) with uid map '{}', gid \
+                 map '{}'",
+                m.uid.to_proc_text().trim_end().replace('\n', ", "),
+                m.gid.to_proc_text().trim_end().replace('\n', ", ")
+            ));
+        }
         if self.keep_caps {
             out.push(
                 "keep capabilities: inheritable := permitted, each effective one raised into \
@@ -244,6 +263,7 @@ pub(crate) struct SandboxPlan {
     userns_block_fd: Option<RawFd>,
     block_fd: Option<RawFd>,
     userns2: Option<RawFd>,
+    nested: Option<NestedPlan>,
     /// `keep_caps`: the highest capability number to raise into the ambient set.
     keep_caps: Option<u32>,
     loopback_up: bool,
@@ -282,6 +302,7 @@ impl SandboxPlan {
             userns_block_fd: s.userns_block_fd,
             block_fd: s.block_fd,
             userns2: s.userns2,
+            nested: s.nested_user_ns.as_ref().map(NestedPlan::new).transpose()?,
             keep_caps: s.keep_caps.then(super::caps::last_cap),
             loopback_up: s.loopback_up,
         })
@@ -315,18 +336,10 @@ impl SandboxPlan {
     pub(crate) fn before_identity(&self) -> Result<(), (Step, usize, i32)> {
         if let Some(c) = &self.caps {
             ss::set_keepcaps(true).map_err(|e| (Step::Capabilities, 0, e))?;
-            for cap in 0..=c.last_cap {
-                if !c.keep.contains(cap) {
-                    ss::capbset_drop(cap).map_err(|e| (Step::Capabilities, 1, e))?;
-                }
-            }
+            drop_bounding(c)?;
         }
         if let Some(b) = &self.bounding {
-            for cap in 0..=b.last_cap {
-                if !b.keep.contains(cap) {
-                    ss::capbset_drop(cap).map_err(|e| (Step::Capabilities, 1, e))?;
-                }
-            }
+            drop_bounding(b)?;
         }
         Ok(())
     }
@@ -336,6 +349,13 @@ impl SandboxPlan {
         if let Some(fd) = self.userns2 {
             crate::sys::setns::setns(fd, CloneFlags::NEWUSER.bits())
                 .map_err(|e| (Step::Setns, 0, e))?;
+        }
+        if let Some(n) = &self.nested {
+            n.enter()?;
+            // The new namespace gave the child a full bounding set again.
+            for c in [&self.caps, &self.bounding].into_iter().flatten() {
+                drop_bounding(c)?;
+            }
         }
         if let Some(c) = &self.caps {
             ss::capset(c.keep.0).map_err(|e| (Step::Capabilities, 2, e))?;
@@ -418,6 +438,16 @@ impl SandboxPlan {
                 _ => format!("--block-fd {}", self.block_fd.unwrap_or(-1)),
             },
             Step::Setns => format!("--userns2 {}", self.userns2.unwrap_or(-1)),
+            Step::NestedUserNs => {
+                let text = |t: &[u8]| String::from_utf8_lossy(t).trim_end().replace('\n', ", ");
+                match (index, &self.nested) {
+                    (0, _) => "unshare CLONE_NEWUSER".into(),
+                    (1, Some(n)) => format!("/proc/self/uid_map '{}'", text(&n.uid)),
+                    (2, Some(n)) => format!("/proc/self/setgroups '{}'", n.setgroups.unwrap_or("")),
+                    (3, Some(n)) => format!("/proc/self/gid_map '{}'", text(&n.gid)),
+                    _ => String::new(),
+                }
+            }
             Step::Loopback => match index {
                 0 => "socket(AF_INET, SOCK_DGRAM)".into(),
                 1 => "ioctl SIOCGIFFLAGS lo".into(),
@@ -429,6 +459,52 @@ impl SandboxPlan {
             },
             _ => String::new(),
         }
+    }
+}
+
+/// Drops every capability outside `c.keep` from the bounding set (`PR_CAPBSET_DROP`, which
+/// needs `CAP_SETPCAP`). Runs in the `CLONE_VM` child.
+fn drop_bounding(c: &CapsPlan) -> Result<(), (Step, usize, i32)> {
+    for cap in 0..=c.last_cap {
+        if !c.keep.contains(cap) {
+            ss::capbset_drop(cap).map_err(|e| (Step::Capabilities, 1, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A nested user namespace's maps, as the child writes them.
+#[derive(Debug)]
+struct NestedPlan {
+    uid: Vec<u8>,
+    setgroups: Option<&'static str>,
+    gid: Vec<u8>,
+}
+
+impl NestedPlan {
+    fn new(m: &super::IdMaps) -> Result<Self, String> {
+        if m.uid.is_empty() || m.gid.is_empty() {
+            return Err("a nested user namespace needs a uid map and a gid map".into());
+        }
+        m.uid.check("nested uid map")?;
+        m.gid.check("nested gid map")?;
+        Ok(NestedPlan {
+            uid: m.uid.to_proc_text().into_bytes(),
+            setgroups: m.setgroups.map(super::SetGroups::as_str),
+            gid: m.gid.to_proc_text().into_bytes(),
+        })
+    }
+
+    /// `unshare(CLONE_NEWUSER)`, then the maps. Runs in the `CLONE_VM` child.
+    fn enter(&self) -> Result<(), (Step, usize, i32)> {
+        crate::sys::nscalls::unshare(libc::CLONE_NEWUSER as u64)
+            .map_err(|e| (Step::NestedUserNs, 0, e.0))?;
+        si::write_file(c"/proc/self/uid_map", &self.uid).map_err(|e| (Step::NestedUserNs, 1, e))?;
+        if let Some(sg) = self.setgroups {
+            si::write_file(c"/proc/self/setgroups", sg.as_bytes())
+                .map_err(|e| (Step::NestedUserNs, 2, e))?;
+        }
+        si::write_file(c"/proc/self/gid_map", &self.gid).map_err(|e| (Step::NestedUserNs, 3, e))
     }
 }
 
@@ -537,5 +613,45 @@ mod tests {
         assert!(hint(Step::Loopback, libc::EPERM)
             .unwrap()
             .contains("CAP_NET_ADMIN"));
+    }
+
+    #[test]
+    fn nested_user_namespace_plan() {
+        let n = Sandbox {
+            nested_user_ns: Some(crate::isolate::IdMaps::user(65534, 65534, 0, 0)),
+            bounding_set: Some(CapSet::EMPTY),
+            ..Default::default()
+        };
+        assert!(!n.is_empty());
+        let d = n.describe_steps();
+        assert!(d.contains(&"bounding set kept: none".to_string()), "{d:?}");
+        assert!(
+            d.iter().any(|l| l.contains("nested user namespace")
+                && l.contains("uid map '65534 0 1'")
+                && l.contains("gid map '65534 0 1'")),
+            "{d:?}"
+        );
+        let p = SandboxPlan::prepare(&n, false).unwrap();
+        assert_eq!(p.describe(Step::NestedUserNs, 0), "unshare CLONE_NEWUSER");
+        assert_eq!(
+            p.describe(Step::NestedUserNs, 1),
+            "/proc/self/uid_map '65534 0 1'"
+        );
+        assert_eq!(
+            p.describe(Step::NestedUserNs, 3),
+            "/proc/self/gid_map '65534 0 1'"
+        );
+        // Both maps are needed: a namespace without them leaves the program unmapped.
+        let mut half = crate::isolate::IdMaps::user(1, 1, 0, 0);
+        half.gid = crate::isolate::IdMap::default();
+        let e = SandboxPlan::prepare(
+            &Sandbox {
+                nested_user_ns: Some(half),
+                ..Default::default()
+            },
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("a uid map and a gid map"), "{e}");
     }
 }

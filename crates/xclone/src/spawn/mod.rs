@@ -382,6 +382,7 @@ pub(crate) fn detail(p: &Prepared<'_>, step: Step, index: usize, errno: i32) -> 
         | Step::Seccomp
         | Step::Block
         | Step::Loopback
+        | Step::NestedUserNs
         | Step::Setns => c.isolation.describe(step, index),
         Step::Execve if c.exec.fd.is_some() => format!(
             "{} (from a descriptor)",

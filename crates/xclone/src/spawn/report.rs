@@ -73,11 +73,15 @@ pub enum Step {
     /// The sandbox's init at PID 1 ([`Sandbox::init`](crate::isolate::sandbox::Sandbox::init)):
     /// its signalfd, or the clone of the program's process.
     Init,
+    /// The user namespace the child nests in its own after the file tree
+    /// ([`Sandbox::nested_user_ns`](crate::isolate::sandbox::Sandbox::nested_user_ns)):
+    /// `unshare(CLONE_NEWUSER)` or one of the maps it writes for itself.
+    NestedUserNs,
 }
 
 impl Step {
     /// Every step, in declaration order (the position is [`Step::code`]).
-    const ALL: [Step; 31] = [
+    const ALL: [Step; 32] = [
         Step::Handshake,
         Step::TimeOffsets,
         Step::MountPropagation,
@@ -109,6 +113,7 @@ impl Step {
         Step::Block,
         Step::Loopback,
         Step::Init,
+        Step::NestedUserNs,
     ];
 
     /// A number for the step, for reports that cross a process boundary (a pipe).
@@ -155,6 +160,7 @@ impl Step {
             Step::Block => "read",
             Step::Loopback => "loopback",
             Step::Init => "init",
+            Step::NestedUserNs => "nested user namespace",
         }
     }
 }
