@@ -39,6 +39,19 @@ pub fn user_space_end() -> u64 {
     }
 }
 
+/// The ends the user address space may have on arm64 (`1 << VA_BITS`) and riscv64 (Sv39,
+/// Sv48, Sv57), highest first.
+#[cfg(not(target_arch = "x86_64"))]
+const CANDIDATE_ENDS: [u64; 7] = [
+    1 << 56,
+    1 << 52,
+    1 << 48,
+    1 << 47,
+    1 << 42,
+    1 << 39,
+    1 << 38,
+];
+
 /// Where this kernel's user address space ends (exclusive), on arm64 and riscv64, as its
 /// user-pointer checks see it: the highest candidate end whose last page clone3 accepts as
 /// a child stack ([`clone3_stack_end`]); where clone3 cannot be asked, the highest candidate
@@ -54,15 +67,7 @@ pub fn user_space_end() -> u64 {
     if let Some(end) = clone3_stack_end() {
         return end;
     }
-    for end in [
-        1u64 << 56,
-        1 << 52,
-        1 << 48,
-        1 << 47,
-        1 << 42,
-        1 << 39,
-        1 << 38,
-    ] {
+    for end in CANDIDATE_ENDS {
         if page_usable(end - 4096) {
             return end;
         }
@@ -91,16 +96,8 @@ fn clone3_stack_end() -> Option<u64> {
     };
     // A stack every kernel accepts: without EBADF there, the question cannot be asked.
     if accepted(1 << 32)? {
-        for end in [
-            i64::MAX as u64,
-            1 << 56,
-            1 << 52,
-            1 << 48,
-            1 << 47,
-            1 << 42,
-            1 << 39,
-            1 << 38,
-        ] {
+        // riscv64's `LONG_MAX` first (see `user_space_end`).
+        for end in std::iter::once(i64::MAX as u64).chain(CANDIDATE_ENDS) {
             if accepted(end)? {
                 return Some(end);
             }
