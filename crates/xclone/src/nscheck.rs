@@ -6,49 +6,20 @@
 use crate::errno::Errno;
 use crate::rules::ns::{Call, NsRule, NsRuleId, NS_RULES};
 use crate::rules::{fill, Area};
-use crate::sys::flags::CloneFlags;
 use crate::validate::{strip_placeholders, Problem, Verdict};
 
-/// A rule found violated.
-#[derive(Clone, Debug)]
-pub(crate) struct Finding {
-    pub rule: NsRuleId,
-    /// Position inside a kernel loop (namespace type).
-    pub sub: u32,
-    pub flags: Option<CloneFlags>,
-    pub vars: Vec<(&'static str, String)>,
-}
+/// A rule of [`NS_RULES`] found violated.
+pub(crate) type Finding = crate::validate::Finding<NsRuleId>;
 
 pub(crate) fn finding(rule: NsRuleId) -> Finding {
-    Finding {
-        rule,
-        sub: 0,
-        flags: None,
-        vars: Vec::new(),
-    }
-}
-
-impl Finding {
-    pub fn var(mut self, k: &'static str, v: impl ToString) -> Self {
-        self.vars.retain(|(key, _)| *key != k);
-        self.vars.push((k, v.to_string()));
-        self
-    }
-    pub fn sub(mut self, sub: u32) -> Self {
-        self.sub = sub;
-        self
-    }
-    pub fn flags(mut self, f: CloneFlags) -> Self {
-        self.flags = Some(f);
-        self
-    }
+    Finding::new(rule)
 }
 
 fn problem(f: &Finding) -> Problem {
     let r = NsRule::get(f.rule);
     Problem {
         rule: r.name,
-        errno: r.errno,
+        errno: f.errno.unwrap_or(r.errno),
         cause: fill(r.cause, &f.vars),
         flags: f.flags.unwrap_or(r.flags),
         fields: vec![match r.call {

@@ -268,42 +268,48 @@ pub(crate) fn strip_placeholders(s: &str) -> String {
     out.replace("  ", " ")
 }
 
-/// A rule found violated, with the values for its templates.
+/// A rule found violated, with the values for its templates: a row of [`RULES`](crate::rules::RULES)
+/// here, of [`NS_RULES`](crate::rules::ns::NS_RULES) for the unshare and setns validators
+/// (`nscheck`).
 #[derive(Clone, Debug)]
-struct Finding {
-    rule: RuleId,
+pub(crate) struct Finding<Id = RuleId> {
+    pub(crate) rule: Id,
     /// Position inside a kernel loop (set_tid level, namespace type).
-    sub: u32,
-    errno: Option<Errno>,
-    flags: Option<CloneFlags>,
-    vars: Vec<(&'static str, String)>,
+    pub(crate) sub: u32,
+    /// The errno, when not the rule's.
+    pub(crate) errno: Option<Errno>,
+    pub(crate) flags: Option<CloneFlags>,
+    pub(crate) vars: Vec<(&'static str, String)>,
 }
 
 fn finding(rule: RuleId) -> Finding {
-    Finding {
-        rule,
-        sub: 0,
-        errno: None,
-        flags: None,
-        vars: Vec::new(),
-    }
+    Finding::new(rule)
 }
 
-impl Finding {
-    fn var(mut self, k: &'static str, v: impl ToString) -> Self {
+impl<Id> Finding<Id> {
+    pub(crate) fn new(rule: Id) -> Self {
+        Finding {
+            rule,
+            sub: 0,
+            errno: None,
+            flags: None,
+            vars: Vec::new(),
+        }
+    }
+    pub(crate) fn var(mut self, k: &'static str, v: impl ToString) -> Self {
         self.vars.retain(|(key, _)| *key != k);
         self.vars.push((k, v.to_string()));
         self
     }
-    fn sub(mut self, sub: u32) -> Self {
+    pub(crate) fn sub(mut self, sub: u32) -> Self {
         self.sub = sub;
         self
     }
-    fn errno(mut self, e: Errno) -> Self {
+    pub(crate) fn errno(mut self, e: Errno) -> Self {
         self.errno = Some(e);
         self
     }
-    fn flags(mut self, f: CloneFlags) -> Self {
+    pub(crate) fn flags(mut self, f: CloneFlags) -> Self {
         self.flags = Some(f);
         self
     }
