@@ -770,15 +770,7 @@ fn launch(prep: &Prepared, cmd: &mut Command) -> io::Result<Child> {
         };
         return Err(SpawnError::new(step, detail, errno).into());
     }
-    let pipes = std::mem::take(&mut p.pipes);
-    Ok(Child::new(
-        out.pid as u32,
-        pidfd,
-        pipes.stdin,
-        pipes.stdout,
-        pipes.stderr,
-        p.kill_on_drop,
-    ))
+    Ok(p.take_child(out.pid as u32, pidfd))
 }
 
 /// How the intermediate is made.

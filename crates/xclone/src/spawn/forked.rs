@@ -107,15 +107,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: StdioDefault) -> Result<Child, 
             return Err(Failure::Child(spawn_error(&p, step, errno)));
         }
     }
-    let pipes = std::mem::take(&mut p.pipes);
-    Ok(Child::new(
-        forked.pid as u32,
-        pidfd,
-        pipes.stdin,
-        pipes.stdout,
-        pipes.stderr,
-        p.kill_on_drop,
-    ))
+    Ok(p.take_child(forked.pid as u32, pidfd))
 }
 
 /// Kills and reaps the child when the parent's side fails before the child's fate is known.

@@ -188,15 +188,7 @@ fn spawn_shared(cmd: &mut Command, defaults: StdioDefault) -> Result<Child, Fail
         let _ = pidfd.wait();
         return Err(Failure::Child(spawn_error(&p, step, errno)));
     }
-    let pipes = std::mem::take(&mut p.pipes);
-    let mut child = Child::new(
-        pid as u32,
-        pidfd,
-        pipes.stdin,
-        pipes.stdout,
-        pipes.stderr,
-        p.kill_on_drop,
-    );
+    let mut child = p.take_child(pid as u32, pidfd);
     if p.clone.flags.contains(CloneFlags::PARENT) {
         child.mark_sibling();
     }

@@ -176,6 +176,22 @@ pub(crate) struct Prepared<'a> {
     pub init_status: Option<OwnedFd>,
 }
 
+impl Prepared<'_> {
+    /// The parent's [`Child`](crate::Child) of the process `pid` this plan created: its
+    /// pidfd and the parent's ends of the pipes (taken from the plan).
+    pub(crate) fn take_child(&mut self, pid: u32, pidfd: crate::PidFd) -> crate::Child {
+        let pipes = std::mem::take(&mut self.pipes);
+        crate::Child::new(
+            pid,
+            pidfd,
+            pipes.stdin,
+            pipes.stdout,
+            pipes.stderr,
+            self.kill_on_drop,
+        )
+    }
+}
+
 /// The clone3 fields a spawn passes through.
 #[derive(Debug)]
 pub(crate) struct CloneRequest<'a> {
