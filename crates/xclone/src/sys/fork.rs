@@ -148,12 +148,7 @@ pub(crate) fn fork_then<F: FnOnce() -> Infallible>(
         unsafe { raw::clone3(&args, size) }.map_err(Errno)?
     };
     if pid == 0 {
-        for &fd in spec.close_in_child {
-            // Closing a number that a copied `OwnedFd` claims is fine: the child never
-            // returns to the frames that would drop it.
-            let _ = super::isolate::close(fd);
-        }
-        run_child(child);
+        run_child(spec.close_in_child, child);
     }
     let pidfd = if spec.pidfd {
         // SAFETY: clone3 succeeded with CLONE_PIDFD, so the kernel stored a new descriptor
@@ -220,10 +215,7 @@ pub(crate) fn fork_like_then<F: FnOnce() -> Infallible>(
         ));
     }
     if pid == 0 {
-        for &fd in spec.close_in_child {
-            let _ = super::isolate::close(fd);
-        }
-        run_child(child);
+        run_child(spec.close_in_child, child);
     }
     let pidfd = if spec.pidfd {
         let p = rustix::process::Pid::from_raw(pid).ok_or(Errno::EINVAL)?;
@@ -242,11 +234,17 @@ pub(crate) fn fork_like_then<F: FnOnce() -> Infallible>(
     Ok(Forked { pid, pidfd })
 }
 
-/// Runs the child's code; the guard ends the process should that code unwind.
+/// In the child: closes the descriptors `close` names ([`ForkSpec::close_in_child`]), then
+/// runs the child's code; the guard ends the process should that code unwind.
 // The lint sees the guard's drop after a call of uninhabited type; that drop runs only when
 // unwinding, which is exactly its purpose.
 #[allow(unreachable_code)]
-fn run_child<F: FnOnce() -> Infallible>(child: F) -> ! {
+fn run_child<F: FnOnce() -> Infallible>(close: &[RawFd], child: F) -> ! {
+    for &fd in close {
+        // Closing a number that a copied `OwnedFd` claims is fine: the child never returns to
+        // the frames that would drop it.
+        let _ = super::isolate::close(fd);
+    }
     let _guard = ExitOnUnwind;
     match child() {}
 }
