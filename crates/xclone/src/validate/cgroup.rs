@@ -210,14 +210,7 @@ impl CgroupFacts {
                     facts.caller_domain = if down.is_empty() {
                         domain_of(&anc, &common)
                     } else {
-                        rustix::fs::openat(
-                            &anc,
-                            down.as_str(),
-                            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                            Mode::empty(),
-                        )
-                        .ok()
-                        .and_then(|d| domain_of(&d, &own))
+                        open_dir(&anc, &down).ok().and_then(|d| domain_of(&d, &own))
                     };
                 }
             }
@@ -229,14 +222,7 @@ impl CgroupFacts {
             facts.caller_domain = if down.is_empty() {
                 facts.domain.clone()
             } else {
-                rustix::fs::openat(
-                    &dir,
-                    down.as_str(),
-                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .ok()
-                .and_then(|d| domain_of(&d, &own))
+                open_dir(&dir, &down).ok().and_then(|d| domain_of(&d, &own))
             };
         }
         facts
@@ -319,14 +305,18 @@ fn read_word_file(dir: &impl AsFd, name: &str) -> Option<String> {
     read_file(dir, name).map(|s| s.trim().to_string())
 }
 
-fn open_up(dir: &impl AsFd, ups: usize) -> rustix::io::Result<OwnedFd> {
-    let rel = vec![".."; ups].join("/");
+/// An `O_PATH` descriptor of the directory `rel` (relative to `dir`), to read files below it.
+fn open_dir(dir: &impl AsFd, rel: &str) -> rustix::io::Result<OwnedFd> {
     rustix::fs::openat(
         dir,
-        rel.as_str(),
+        rel,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
+}
+
+fn open_up(dir: &impl AsFd, ups: usize) -> rustix::io::Result<OwnedFd> {
+    open_dir(dir, &vec![".."; ups].join("/"))
 }
 
 /// Child cgroups of `dir` that are not threaded and hold processes (`populated 1`).
@@ -348,12 +338,7 @@ fn populated_domain_children(dir: &impl AsFd) -> Vec<String> {
         if name == "." || name == ".." || e.file_type() != rustix::fs::FileType::Directory {
             continue;
         }
-        let Ok(child) = rustix::fs::openat(
-            dir,
-            name.as_str(),
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
+        let Ok(child) = open_dir(dir, &name) else {
             continue;
         };
         if read_word_file(&child, "cgroup.type").as_deref() == Some("threaded") {
@@ -394,13 +379,7 @@ fn tightest_pids(dir: &impl AsFd, cg: &str, max_ups: usize) -> Option<(String, u
     let mut best: Option<(String, u64, u64)> = None;
     for ups in 0..=max_ups.min(comps.len()) {
         let d = if ups == 0 {
-            rustix::fs::openat(
-                dir,
-                ".",
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .ok()?
+            open_dir(dir, ".").ok()?
         } else {
             open_up(dir, ups).ok()?
         };
