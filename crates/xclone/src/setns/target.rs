@@ -255,7 +255,7 @@ fn inspect_pidfd(fd: i32, pid: i32, euid: u32) -> Target {
     if state == TaskState::Zombie {
         // A zombie has no namespaces left, but the ptrace check comes first: procfs refuses
         // its ns links with EACCES then, and with ENOENT otherwise.
-        inspectable = match File::open(format!("/proc/{pid}/ns/user")) {
+        inspectable = match open_ns_link(&format!("/proc/{pid}/ns/user")) {
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(false),
             _ => Some(true),
         };
@@ -263,16 +263,7 @@ fn inspect_pidfd(fd: i32, pid: i32, euid: u32) -> Target {
     if state == TaskState::Running {
         for kind in NsKind::INSTALL_ORDER {
             let path = format!("/proc/{pid}/ns/{}", kind.name());
-            // A denied link is EACCES, or (Debian's 5.10.262) the `ns` directory itself:
-            // only a regular (nsfs) file is a namespace.
-            let opened = File::open(&path).and_then(|f| {
-                if f.metadata()?.file_type().is_file() {
-                    Ok(f)
-                } else {
-                    Err(std::io::ErrorKind::PermissionDenied.into())
-                }
-            });
-            match opened {
+            match open_ns_link(&path) {
                 Ok(f) => {
                     inspectable = Some(true);
                     let name = std::fs::read_link(&path)
@@ -337,10 +328,36 @@ fn facts(kind: NsKind, name: String, f: OwnedFd, euid: u32) -> Option<NsFacts> {
     })
 }
 
+/// Opens a `/proc/PID/ns/*` link. A link the caller may not follow is `EACCES`, or on Debian's
+/// 5.10.262 the `ns` directory itself: only a regular (nsfs) file is a namespace, anything
+/// else counts as the refusal (`PermissionDenied`).
+fn open_ns_link(path: &str) -> std::io::Result<File> {
+    let f = File::open(path)?;
+    if f.metadata()?.file_type().is_file() {
+        Ok(f)
+    } else {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn only_an_nsfs_file_is_a_namespace_link() {
+        assert!(open_ns_link("/proc/self/ns/net").is_ok());
+        // What Debian's 5.10.262 gives for a link the caller may not follow: a directory.
+        let e = open_ns_link("/proc/self/ns").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            open_ns_link("/proc/self/ns/nonexistent")
+                .unwrap_err()
+                .kind(),
+            std::io::ErrorKind::NotFound
+        );
+    }
 
     #[test]
     fn own_namespaces_and_other_files() {
