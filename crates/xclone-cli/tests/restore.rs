@@ -583,7 +583,7 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
     // default 64 KiB, ~2,000 processes blocked writing theirs; the restorer now sizes the
     // pipe for every report where it may, and closes it when it gives up).
     const DEPTH: usize = 3000;
-    const LEAVES: usize = 100;
+    const LEAVES: usize = 300;
     let k = 1 + DEPTH + LEAVES;
     // The restorer watches every process through a pidfd: raise this process's soft limit
     // (which xclone inherits) up to the hard one where it is lower than that needs (a booted
@@ -605,6 +605,39 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
         eprintln!("skipped: RLIMIT_NOFILE {nofile} is below the {want} needed");
         return;
     }
+    // An attempt is in time only when the restorer stopped inside its loop of reading
+    // reports: waiting for them (epoll), reading them, or watching a created process
+    // (pidfd_open, epoll_ctl). That loop returns on the first failure it parses, so the
+    // failure is still ahead of it. Anywhere else (in user space, closing the report pipe,
+    // writing the abort, waiting for the root) it may have read the failure already: again.
+    // arm64 does not show it: before a signal stops a task, it forgets the number of the
+    // system call the signal interrupted (/proc shows -1 wherever the task was). There every
+    // attempt in which the chain reaches its last link counts: the restorer may have read
+    // the failure before it stopped, a weaker case, but what follows must hold in either.
+    // The first `epoll_calls` of `reading` are the waits.
+    #[cfg(target_arch = "x86_64")]
+    let (reading, epoll_calls) = (
+        [
+            libc::SYS_epoll_pwait,
+            libc::SYS_epoll_pwait2,
+            libc::SYS_epoll_wait,
+            libc::SYS_epoll_ctl,
+            libc::SYS_read,
+            libc::SYS_pidfd_open,
+        ],
+        3,
+    );
+    #[cfg(not(target_arch = "x86_64"))]
+    let (reading, epoll_calls) = (
+        [
+            libc::SYS_epoll_pwait,
+            libc::SYS_epoll_pwait2,
+            libc::SYS_epoll_ctl,
+            libc::SYS_read,
+            libc::SYS_pidfd_open,
+        ],
+        2,
+    );
     let (group, _member) = invisible_taken_pid();
     let dir = TempDir::new("xclone-cli-restore-behind");
     for _ in 0..20 {
@@ -649,12 +682,22 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
         let xclone_pid = child.id() as i32;
         let xclone_fd = xclone_testsupport::pidfd(xclone_pid).unwrap();
         let signal = |s| rustix::process::pidfd_send_signal(&xclone_fd, s).unwrap();
-        // Stopped as soon as the root exists (a PID taken meanwhile ends xclone: again).
-        if !until(&mut child, 60, || exists(pids[0])) {
+        // Stopped once the root exists and the restorer waits for reports: right after the
+        // root exists, the restorer is still setting up its loop (closing its copies of the
+        // tree's pipe ends, allocating), where /proc shows the same system calls as after a
+        // failure (close, brk): stopped there, the attempt could not be judged. A PID taken
+        // meanwhile, or the failure read before, ends xclone: again.
+        let in_epoll = || {
+            cfg!(target_arch = "aarch64")
+                || blocked_in(xclone_pid).is_some_and(|n| reading[..epoll_calls].contains(&n))
+        };
+        if !until(&mut child, 60, || exists(pids[0]) && in_epoll()) {
             let _ = child.kill();
             let _ = child.wait();
             let err = std::fs::read_to_string(&err_path).unwrap_or_default();
-            eprintln!("again: the root did not appear: {err}");
+            eprintln!(
+                "again: the root did not appear, or the restorer was not seen waiting: {err}"
+            );
             continue;
         }
         signal(rustix::process::Signal::STOP);
@@ -663,23 +706,9 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
                 .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('T')))
         });
         assert!(stopped, "xclone did not stop");
-        // In time only when the restorer was waiting for reports (epoll): anywhere else it
-        // may have read the failure already (and be writing the abort, or waiting for the
-        // root, or between the two): again. arm64 does not show it: before a signal stops a
-        // task, it forgets the number of the system call the signal interrupted (/proc
-        // shows -1 wherever the task was). There every attempt in which the chain reaches
-        // its last link counts: the restorer may have read the failure before it stopped, a
-        // weaker case, but what follows must hold in either.
-        #[cfg(target_arch = "x86_64")]
-        let epoll_calls = [
-            libc::SYS_epoll_pwait,
-            libc::SYS_epoll_pwait2,
-            libc::SYS_epoll_wait,
-        ];
-        #[cfg(not(target_arch = "x86_64"))]
-        let epoll_calls = [libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2];
-        let too_late = !cfg!(target_arch = "aarch64")
-            && !blocked_in(xclone_pid).is_some_and(|n| epoll_calls.contains(&n));
+        let restorer_in = blocked_in(xclone_pid);
+        let too_late =
+            !cfg!(target_arch = "aarch64") && !restorer_in.is_some_and(|n| reading.contains(&n));
         // Otherwise no abort byte was written and the chain reaches its last link, which
         // reports and then waits in a system call: writing its report into the full pipe
         // (where the pipe cannot be made large enough for every report), or waiting for the
@@ -711,8 +740,8 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
         if !full || (err.contains("EEXIST") && !err.contains("\"clash\"")) {
             // Stopped too late, or a PID of the tree was taken meanwhile.
             eprintln!(
-                "again: too late {too_late}, last link in {:?}: {err}",
-                blocked_in(last)
+                "again: too late {too_late} (restorer in system call {restorer_in:?}), \
+                 chain complete {full}: {err}"
             );
             continue;
         }
