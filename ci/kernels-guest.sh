@@ -26,8 +26,10 @@ for exe in $(cat "$list"); do
   out=/tmp/xclone-test-$$.out
   # One binary at a time, its tests two at a time; a binary that hangs is cut off (after 25
   # minutes: under TCG the util-linux comparison table alone runs over 10).
+  start=$(date +%s)
   timeout -s KILL "${XCLONE_TEST_TIMEOUT:-1500}" "$exe" --test-threads=2 --show-output $filter >"$out" 2>&1
   rc=$?
+  took=$(($(date +%s) - start))
   passed=$(sed -n 's/^test result: .* \([0-9]*\) passed.*/\1/p' "$out" | tail -1)
   failed=$(sed -n 's/^test result: .* \([0-9]*\) failed.*/\1/p' "$out" | tail -1)
   # Tests whose captured output says they skipped ("---- NAME stdout ----" blocks).
@@ -36,7 +38,7 @@ for exe in $(cat "$list"); do
   if [ $rc -ne 0 ] && [ "$failed" = 0 ]; then failed=1; fi
   passed=$((passed - skipped))
   tp=$((tp + passed)) tf=$((tf + failed)) ts=$((ts + skipped))
-  echo "XCLONE-RESULT: $name passed $passed failed $failed skipped $skipped (exit $rc)"
+  echo "XCLONE-RESULT: $name passed $passed failed $failed skipped $skipped (exit $rc, ${took} s)"
   if [ "$failed" != 0 ] || [ "${XCLONE_VERBOSE:-}" ]; then
     # The failures' output without backtrace frames.
     grep -v -E '^ *$|^ +[0-9]+: |^ +at |stack backtrace|RUST_BACKTRACE' "$out" | sed 's/^/    /' | tail -150
