@@ -42,8 +42,16 @@ main() {
     name=$(basename "$exe")
     log=$out/logs/$name.log
     echo "guest: $name"
+    # `timeout` puts the test binary in a process group of its own. Its parent must not be
+    # this script, PID 1: a group whose only link outside is the global init counts as
+    # orphaned (will_become_orphaned_pgrp() in kernel/exit.c), and an orphaned group with a
+    # stopped member gets SIGHUP and SIGCONT whenever a member whose parent is elsewhere in
+    # the session exits (kill_orphaned_pgrp()) — the restore tests stop processes and end
+    # processes re-parented to PID 1, and died by that SIGHUP (exit 129). So the subshell
+    # stays their parent: it has a command after `timeout` and does not exec it.
     (cd "$dir" && CARGO_MANIFEST_DIR=$dir timeout -k 10 "${XCLONE_CROSS_TEST_TIMEOUT:-3600}" \
-      "$exe" --nocapture) >"$log" 2>&1 </dev/null
+      "$exe" --nocapture
+    exit $?) >"$log" 2>&1 </dev/null
     status=$?
     grep -a '^skipped' "$log" >>"$out/skips"
     line=$(grep -a '^test result:' "$log" | tail -1)

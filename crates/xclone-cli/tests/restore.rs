@@ -671,9 +671,14 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
             ),
         );
         let err_path = dir.path().join("stderr");
+        // In a process group of its own: stopping it must not leave a stopped member in
+        // this test's group, which gets SIGHUP (and SIGCONT) from the kernel whenever it is
+        // orphaned and a member re-parented elsewhere exits (kill_orphaned_pgrp()), as when
+        // the suite's binary is a child of PID 1 in an emulated guest.
         let mut child = xclone()
             .arg("restore")
             .arg(&m)
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&err_path).unwrap())

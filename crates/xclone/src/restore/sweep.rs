@@ -13,6 +13,16 @@
 //! never signalled. What the sweep cannot reach is a process whose parent ended *before* the
 //! freeze (re-parented to a reaper outside the tree); a tree whose root starts a pid
 //! namespace loses none, as the kernel kills the whole namespace with its init.
+//!
+//! The freeze is a job-control stop, with job control's rule: while it lasts, the process
+//! groups of the frozen processes (the restorer's own, unless the manifest gave the tree
+//! groups of its own) have stopped members. When such a group is *orphaned* — no member has
+//! a parent in another group of the same session, the global init not counting — and a
+//! member whose parent is elsewhere in the session ends meanwhile, the kernel sends the whole
+//! group `SIGHUP` and `SIGCONT` (`kill_orphaned_pgrp()` in `kernel/exit.c`), the restorer
+//! included. A restorer whose parent is PID 1 and which runs in a group of its own (under
+//! `timeout`, say) is in such a group; one started from a shell, or by any process other
+//! than PID 1 that keeps its group, is not.
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
