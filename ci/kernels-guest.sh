@@ -9,6 +9,8 @@ set -u
 arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 list=${XCLONE_LIST:-$(arg xclone.list)}
 filter=$(echo "${XCLONE_FILTER:-$(arg xclone.filter)}" | tr ',' ' ')
+test_timeout=${XCLONE_TEST_TIMEOUT:-$(arg xclone.timeout)}
+test_timeout=${test_timeout:-1500}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 export RUST_BACKTRACE=1
 # A booted system's manager gives services a hard descriptor limit far above the kernel's
@@ -24,10 +26,11 @@ tp=0 tf=0 ts=0
 for exe in $(cat "$list"); do
   name=$(basename "$exe")
   out=/tmp/xclone-test-$$.out
-  # One binary at a time, its tests two at a time; a binary that hangs is cut off (after 25
-  # minutes: under TCG the util-linux comparison table alone runs over 10).
+  # One binary at a time, its tests two at a time; a binary that hangs is cut off (by default
+  # after 25 minutes: under TCG the util-linux comparison table alone runs over 10; more
+  # where the host is shared, through ci/kernels.sh's XCLONE_KERNEL_TEST_TIMEOUT).
   start=$(date +%s)
-  timeout -s KILL "${XCLONE_TEST_TIMEOUT:-1500}" "$exe" --test-threads=2 --show-output $filter >"$out" 2>&1
+  timeout -s KILL "$test_timeout" "$exe" --test-threads=2 --show-output $filter >"$out" 2>&1
   rc=$?
   took=$(($(date +%s) - start))
   passed=$(sed -n 's/^test result: .* \([0-9]*\) passed.*/\1/p' "$out" | tail -1)

@@ -9,6 +9,9 @@
 #                                  building the suite
 #   XCLONE_KERNEL_TARGET_DIR=DIR   build there (default target/kernel-matrix; CI passes
 #                                  target, which its `cargo test` built already)
+#   XCLONE_KERNEL_TEST_TIMEOUT=S   cut a test executable off after S seconds (default 1500)
+#   XCLONE_KERNEL_TIMEOUT=S        end the guest after S seconds (default 5400)
+#   XCLONE_KERNEL_CPUS=N           the guest's CPUs (default 2)
 #
 # 5.10.old is bullseye's own 5.10 (5.10.223 at the time of writing), 5.10 bullseye-security's,
 # 6.1 bookworm's, 6.12 trixie's: the `linux-image-*-amd64` packages behind Debian's
@@ -188,7 +191,7 @@ run_kernel() {
   timeout --foreground "${XCLONE_KERNEL_TIMEOUT:-5400}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "${XCLONE_KERNEL_CPUS:-2}" -m 2048 -nographic -no-reboot \
     -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests nowatchdog no_timer_check xclone.script=$repo/ci/kernels-guest.sh xclone.repo=$repo xclone.list=$list xclone.filter=${filter// /,}" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests nowatchdog no_timer_check xclone.script=$repo/ci/kernels-guest.sh xclone.repo=$repo xclone.list=$list xclone.filter=${filter// /,} xclone.timeout=${XCLONE_KERNEL_TEST_TIMEOUT:-1500}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     </dev/null >"$log" 2>&1 || true
   summarize "$name" "$log"
