@@ -148,8 +148,9 @@ in_build_root cargo build -p xclone-cli --bins --target "$triple"
 in_build_root cargo test --workspace "${features[@]}" --no-run --target "$triple" \
   --message-format=json >"$out/build.json"
 # One line per test binary: the executable and the package directory it runs in (as cargo test
-# would run it).
-python3 - "$out/build.json" >"$out/tests.list" <<'EOF'
+# would run it). Written beside and renamed into place: a guest of another run may be reading
+# the list it was given, which must not change under it.
+python3 - "$out/build.json" >"$out/tests.list.new" <<'EOF'
 import json, os, sys
 for line in open(sys.argv[1]):
     m = json.loads(line)
@@ -158,9 +159,10 @@ for line in open(sys.argv[1]):
 EOF
 if [ -n "${XCLONE_CROSS_FILTER:-}" ]; then
   # Only the test binaries whose name matches (a grep pattern), e.g. 'isolate|spawn'.
-  grep -E "/deps/(${XCLONE_CROSS_FILTER})-[0-9a-f]+ " "$out/tests.list" >"$out/tests.list.tmp" || true
-  mv "$out/tests.list.tmp" "$out/tests.list"
+  grep -E "/deps/(${XCLONE_CROSS_FILTER})-[0-9a-f]+ " "$out/tests.list.new" >"$out/tests.list.tmp" || true
+  mv "$out/tests.list.tmp" "$out/tests.list.new"
 fi
+mv "$out/tests.list.new" "$out/tests.list"
 log "$(wc -l <"$out/tests.list") test binaries in $out/tests.list"
 [ "$mode" = build ] && exit
 
