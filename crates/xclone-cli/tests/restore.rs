@@ -614,30 +614,18 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
     // system call the signal interrupted (/proc shows -1 wherever the task was). There every
     // attempt in which the chain reaches its last link counts: the restorer may have read
     // the failure before it stopped, a weaker case, but what follows must hold in either.
-    // The first `epoll_calls` of `reading` are the waits.
     #[cfg(target_arch = "x86_64")]
-    let (reading, epoll_calls) = (
-        [
-            libc::SYS_epoll_pwait,
-            libc::SYS_epoll_pwait2,
-            libc::SYS_epoll_wait,
-            libc::SYS_epoll_ctl,
-            libc::SYS_read,
-            libc::SYS_pidfd_open,
-        ],
-        3,
-    );
+    let waits = [
+        libc::SYS_epoll_pwait,
+        libc::SYS_epoll_pwait2,
+        libc::SYS_epoll_wait,
+    ];
     #[cfg(not(target_arch = "x86_64"))]
-    let (reading, epoll_calls) = (
-        [
-            libc::SYS_epoll_pwait,
-            libc::SYS_epoll_pwait2,
-            libc::SYS_epoll_ctl,
-            libc::SYS_read,
-            libc::SYS_pidfd_open,
-        ],
-        2,
-    );
+    let waits = [libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2];
+    let in_reading_loop = |n: i64| {
+        waits.contains(&n)
+            || [libc::SYS_epoll_ctl, libc::SYS_read, libc::SYS_pidfd_open].contains(&n)
+    };
     let (group, _member) = invisible_taken_pid();
     let dir = TempDir::new("xclone-cli-restore-behind");
     for _ in 0..20 {
@@ -694,7 +682,7 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
         // meanwhile, or the failure read before, ends xclone: again.
         let in_epoll = || {
             cfg!(target_arch = "aarch64")
-                || blocked_in(xclone_pid).is_some_and(|n| reading[..epoll_calls].contains(&n))
+                || blocked_in(xclone_pid).is_some_and(|n| waits.contains(&n))
         };
         if !until(&mut child, 60, || exists(pids[0]) && in_epoll()) {
             let _ = child.kill();
@@ -712,8 +700,7 @@ fn a_restorer_that_falls_behind_and_then_fails_does_not_hang() {
         });
         assert!(stopped, "xclone did not stop");
         let restorer_in = blocked_in(xclone_pid);
-        let too_late =
-            !cfg!(target_arch = "aarch64") && !restorer_in.is_some_and(|n| reading.contains(&n));
+        let too_late = !cfg!(target_arch = "aarch64") && !restorer_in.is_some_and(in_reading_loop);
         // Otherwise no abort byte was written and the chain reaches its last link, which
         // reports and then waits in a system call: writing its report into the full pipe
         // (where the pipe cannot be made large enough for every report), or waiting for the
