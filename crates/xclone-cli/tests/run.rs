@@ -219,9 +219,13 @@ fn trapping_child(sig: &str) -> (xclone::Child, std::io::Lines<BufReader<std::fs
     let script = format!(
         "trap 'kill -KILL $p; echo got-{sig} >&7; exit 0' {sig}; sleep 1000 & p=$!; echo ready >&7; wait $p"
     );
+    // Default dispositions for xclone and so for the shell: a signal ignored on entry to a
+    // non-interactive shell cannot be trapped, and a harness started under `nohup` ignores
+    // SIGHUP (the shell would then wait for its `sleep` and never answer).
     let xc = Command::new(XCLONE)
         .args(["run", "--fd-map", "7:7", "--", "sh", "-c", &script])
         .fd_map(w, 7)
+        .reset_ignored_signals(true)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(std::fs::File::from(r)).lines();
