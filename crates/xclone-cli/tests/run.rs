@@ -6,7 +6,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Command as StdCommand;
 use std::time::Duration;
 use xclone::{Command, PidFd, Stdio};
-use xclone_testsupport::{cli_output, pipe, stderr_line};
+use xclone_testsupport::{cli_output, default_disposition, pipe, stderr_line};
 
 const XCLONE: &str = env!("CARGO_BIN_EXE_xclone");
 
@@ -74,7 +74,9 @@ fn killed_by_a_signal() {
         String::from_utf8_lossy(&out.stdout).trim(),
         (128 + libc::SIGUSR1).to_string()
     );
-    // A core-dumping signal: same status, and xclone leaves no core file of its own.
+    // A core-dumping signal: same status, and xclone leaves no core file of its own. (The
+    // shell cannot undo a SIGQUIT ignored since the harness started.)
+    default_disposition(libc::SIGQUIT);
     let dir = std::env::temp_dir().join(format!("xclone-core-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = StdCommand::new(XCLONE)

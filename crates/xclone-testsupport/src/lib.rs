@@ -17,6 +17,7 @@ pub mod procfs;
 pub mod run;
 pub mod sandbox;
 pub mod seccomp;
+pub mod signals;
 pub mod target;
 pub mod tempdir;
 
@@ -31,6 +32,7 @@ pub use procfs::{
 };
 pub use run::{cli_output, have_setpriv, pipe, sh, stderr_line, stdout_of, SETPRIV_NOBODY};
 pub use sandbox::{have_bwrap, merged_usr};
+pub use signals::default_disposition;
 pub use target::{cgroup_and_target, root_and_cgroup, spawn_at_pid, start_target, TestCgroup};
 pub use tempdir::TempDir;
 
